@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real services: brings up Redis and the TLS engines
+# (scripts/testbed.sh, installing what is missing), then runs every test.
+#
+#   scripts/test.sh               # all tests
+#   scripts/test.sh -E 'test(tenancy)'   # extra arguments go to cargo nextest (or cargo test)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+"$ROOT/scripts/ensure-rust.sh"
+# Engines 1-3 are shared by all tests; tests that stop an engine start their own (4-8).
+"$ROOT/scripts/testbed.sh" up 3
+eval "$("$ROOT/scripts/testbed.sh" env)"
+
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+export RUST_BACKTRACE=1
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+  cargo test --doc --quiet
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# The local test bed: one Redis and N Docker engines behind mutual TLS, all on loopback.
+#
+#   scripts/testbed.sh up [N]   install what is missing, create the CA and certs, start Redis and N
+#                               engines (default 3), import the busybox image; idempotent
+#   scripts/testbed.sh down     stop everything this script started
+#   scripts/testbed.sh status   show what runs
+#   scripts/testbed.sh env      print the environment the tests and the server read
+#
+# Engine i listens on https://127.0.0.(10+i):2376 and publishes container ports on 127.0.0.(10+i), so
+# two engines can publish the same port like two real hosts. Every engine uses its own bridge
+# (clbr<i>), data root, exec root and pid file; iptables is left alone (the userland proxy publishes).
+# One CA signs the engines' server certificate and the client certificate clementine uses.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TB="${CLEMENTINE_TESTBED_DIR:-$ROOT/.testbed}"
+CERTS="$TB/certs"
+STATE="${CLEMENTINE_TESTBED_STATE:-/var/lib/clementine-testbed}"
+RUNDIR="/run/clementine-testbed"
+REDIS_PORT="${CLEMENTINE_TESTBED_REDIS_PORT:-6390}"
+MAX_ENGINES=8
+DOCKER_PORT=2376
+IMAGES=(busybox:latest clementine/web:latest)
+
+log() { printf 'testbed: %s\n' "$*" >&2; }
+engine_ip() { echo "127.0.0.$((10 + $1))"; }
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    log "must run as root (dockerd needs it)"; exit 1
+  fi
+}
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+make_certs() {
+  mkdir -p "$CERTS"
+  [ -f "$CERTS/client-key.pem" ] && [ -f "$CERTS/server-cert.pem" ] && return 0
+  log "creating CA and certificates in $CERTS"
+  local san="IP:127.0.0.1"
+  for i in $(seq 1 $MAX_ENGINES); do san="$san,IP:$(engine_ip "$i")"; done
+  (
+    cd "$CERTS"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=clementine test CA" -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=clementine engine" -keyout server-key.pem -out server.csr 2>/dev/null
+    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" > server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+      -extfile server.ext -out server-cert.pem 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=clementine client" -keyout client-key.pem -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' > client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+      -extfile client.ext -out client-cert.pem 2>/dev/null
+    # A second, unrelated CA: tests use it to prove that a wrong CA is refused.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=some other CA" -keyout other-ca-key.pem -out other-ca.pem 2>/dev/null
+    rm -f ./*.csr ./*.ext ./*.srl
+    chmod 600 ./*-key.pem
+  )
+}
+
+start_redis() {
+  mkdir -p "$RUNDIR"
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+  log "starting redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --daemonize yes --pidfile "$RUNDIR/redis.pid" --logfile "$RUNDIR/redis.log" --databases 64
+  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  log "redis did not start; see $RUNDIR/redis.log"; exit 1
+}
+
+docker_cli() {
+  local i=$1; shift
+  DOCKER_API_VERSION=1.41 docker -H "tcp://$(engine_ip "$i"):$DOCKER_PORT" --tlsverify \
+    --tlscacert "$CERTS/ca.pem" --tlscert "$CERTS/client-cert.pem" --tlskey "$CERTS/client-key.pem" "$@"
+}
+
+engine_up() {
+  docker_cli "$1" version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+# Starts engine i (idempotent). Exposed as `start-engine i` so tests can restart a stopped engine.
+start_engine() {
+  local i=$1 ip br data exec
+  ip=$(engine_ip "$i"); br="clbr$i"; data="$STATE/e$i"; exec="$RUNDIR/e$i"
+  engine_up "$i" && return 0
+  mkdir -p "$data" "$exec"
+  if ! ip link show "$br" >/dev/null 2>&1; then
+    ip link add "$br" type bridge
+    ip addr add "10.213.$i.1/24" dev "$br"
+    ip link set "$br" up
+  fi
+  # A stale pid file from an unclean stop keeps dockerd from starting.
+  if [ -f "$exec/dockerd.pid" ] && ! kill -0 "$(cat "$exec/dockerd.pid")" 2>/dev/null; then
+    rm -f "$exec/dockerd.pid"
+  fi
+  log "starting engine $i on https://$ip:$DOCKER_PORT"
+  nohup dockerd --data-root "$data" --exec-root "$exec" --pidfile "$exec/dockerd.pid" \
+    -H "tcp://$ip:$DOCKER_PORT" --tlsverify --tlscacert "$CERTS/ca.pem" \
+    --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
+    --bridge "$br" --ip "$ip" --iptables=false --ip-masq=false --ip-forward=false \
+    --storage-driver "${CLEMENTINE_TESTBED_STORAGE:-overlay2}" --log-level warn \
+    --containerd-namespace "clementine-e$i" --containerd-plugins-namespace "clementine-e$i-plugins" \
+    >"$exec/dockerd.log" 2>&1 &
+}
+
+wait_engine() {
+  local i=$1
+  for _ in $(seq 300); do engine_up "$i" && return 0; sleep 0.1; done
+  log "engine $i did not answer in 30 s; see $RUNDIR/e$i/dockerd.log"; tail -20 "$RUNDIR/e$i/dockerd.log" >&2; exit 1
+}
+
+stop_engine() {
+  local i=$1 pidf="$RUNDIR/e$1/dockerd.pid" pid
+  [ -f "$pidf" ] || return 0
+  pid=$(cat "$pidf")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidf"
+}
+
+rootfs() {
+  local dir="$TB/rootfs"
+  [ -x "$dir/bin/busybox" ] && { echo "$dir"; return; }
+  mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" "$dir/var/www" "$dir/proc" "$dir/sys" "$dir/dev"
+  cp /bin/busybox "$dir/bin/busybox"
+  for app in $(/bin/busybox --list); do
+    [ "$app" = busybox ] || ln -sf busybox "$dir/bin/$app"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$dir/etc/passwd"
+  echo 'root:x:0:' > "$dir/etc/group"
+  echo 'hello from clementine' > "$dir/var/www/index.html"
+  echo "$dir"
+}
+
+import_images() {
+  local i=$1 dir
+  dir=$(rootfs)
+  if ! docker_cli "$i" image inspect busybox:latest >/dev/null 2>&1; then
+    log "importing busybox:latest into engine $i"
+    tar -C "$dir" -c . | docker_cli "$i" import -c 'CMD ["/bin/sh"]' - busybox:latest >/dev/null
+  fi
+  if ! docker_cli "$i" image inspect clementine/web:latest >/dev/null 2>&1; then
+    tar -C "$dir" -c . | docker_cli "$i" import -c 'CMD ["httpd","-f","-p","80","-h","/var/www"]' \
+      -c 'EXPOSE 80' - clementine/web:latest >/dev/null
+  fi
+}
+
+cmd_up() {
+  local n=${1:-3}
+  need_root
+  [ "$n" -ge 1 ] && [ "$n" -le $MAX_ENGINES ] || { log "engines: 1..$MAX_ENGINES"; exit 1; }
+  install_packages
+  make_certs
+  start_redis
+  for i in $(seq 1 "$n"); do start_engine "$i"; done
+  for i in $(seq 1 "$n"); do wait_engine "$i"; import_images "$i"; done
+  log "up: redis 127.0.0.1:$REDIS_PORT, $n engine(s) at https://127.0.0.11..$(engine_ip "$n"):$DOCKER_PORT"
+}
+
+cmd_down() {
+  need_root
+  for i in $(seq 1 $MAX_ENGINES); do stop_engine "$i"; done
+  if [ -f "$RUNDIR/redis.pid" ]; then
+    kill "$(cat "$RUNDIR/redis.pid")" 2>/dev/null || true
+    rm -f "$RUNDIR/redis.pid"
+  fi
+  for i in $(seq 1 $MAX_ENGINES); do ip link del "clbr$i" 2>/dev/null || true; done
+  log "down"
+}
+
+cmd_status() {
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && echo "redis 127.0.0.1:$REDIS_PORT up" || echo "redis down"
+  for i in $(seq 1 $MAX_ENGINES); do
+    [ -f "$RUNDIR/e$i/dockerd.pid" ] || continue
+    if engine_up "$i"; then echo "engine $i https://$(engine_ip "$i"):$DOCKER_PORT up"
+    else echo "engine $i https://$(engine_ip "$i"):$DOCKER_PORT down"; fi
+  done
+}
+
+cmd_env() {
+  local n=0
+  for i in $(seq 1 $MAX_ENGINES); do [ -f "$RUNDIR/e$i/dockerd.pid" ] && n=$i; done
+  cat <<ENV
+export CLEMENTINE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/
+export CLEMENTINE_TLS_CA=$CERTS/ca.pem
+export CLEMENTINE_TLS_CERT=$CERTS/client-cert.pem
+export CLEMENTINE_TLS_KEY=$CERTS/client-key.pem
+export CLEMENTINE_TESTBED_CERTS=$CERTS
+export CLEMENTINE_TESTBED_ENGINES=$n
+export CLEMENTINE_TESTBED_SCRIPT=$ROOT/scripts/testbed.sh
+ENV
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  start-engine) need_root; start_engine "$2"; wait_engine "$2" ;;
+  stop-engine) need_root; stop_engine "$2" ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

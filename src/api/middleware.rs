@@ -1,0 +1,153 @@
+//! Request plumbing: request ids with a tracing span and an access log line per request, and the
+//! body guard (size limit, JSON content type).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use tracing::Instrument;
+
+use super::ApiError;
+use super::probes::Metrics;
+
+/// The id of one request: taken from a sane `X-Request-Id` header or made up, echoed in the
+/// answer, attached to every log line of the request (and, later, to audit entries).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: &str = "x-request-id";
+
+fn incoming_request_id(req: &Request) -> Option<String> {
+    let v = req.headers().get(REQUEST_ID)?.to_str().ok()?;
+    let sane = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    sane.then(|| v.to_string())
+}
+
+/// Assigns the request id, opens the request's span and logs one line when it ends.
+pub struct RequestLog {
+    metrics: Arc<Metrics>,
+}
+
+impl RequestLog {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RequestLog {
+    type Output = RequestLogEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        RequestLogEndpoint {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+pub struct RequestLogEndpoint<E> {
+    inner: E,
+    metrics: Arc<Metrics>,
+}
+
+impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Response> {
+        let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        req.extensions_mut().insert(RequestId(id.clone()));
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let span = tracing::info_span!("request", request_id = %id, %method, %path);
+        let started = Instant::now();
+        let result = self.inner.call(req).instrument(span.clone()).await;
+        let mut resp = match result {
+            Ok(r) => r.into_response(),
+            Err(e) => super::error::render_poem_error(e).await,
+        };
+        let elapsed = started.elapsed();
+        let status = resp.status();
+        self.metrics.observe(status, elapsed);
+        span.in_scope(|| {
+            tracing::info!(
+                status = status.as_u16(),
+                ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+                "request"
+            )
+        });
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(REQUEST_ID, v);
+        }
+        Ok(resp)
+    }
+}
+
+/// Caps request bodies: a body over the limit is refused with 413 before it is read (by its
+/// Content-Length) or while it is read (chunked).
+pub struct BodyLimit {
+    max: usize,
+}
+
+impl BodyLimit {
+    pub fn new(max: usize) -> Self {
+        Self { max }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        BodyLimitEndpoint {
+            inner,
+            max: self.max,
+        }
+    }
+}
+
+pub struct BodyLimitEndpoint<E> {
+    inner: E,
+    max: usize,
+}
+
+fn too_large(max: usize) -> poem::Error {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request body is larger than {max} bytes"),
+    )
+    .into()
+}
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        if matches!(
+            *req.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
+        ) {
+            return self.inner.call(req).await;
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max) {
+            return Err(too_large(self.max));
+        }
+        let body = req
+            .take_body()
+            .into_bytes_limit(self.max)
+            .await
+            .map_err(|e| match e {
+                poem::error::ReadBodyError::PayloadTooLarge => too_large(self.max),
+                other => other.into(),
+            })?;
+        req.set_body(body);
+        self.inner.call(req).await
+    }
+}

@@ -1,0 +1,73 @@
+//! The HTTP API: thin poem-openapi handlers grouped by resource, the bearer-token extractor, the
+//! response envelope, and the one place where errors become HTTP responses ([`error`]).
+//!
+//! Layout of the server:
+//!
+//! - `/apiv1/...`: the documented API (see `openapi/clementine.json`);
+//! - `/docs`: Swagger UI; `/openapi.json`: the spec;
+//! - `/healthz`, `/metrics`: unauthenticated probes.
+
+mod body;
+mod engines;
+pub mod error;
+mod middleware;
+mod probes;
+mod response;
+mod security;
+mod session;
+mod users;
+
+use std::sync::Arc;
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+
+pub use error::ApiError;
+pub use middleware::RequestId;
+pub use probes::Metrics;
+pub use response::{ApiResult, Envelope};
+
+use crate::cluster::Cluster;
+
+/// Every resource's handlers, as one OpenAPI document.
+pub type Apis = (session::SessionApi, users::UsersApi, engines::EnginesApi);
+
+/// The OpenAPI service; `clementine openapi` prints its spec.
+pub fn openapi() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (session::SessionApi, users::UsersApi, engines::EnginesApi),
+        "clementine",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Runs containers across a cluster of Docker engines for many users. Log in with \
+         `POST /apiv1/login`, then send the token as `Authorization: Bearer <token>`. Every \
+         answer is `{\"ok\":true,\"data\":...}` or `{\"ok\":false,\"error\":{\"code\":...,\
+         \"message\":...}}`.",
+    )
+    .server("/apiv1")
+}
+
+/// The spec as pretty JSON, exactly as committed under `openapi/`.
+pub fn spec_json() -> String {
+    openapi().spec()
+}
+
+/// The whole HTTP application.
+pub fn app(cluster: Arc<Cluster>, max_body_bytes: usize) -> impl Endpoint {
+    let api = openapi();
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    let metrics = Arc::new(Metrics::default());
+    Route::new()
+        .nest("/apiv1", api)
+        .nest("/docs", docs)
+        .at("/openapi.json", spec)
+        .at("/healthz", probes::healthz)
+        .at("/metrics", probes::metrics)
+        .catch_all_error(error::render_poem_error)
+        .with(middleware::BodyLimit::new(max_body_bytes))
+        .with(middleware::RequestLog::new(metrics.clone()))
+        .data(cluster)
+        .data(metrics)
+}

@@ -1,0 +1,107 @@
+//! User management (admin only).
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::{Object, OpenApi, Tags};
+
+use super::ApiResult;
+use super::body::JsonBody;
+use super::response::ok;
+use super::security::Auth;
+use crate::cluster::Cluster;
+use crate::domain::{Grants, NewUser, User};
+
+#[derive(Tags)]
+enum Tag {
+    /// Accounts, grants and revocation (admin only).
+    Users,
+}
+
+/// A deleted object.
+#[derive(Debug, Object)]
+pub struct Deleted {
+    /// Id or name of what was deleted.
+    pub deleted: String,
+}
+
+/// The result of a revocation.
+#[derive(Debug, Object)]
+pub struct Revoked {
+    pub username: String,
+    /// The user's new token version; tokens carrying an older one are refused.
+    pub token_version: u64,
+}
+
+pub struct UsersApi;
+
+#[OpenApi(tag = "Tag::Users")]
+impl UsersApi {
+    /// Create a user (`role` defaults to `user`).
+    #[oai(path = "/user", method = "post")]
+    async fn create(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        body: JsonBody<NewUser>,
+    ) -> ApiResult<User> {
+        ok(cluster.create_user(&auth.0, &body).await?)
+    }
+
+    /// Every user.
+    #[oai(path = "/users", method = "get")]
+    async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<Vec<User>> {
+        ok(cluster.list_users(&auth.0).await?)
+    }
+
+    /// One user.
+    #[oai(path = "/user/:name", method = "get")]
+    async fn get(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+    ) -> ApiResult<User> {
+        ok(cluster.get_user(&auth.0, &name).await?)
+    }
+
+    /// Delete a user and their grants (not their containers).
+    #[oai(path = "/user/:name", method = "delete")]
+    async fn delete(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+    ) -> ApiResult<Deleted> {
+        cluster.delete_user(&auth.0, &name).await?;
+        ok(Deleted { deleted: name.0 })
+    }
+
+    /// Replace the engines granted to a user.
+    #[oai(path = "/user/:name/engines", method = "put")]
+    async fn set_grants(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+        body: JsonBody<Grants>,
+    ) -> ApiResult<User> {
+        ok(cluster.set_grants(&auth.0, &name, &body.engines).await?)
+    }
+
+    /// Revoke every token issued to a user so far.
+    #[oai(path = "/user/:name/revoke", method = "post")]
+    async fn revoke(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+    ) -> ApiResult<Revoked> {
+        let token_version = cluster.revoke(&auth.0, &name).await?;
+        ok(Revoked {
+            username: name.0,
+            token_version,
+        })
+    }
+}

@@ -1,0 +1,27 @@
+//! Who is calling and what they may touch: argon2id passwords, JWT bearer tokens, and the access
+//! policy.
+
+mod password;
+mod policy;
+mod token;
+
+pub use password::Passwords;
+pub use policy::Principal;
+pub use token::{Claims, IssuedToken, Tokens};
+
+/// Authentication failures. Messages are safe to show: they never include a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong username or password (which of the two is not said).
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// The bearer token is missing, malformed, expired, revoked or signed by someone else.
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Hashing failed or its worker pool is gone; not the client's fault.
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}

@@ -1,0 +1,190 @@
+//! The command line.
+//!
+//! ```text
+//! clementine [-conf=FILE | --conf FILE]            serve the API
+//! clementine [--conf FILE] user add [--admin] NAME  create a user; password on stdin
+//! clementine [--conf FILE] migrate                  apply Redis schema migrations
+//! clementine openapi                                print the OpenAPI spec
+//! ```
+//!
+//! The seed's single-dash `-conf=FILE` spelling is accepted beside `--conf FILE`.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Settings, StoreSettings, process_env};
+use crate::domain::{Role, check_password, check_username};
+use crate::startup::Application;
+use crate::store::Store;
+use crate::telemetry;
+
+/// Runs containers across a cluster of Docker engines for many users.
+///
+/// Every config field can also be set with a CLEMENTINE_* environment variable (see README);
+/// with those set, no config file is needed.
+#[derive(Debug, Parser)]
+#[command(name = "clementine", version, about, long_about)]
+pub struct Cli {
+    /// JSON config file (also accepted as -conf=FILE).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub conf: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Apply the Redis schema migrations that are not applied yet.
+    Migrate,
+    /// Print the OpenAPI spec as JSON.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Add {
+        /// Give the user the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// The login name.
+        name: String,
+    },
+}
+
+/// Rewrites the seed's `-conf=FILE` / `-conf FILE` into `--conf`.
+pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|a| match a.strip_prefix("-conf") {
+            Some(rest) if rest.is_empty() || rest.starts_with('=') => format!("--conf{rest}"),
+            _ => a,
+        })
+        .collect()
+}
+
+/// Entry point for the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse_from(normalise_args(std::env::args()));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("clementine: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("clementine: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let conf = cli.conf.as_deref();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let settings = Settings::load(conf, &process_env).map_err(|e| e.to_string())?;
+            telemetry::init(settings.log_format);
+            let app = Application::build(settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            let addr = app.addr();
+            tracing::info!(%addr, "clementine listening");
+            eprintln!("clementine: serving on http://{addr} (Swagger UI at http://{addr}/docs)");
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let store = connect(conf).await?;
+            let report = store.migrate().await.map_err(|e| e.to_string())?;
+            if report.applied.is_empty() {
+                println!("schema is up to date at version {}", report.version);
+            } else {
+                println!(
+                    "applied {}; schema is at version {}",
+                    report.applied.join(", "),
+                    report.version
+                );
+            }
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Add { admin, name },
+        } => {
+            check_username("NAME", &name).map_err(|e| e.to_string())?;
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            check_password("password", password).map_err(|e| e.to_string())?;
+            let store = connect(conf).await?;
+            store.migrate().await.map_err(|e| e.to_string())?;
+            let hash = crate::auth::Passwords::default()
+                .hash(password)
+                .await
+                .map_err(|e| e.to_string())?;
+            let role = if admin { Role::Admin } else { Role::User };
+            let created = store
+                .create_user(&name, role, &hash, crate::time::now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            if !created {
+                return Err(format!("user {name} already exists"));
+            }
+            println!("created {} {name}", role.as_str());
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", crate::api::spec_json());
+            Ok(())
+        }
+    }
+}
+
+async fn connect(conf: Option<&std::path::Path>) -> Result<Store, String> {
+    let settings = StoreSettings::load(conf, &process_env).map_err(|e| e.to_string())?;
+    Store::connect(&settings).await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        normalise_args(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn seed_spelling_is_accepted() {
+        assert_eq!(args(&["c", "-conf=x.json"]), ["c", "--conf=x.json"]);
+        assert_eq!(args(&["c", "-conf", "x.json"]), ["c", "--conf", "x.json"]);
+        assert_eq!(args(&["c", "-config"]), ["c", "-config"]);
+        let cli = Cli::try_parse_from(args(&["c", "-conf=x.json", "migrate"])).unwrap();
+        assert_eq!(cli.conf.unwrap().to_str(), Some("x.json"));
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+        let cli = Cli::try_parse_from(args(&["c", "user", "add", "--admin", "root"])).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::User {
+                command: UserCommand::Add { admin: true, .. }
+            })
+        ));
+    }
+}

@@ -1,0 +1,177 @@
+//! Engines: add (after a TLS ping), list, get, patch, delete, and one engine's containers.
+
+use super::{Cluster, ClusterError, ClusterResult, admin_only};
+use crate::auth::Principal;
+use crate::domain::{
+    Container, Engine, EngineHealth, EnginePatch, EngineStatus, HealthState, InvalidInput,
+    NewEngine, check_engine_id, check_labels,
+};
+use crate::engine::{parse_engine_addr, to_container};
+use crate::time::{now_ms, rfc3339_ms};
+
+/// Largest capacity accepted for one engine, to catch unit mistakes (MB vs bytes).
+const MAX_CPUS: f64 = 4096.0;
+const MAX_MEMORY_MB: u64 = 1 << 30;
+
+fn check_cpus(cpus: f64) -> Result<(), InvalidInput> {
+    if !cpus.is_finite() || cpus <= 0.0 || cpus > MAX_CPUS {
+        return Err(InvalidInput::new(
+            "cpus",
+            format!("must be more than 0 and at most {MAX_CPUS}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_memory(memory: u64) -> Result<(), InvalidInput> {
+    if memory == 0 || memory > MAX_MEMORY_MB {
+        return Err(InvalidInput::new(
+            "memory",
+            format!("must be between 1 and {MAX_MEMORY_MB} MB"),
+        ));
+    }
+    Ok(())
+}
+
+impl Cluster {
+    /// Adds an engine after it answered over mutual TLS; capacity defaults to what it reports.
+    pub async fn add_engine(
+        &self,
+        principal: &Principal,
+        new: &NewEngine,
+    ) -> ClusterResult<Engine> {
+        admin_only(principal)?;
+        check_engine_id("id", &new.id)?;
+        let addr = parse_engine_addr("addr", &new.addr)?;
+        check_labels("labels", &new.labels)?;
+        if let Some(cpus) = new.cpus {
+            check_cpus(cpus)?;
+        }
+        if let Some(memory) = new.memory {
+            check_memory(memory)?;
+        }
+        if self.store.get_engine(&new.id).await?.is_some() {
+            return Err(engine_exists(&new.id));
+        }
+        let probe = self
+            .engines
+            .detached(&new.id, &addr)
+            .probe()
+            .await
+            .map_err(|source| ClusterError::EngineRejected {
+                id: new.id.clone(),
+                source,
+            })?;
+        let now = rfc3339_ms(now_ms());
+        let engine = Engine {
+            id: new.id.clone(),
+            addr,
+            cpus: new.cpus.unwrap_or(probe.cpus),
+            memory: new.memory.unwrap_or(probe.memory_mb),
+            labels: new.labels.clone(),
+            status: EngineStatus::Active,
+            health: EngineHealth {
+                state: HealthState::Healthy,
+                last_seen: Some(now.clone()),
+                checked_at: Some(now),
+                last_error: None,
+                response_ms: Some(probe.response_ms),
+                docker_version: Some(probe.docker_version),
+                api_version: Some(probe.api_version),
+            },
+        };
+        if !self.store.add_engine(&engine).await? {
+            return Err(engine_exists(&new.id));
+        }
+        self.engines.client(&engine);
+        tracing::info!(engine = %engine.id, addr = %engine.addr, "engine added");
+        Ok(engine)
+    }
+
+    /// The engines the caller may see: all for admins, the granted ones for users.
+    pub async fn list_engines(&self, principal: &Principal) -> ClusterResult<Vec<Engine>> {
+        if principal.is_admin() {
+            return Ok(self.store.list_engines().await?);
+        }
+        let granted = self.store.grants(&principal.username).await?;
+        Ok(self.store.engines_by_id(&granted).await?)
+    }
+
+    /// One engine, if the caller may see it (otherwise: not found).
+    pub async fn get_engine(&self, principal: &Principal, id: &str) -> ClusterResult<Engine> {
+        check_engine_id("id", id)?;
+        let granted =
+            principal.is_admin() || self.store.is_granted(&principal.username, id).await?;
+        if !principal.may_use_engine(granted) {
+            return Err(ClusterError::not_found("engine", id));
+        }
+        self.store
+            .get_engine(id)
+            .await?
+            .ok_or_else(|| ClusterError::not_found("engine", id))
+    }
+
+    pub async fn patch_engine(
+        &self,
+        principal: &Principal,
+        id: &str,
+        patch: &EnginePatch,
+    ) -> ClusterResult<Engine> {
+        admin_only(principal)?;
+        let mut engine = self.get_engine(principal, id).await?;
+        if let Some(labels) = &patch.labels {
+            check_labels("labels", labels)?;
+            engine.labels = labels.clone();
+        }
+        if let Some(cpus) = patch.cpus {
+            check_cpus(cpus)?;
+            engine.cpus = cpus;
+        }
+        if let Some(memory) = patch.memory {
+            check_memory(memory)?;
+            engine.memory = memory;
+        }
+        if let Some(status) = patch.status {
+            engine.status = status;
+        }
+        if !self.store.update_engine(&engine).await? {
+            return Err(ClusterError::not_found("engine", id));
+        }
+        Ok(engine)
+    }
+
+    /// Removes an engine from clementine (its containers keep running on it).
+    pub async fn delete_engine(&self, principal: &Principal, id: &str) -> ClusterResult<()> {
+        admin_only(principal)?;
+        check_engine_id("id", id)?;
+        if !self.store.delete_engine(id).await? {
+            return Err(ClusterError::not_found("engine", id));
+        }
+        self.engines.forget(id);
+        tracing::info!(engine = %id, "engine removed");
+        Ok(())
+    }
+
+    /// The containers on one engine that the caller may see.
+    pub async fn engine_containers(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> ClusterResult<Vec<Container>> {
+        let engine = self.get_engine(principal, id).await?;
+        let client = self.engines.client(&engine);
+        let summaries = client
+            .list_containers(principal.owner_filter())
+            .await
+            .map_err(|e| ClusterError::engine(id, e))?;
+        Ok(summaries
+            .into_iter()
+            .map(|s| to_container(s, &engine))
+            .filter(|c| principal.may_touch_container(c.owner.as_deref()))
+            .collect())
+    }
+}
+
+fn engine_exists(id: &str) -> ClusterError {
+    ClusterError::conflict("engine_exists", format!("engine {id} already exists"))
+}

@@ -1,0 +1,60 @@
+//! The service layer's error: what went wrong, in terms the API maps to HTTP in one place.
+
+use crate::auth::AuthError;
+use crate::domain::InvalidInput;
+use crate::engine::EngineError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// A field the client sent is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// No such object, or one the caller may not see (the two look the same on purpose).
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    /// The action clashes with the current state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// An engine being added could not be used (unreachable, TLS refused, not Docker).
+    #[error("engine {id} cannot be used: {source}")]
+    EngineRejected {
+        id: String,
+        #[source]
+        source: EngineError,
+    },
+    /// An engine in the cluster failed while serving this request.
+    #[error("engine {id} failed: {source}")]
+    Engine {
+        id: String,
+        #[source]
+        source: EngineError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ClusterError {
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        ClusterError::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ClusterError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn engine(id: &str, source: EngineError) -> Self {
+        ClusterError::Engine {
+            id: id.to_string(),
+            source,
+        }
+    }
+}

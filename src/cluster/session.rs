@@ -1,0 +1,128 @@
+//! Logging in, checking tokens, and the caller's own account.
+
+use super::{Cluster, ClusterError, ClusterResult};
+use crate::auth::{AuthError, IssuedToken, Principal};
+use crate::domain::names::{MAX_NAME_LEN, MAX_PASSWORD_LEN};
+use crate::domain::{InvalidInput, User, check_password};
+use crate::store::UserRecord;
+use crate::time::{now_ms, rfc3339_ms};
+
+impl Cluster {
+    /// Checks a username and password and issues a token. Wrong name and wrong password answer
+    /// the same, in the same time.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> ClusterResult<(IssuedToken, User)> {
+        if username.len() > MAX_NAME_LEN {
+            return Err(InvalidInput::new(
+                "username",
+                format!("must be at most {MAX_NAME_LEN} characters"),
+            )
+            .into());
+        }
+        if password.len() > MAX_PASSWORD_LEN {
+            return Err(InvalidInput::new(
+                "password",
+                format!("must be at most {MAX_PASSWORD_LEN} bytes"),
+            )
+            .into());
+        }
+        let record = self.store.get_user(username).await?;
+        let ok = self
+            .passwords
+            .verify(password, record.as_ref().map(|r| r.password_hash.as_str()))
+            .await?;
+        let Some(record) = record.filter(|_| ok) else {
+            return Err(AuthError::InvalidCredentials.into());
+        };
+        let token = self
+            .tokens
+            .issue(&record.username, record.role, record.token_version)?;
+        let user = self.user_view(record).await?;
+        Ok((token, user))
+    }
+
+    /// Turns a bearer token into the caller: the signature, expiry, issuer and audience must
+    /// hold, the user must still exist and the token's version must be the current one. The
+    /// role comes from Redis, so a changed role takes effect at once.
+    pub async fn authenticate(&self, token: &str) -> ClusterResult<Principal> {
+        let claims = self.tokens.verify(token)?;
+        match self.store.user_token_state(&claims.sub).await? {
+            Some((role, version)) if version == claims.ver => Ok(Principal {
+                username: claims.sub,
+                role,
+            }),
+            Some(_) => Err(AuthError::InvalidToken("token revoked").into()),
+            None => Err(AuthError::InvalidToken("unknown user").into()),
+        }
+    }
+
+    /// The caller's own account.
+    pub async fn me(&self, principal: &Principal) -> ClusterResult<User> {
+        let record = self
+            .store
+            .get_user(&principal.username)
+            .await?
+            .ok_or_else(|| ClusterError::not_found("user", &principal.username))?;
+        self.user_view(record).await
+    }
+
+    /// Changes the caller's password after checking the current one. Every older token of the
+    /// caller stops working; the answer carries a fresh one.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+    ) -> ClusterResult<IssuedToken> {
+        let record = self
+            .store
+            .get_user(&principal.username)
+            .await?
+            .ok_or_else(|| ClusterError::not_found("user", &principal.username))?;
+        if !self
+            .passwords
+            .verify(current, Some(&record.password_hash))
+            .await?
+        {
+            return Err(AuthError::Forbidden("current_password is wrong".into()).into());
+        }
+        check_password("new_password", new)?;
+        let hash = self.passwords.hash(new).await?;
+        let version = self
+            .store
+            .set_password(&principal.username, &hash)
+            .await?
+            .ok_or_else(|| ClusterError::not_found("user", &principal.username))?;
+        Ok(self
+            .tokens
+            .issue(&principal.username, record.role, version)?)
+    }
+
+    /// The API view of a stored user: grants included, hash left out.
+    pub(super) async fn user_view(&self, record: UserRecord) -> ClusterResult<User> {
+        let engines = self.store.grants(&record.username).await?;
+        Ok(User {
+            username: record.username,
+            role: record.role,
+            engines,
+            created: rfc3339_ms(record.created_ms),
+        })
+    }
+
+    /// Creates the first admin from the settings when the database has no user yet.
+    pub async fn bootstrap_admin(&self, username: &str, password: &str) -> ClusterResult<bool> {
+        if self.store.count_users().await? > 0 {
+            return Ok(false);
+        }
+        crate::domain::check_username("CLEMENTINE_ADMIN_USER", username)?;
+        check_password("CLEMENTINE_ADMIN_PASSWORD", password)?;
+        let hash = self.passwords.hash(password).await?;
+        Ok(self
+            .store
+            .create_user(username, crate::domain::Role::Admin, &hash, now_ms())
+            .await?)
+    }
+}

@@ -1,0 +1,101 @@
+//! User management (admin only): create, list, get, delete, grants, revoke.
+
+use futures::future::try_join_all;
+
+use super::{Cluster, ClusterError, ClusterResult, admin_only};
+use crate::auth::Principal;
+use crate::domain::{InvalidInput, NewUser, User, check_engine_id, check_password, check_username};
+use crate::time::now_ms;
+
+impl Cluster {
+    pub async fn create_user(&self, principal: &Principal, new: &NewUser) -> ClusterResult<User> {
+        admin_only(principal)?;
+        check_username("username", &new.username)?;
+        check_password("password", &new.password)?;
+        let hash = self.passwords.hash(&new.password).await?;
+        if !self
+            .store
+            .create_user(&new.username, new.role, &hash, now_ms())
+            .await?
+        {
+            return Err(ClusterError::conflict(
+                "user_exists",
+                format!("user {} already exists", new.username),
+            ));
+        }
+        self.get_user(principal, &new.username).await
+    }
+
+    pub async fn list_users(&self, principal: &Principal) -> ClusterResult<Vec<User>> {
+        admin_only(principal)?;
+        let records = self.store.list_users().await?;
+        try_join_all(records.into_iter().map(|r| self.user_view(r))).await
+    }
+
+    pub async fn get_user(&self, principal: &Principal, username: &str) -> ClusterResult<User> {
+        admin_only(principal)?;
+        check_username("name", username)?;
+        let record = self
+            .store
+            .get_user(username)
+            .await?
+            .ok_or_else(|| ClusterError::not_found("user", username))?;
+        self.user_view(record).await
+    }
+
+    /// Deletes a user. Admins cannot delete themselves, so a cluster never loses its last way in
+    /// by accident.
+    pub async fn delete_user(&self, principal: &Principal, username: &str) -> ClusterResult<()> {
+        admin_only(principal)?;
+        check_username("name", username)?;
+        if username == principal.username {
+            return Err(ClusterError::conflict(
+                "cannot_delete_self",
+                "you cannot delete your own account",
+            ));
+        }
+        if !self.store.delete_user(username).await? {
+            return Err(ClusterError::not_found("user", username));
+        }
+        Ok(())
+    }
+
+    /// Replaces the engines granted to a user. Every id must name an existing engine.
+    pub async fn set_grants(
+        &self,
+        principal: &Principal,
+        username: &str,
+        engines: &[String],
+    ) -> ClusterResult<User> {
+        admin_only(principal)?;
+        check_username("name", username)?;
+        if engines.len() > 1024 {
+            return Err(InvalidInput::new("engines", "at most 1024 engines").into());
+        }
+        let mut ids: Vec<String> = Vec::with_capacity(engines.len());
+        for (i, id) in engines.iter().enumerate() {
+            check_engine_id(&format!("engines[{i}]"), id)?;
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        let known = self.store.engines_by_id(&ids).await?;
+        if let Some(missing) = ids.iter().find(|id| !known.iter().any(|e| &e.id == *id)) {
+            return Err(ClusterError::not_found("engine", missing));
+        }
+        if !self.store.set_grants(username, &ids).await? {
+            return Err(ClusterError::not_found("user", username));
+        }
+        self.get_user(principal, username).await
+    }
+
+    /// Kills every token issued to a user so far.
+    pub async fn revoke(&self, principal: &Principal, username: &str) -> ClusterResult<u64> {
+        admin_only(principal)?;
+        check_username("name", username)?;
+        self.store
+            .bump_token_version(username)
+            .await?
+            .ok_or_else(|| ClusterError::not_found("user", username))
+    }
+}

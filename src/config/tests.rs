@@ -1,0 +1,149 @@
+use std::collections::HashMap;
+use std::io::Write;
+
+use super::*;
+
+fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn tmp_file(contents: &str) -> tempfile_path::TempPath {
+    tempfile_path::TempPath::with(contents)
+}
+
+/// A tiny temporary file helper (no extra crate needed for a few unit tests).
+mod tempfile_path {
+    use super::*;
+    pub struct TempPath(pub PathBuf);
+    impl TempPath {
+        pub fn with(contents: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("clementine-cfg-{}", uuid::Uuid::new_v4()));
+            let mut f = std::fs::File::create(&path).unwrap();
+            f.write_all(contents.as_bytes()).unwrap();
+            Self(path)
+        }
+        pub fn s(&self) -> String {
+            self.0.display().to_string()
+        }
+    }
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+fn full_env<'a>(pem: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("CLEMENTINE_LISTEN", "127.0.0.1:9999"),
+        ("CLEMENTINE_REDIS_URL", "redis://127.0.0.1:7777/3"),
+        ("CLEMENTINE_KEY_PREFIX", "x:"),
+        ("CLEMENTINE_TLS_CA", pem),
+        ("CLEMENTINE_TLS_CERT", pem),
+        ("CLEMENTINE_TLS_KEY", pem),
+        ("CLEMENTINE_JWT_SECRET", secret),
+        ("CLEMENTINE_ADMIN_USER", "root"),
+        ("CLEMENTINE_ADMIN_PASSWORD", "hunter22hunter22"),
+    ]
+}
+
+#[test]
+fn environment_alone_is_enough() {
+    let pem = tmp_file("pem");
+    let p = pem.s();
+    let secret = "s".repeat(40);
+    let s = Settings::load(None, &env_of(&full_env(&p, &secret))).unwrap();
+    assert_eq!(s.listen.to_string(), "127.0.0.1:9999");
+    assert_eq!(s.store.key_prefix, "x:");
+    assert_eq!(s.store.redis_url.expose(), "redis://127.0.0.1:7777/3");
+    assert_eq!(s.jwt.secret.expose(), secret);
+    assert_eq!(s.bootstrap_admin.as_ref().unwrap().0, "root");
+    // Secrets never show in Debug output.
+    let debug = format!("{s:?}");
+    assert!(!debug.contains(&secret));
+    assert!(!debug.contains("hunter22"));
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let pem = tmp_file("pem");
+    let secret_file = tmp_file(&format!("{}\n", "f".repeat(40)));
+    let file = tmp_file(&format!(
+        r#"{{"listen":"127.0.0.1:1","key_prefix":"file:","tls":{{"ca":"{p}","cert":"{p}","key":"{p}"}},
+            "jwt":{{"secret_file":"{sf}","ttl_secs":60}},"monitor_interval_ms":250}}"#,
+        p = pem.s(),
+        sf = secret_file.s()
+    ));
+    let s = Settings::load(Some(&file.0), &env_of(&[("CLEMENTINE_KEY_PREFIX", "env:")])).unwrap();
+    assert_eq!(s.store.key_prefix, "env:");
+    assert_eq!(s.listen.port(), 1);
+    assert_eq!(s.jwt.secret.expose(), "f".repeat(40));
+    assert_eq!(s.jwt.ttl.as_secs(), 60);
+    assert_eq!(s.monitor_interval.as_millis(), 250);
+}
+
+#[test]
+fn missing_secret_names_the_field() {
+    let pem = tmp_file("pem");
+    let p = pem.s();
+    let env: Vec<_> = full_env(&p, "x")
+        .into_iter()
+        .filter(|(k, _)| *k != "CLEMENTINE_JWT_SECRET")
+        .collect();
+    let err = Settings::load(None, &env_of(&env)).unwrap_err();
+    assert!(err.0.contains("jwt.secret"), "{err}");
+}
+
+#[test]
+fn short_secret_is_refused() {
+    let pem = tmp_file("pem");
+    let p = pem.s();
+    let err = Settings::load(None, &env_of(&full_env(&p, "short"))).unwrap_err();
+    assert!(err.0.contains("at least 32 bytes"), "{err}");
+}
+
+#[test]
+fn missing_tls_file_names_the_field() {
+    let pem = tmp_file("pem");
+    let p = pem.s();
+    let secret = "s".repeat(40);
+    let mut env = full_env(&p, &secret);
+    env.retain(|(k, _)| *k != "CLEMENTINE_TLS_CA");
+    env.push(("CLEMENTINE_TLS_CA", "/nonexistent/ca.pem"));
+    let err = Settings::load(None, &env_of(&env)).unwrap_err();
+    assert!(err.0.contains("tls.ca"), "{err}");
+}
+
+#[test]
+fn missing_and_malformed_files_are_clear() {
+    let err = Settings::load(Some(Path::new("/nonexistent.json")), &env_of(&[])).unwrap_err();
+    assert!(err.0.contains("cannot read config file"), "{err}");
+    let bad = tmp_file("{ not json");
+    let err = Settings::load(Some(&bad.0), &env_of(&[])).unwrap_err();
+    assert!(err.0.contains("is not valid"), "{err}");
+    let unknown = tmp_file(r#"{"listne":"x"}"#);
+    let err = Settings::load(Some(&unknown.0), &env_of(&[])).unwrap_err();
+    assert!(err.0.contains("listne"), "{err}");
+}
+
+#[test]
+fn bad_numbers_and_addresses_are_named() {
+    let pem = tmp_file("pem");
+    let p = pem.s();
+    let secret = "s".repeat(40);
+    let mut env = full_env(&p, &secret);
+    env.push(("CLEMENTINE_JWT_TTL_SECS", "soon"));
+    let err = Settings::load(None, &env_of(&env)).unwrap_err();
+    assert!(err.0.contains("CLEMENTINE_JWT_TTL_SECS"), "{err}");
+
+    let mut env = full_env(&p, &secret);
+    env.retain(|(k, _)| *k != "CLEMENTINE_LISTEN");
+    env.push(("CLEMENTINE_LISTEN", "localhost"));
+    let err = Settings::load(None, &env_of(&env)).unwrap_err();
+    assert!(err.0.contains("listen"), "{err}");
+}

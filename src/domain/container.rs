@@ -1,0 +1,57 @@
+//! A container as clementine shows it: the seed's shape plus owner and creation time.
+
+use poem_openapi::{Enum, Object};
+
+use super::{BindPort, Engine, ImageConfig};
+
+/// A container on one of the engines.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Container {
+    /// Docker's container id.
+    pub id: String,
+    /// Docker's container name (with its leading `/`, as Docker reports it).
+    pub name: String,
+    /// The image config the container runs, as far as the engine reports it.
+    pub image: ImageConfig,
+    /// The engine the container runs on.
+    pub engine: Engine,
+    /// Docker's state: `created`, `running`, `paused`, `restarting`, `removing`, `exited` or `dead`.
+    pub state: ContainerState,
+    /// Published ports.
+    pub ports: Vec<BindPort>,
+    /// The clementine user who owns it (from its `clementine.owner` label); absent for containers
+    /// clementine did not start.
+    #[oai(skip_serializing_if_is_none)]
+    pub owner: Option<String>,
+    /// When the container was created (RFC 3339).
+    pub created: String,
+}
+
+/// Docker's container state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+    Unknown,
+}
+
+impl ContainerState {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "created" => Self::Created,
+            "running" => Self::Running,
+            "paused" => Self::Paused,
+            "restarting" => Self::Restarting,
+            "removing" => Self::Removing,
+            "exited" => Self::Exited,
+            "dead" => Self::Dead,
+            _ => Self::Unknown,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Plain types shared by every layer: what an engine, a user, an image config and a container are.
+//!
+//! They derive both serde (for Redis) and poem-openapi's `Object` (for the API), because the API
+//! shape is the seed's JSON and the stored shape is the same JSON; a doc comment on a field becomes
+//! its description in the OpenAPI spec.
+
+mod container;
+mod engine;
+mod image;
+pub mod names;
+mod requests;
+mod user;
+
+pub use container::{Container, ContainerState};
+pub use engine::{Engine, EngineHealth, EngineStatus, HealthState};
+pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};
+pub use names::{InvalidInput, check_engine_id, check_labels, check_password, check_username};
+pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};
+pub use user::{Role, User};

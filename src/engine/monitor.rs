@@ -1,0 +1,97 @@
+//! The health monitor: pings every engine on an interval and records what it saw.
+//!
+//! Each process runs one; with several processes on one Redis the last writer wins, which is
+//! fine because they all record the same observable fact. A failing engine or a Redis outage
+//! only produces a log line: the loop never stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use tokio::task::JoinHandle;
+
+use super::EnginePool;
+use crate::domain::{Engine, EngineHealth, HealthState};
+use crate::store::Store;
+use crate::time::{now_ms, rfc3339_ms};
+
+/// Checks one engine and returns its new health, carrying `last_seen` over from before when the
+/// check fails.
+pub async fn check_engine(pool: &EnginePool, engine: &Engine) -> EngineHealth {
+    let client = pool.client(engine);
+    let now = rfc3339_ms(now_ms());
+    match client.version().await {
+        Ok((docker_version, api_version, ms)) => EngineHealth {
+            state: HealthState::Healthy,
+            last_seen: Some(now.clone()),
+            checked_at: Some(now),
+            last_error: None,
+            response_ms: Some((ms * 1000.0).round() / 1000.0),
+            docker_version: Some(docker_version),
+            api_version: Some(api_version),
+        },
+        Err(e) => EngineHealth {
+            state: HealthState::Unhealthy,
+            checked_at: Some(now),
+            last_error: Some(e.to_string()),
+            response_ms: None,
+            ..engine.health.clone()
+        },
+    }
+}
+
+/// Runs the health checks on an interval.
+pub struct HealthMonitor {
+    store: Store,
+    pool: Arc<EnginePool>,
+    interval: Duration,
+}
+
+impl HealthMonitor {
+    pub fn new(store: Store, pool: Arc<EnginePool>, interval: Duration) -> Self {
+        Self {
+            store,
+            pool,
+            interval,
+        }
+    }
+
+    /// Checks every engine once, all at the same time.
+    pub async fn check_all(&self) {
+        let engines = match self.store.list_engines().await {
+            Ok(engines) => engines,
+            Err(e) => {
+                tracing::warn!(error = %e, "health monitor cannot list engines");
+                return;
+            }
+        };
+        join_all(engines.iter().map(|engine| async move {
+            let health = check_engine(&self.pool, engine).await;
+            if health.state != engine.health.state {
+                tracing::info!(
+                    engine = %engine.id,
+                    from = ?engine.health.state,
+                    to = ?health.state,
+                    error = health.last_error.as_deref().unwrap_or(""),
+                    "engine health changed"
+                );
+            }
+            if let Err(e) = self.store.set_engine_health(&engine.id, &health).await {
+                tracing::warn!(engine = %engine.id, error = %e, "cannot record engine health");
+            }
+        }))
+        .await;
+    }
+
+    /// Starts the loop on the runtime; it ends when the handle is aborted.
+    pub fn spawn(self) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(self.interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                self.check_all().await;
+            }
+        })
+    }
+}

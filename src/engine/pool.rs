@@ -1,0 +1,79 @@
+//! The engine clients of this process: built once per engine and reused for every call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::ClientConfig;
+
+use super::EngineClient;
+use super::client::HttpsClient;
+use crate::domain::Engine;
+
+/// Idle keep-alive connections are closed after this long.
+const POOL_IDLE: Duration = Duration::from_secs(90);
+
+/// Engine clients by id, sharing one pooled HTTPS client.
+pub struct EnginePool {
+    http: HttpsClient,
+    timeout: Duration,
+    clients: RwLock<HashMap<String, Arc<EngineClient>>>,
+}
+
+impl EnginePool {
+    /// `timeout` bounds quick calls (ping, list) and TCP connects.
+    pub fn new(tls: Arc<ClientConfig>, timeout: Duration) -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(timeout));
+        tcp.set_keepalive(Some(Duration::from_secs(30)));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_only()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .pool_max_idle_per_host(64)
+            .build(https);
+        Self {
+            http,
+            timeout,
+            clients: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// A client not kept in the pool: for probing an engine before it is stored.
+    pub fn detached(&self, id: &str, addr: &str) -> EngineClient {
+        EngineClient::new(id, addr, self.http.clone(), self.timeout)
+    }
+
+    /// The client for an engine, built on first use (or when its address changed).
+    pub fn client(&self, engine: &Engine) -> Arc<EngineClient> {
+        if let Some(c) = self.read().get(&engine.id)
+            && c.addr == engine.addr
+        {
+            return c.clone();
+        }
+        let client = Arc::new(self.detached(&engine.id, &engine.addr));
+        self.write().insert(engine.id.clone(), client.clone());
+        client
+    }
+
+    /// Drops the client of a removed engine.
+    pub fn forget(&self, id: &str) {
+        self.write().remove(id);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<EngineClient>>> {
+        self.clients.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<EngineClient>>> {
+        self.clients.write().unwrap_or_else(|p| p.into_inner())
+    }
+}

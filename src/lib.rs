@@ -1,0 +1,27 @@
+//! clementine: an authenticated, multi-tenant gateway that runs containers across a cluster of
+//! Docker engines.
+//!
+//! The layers, from the outside in (dependencies only point down):
+//!
+//! - [`api`]: thin poem-openapi handlers grouped by resource, the bearer-token extractor and the one
+//!   place where errors become HTTP responses.
+//! - [`cluster`]: one function per action; reads the store, checks the access policy, calls the
+//!   engines.
+//! - [`auth`]: argon2id passwords, JWT issue and verification, the access policy.
+//! - [`engine`]: bollard clients over mutual TLS (one per engine, reused) and the health monitor.
+//! - [`store`]: the only module that knows Redis key names; the migrations runner.
+//! - [`domain`]: plain types shared by all of the above.
+//!
+//! [`startup`] wires them together so that tests can start the whole server on port 0.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,5 @@
+//! `clementine`: see [`clementine::cli`] for the command line.
+
+fn main() -> std::process::ExitCode {
+    clementine::cli::main()
+}

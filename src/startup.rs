@@ -1,0 +1,134 @@
+//! Builds the application from settings: connects Redis, runs migrations, creates the first
+//! admin, binds the listener and starts the health monitor. `main` only parses the command line;
+//! tests call [`Application::build`] with port 0 and their own key prefix.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use tokio::task::JoinHandle;
+
+use crate::api;
+use crate::auth::{Passwords, Tokens};
+use crate::cluster::{Cluster, ClusterError};
+use crate::config::Settings;
+use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
+use crate::store::{Store, StoreError};
+
+/// Why the server could not start; one sentence each.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("TLS files for the engines cannot be used: {0}")]
+    Tls(#[from] TlsError),
+    #[error("cannot use Redis: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot create the first admin: {0}")]
+    Admin(#[from] ClusterError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A built, bound, not yet serving application.
+pub struct Application {
+    addr: SocketAddr,
+    acceptor: TcpAcceptor,
+    cluster: Arc<Cluster>,
+    monitor: JoinHandle<()>,
+    max_body_bytes: usize,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let tls = client_config(&settings.tls)?;
+        let store = Store::connect(&settings.store).await?;
+        let report = store.migrate().await?;
+        tracing::info!(version = report.version, applied = ?report.applied, "schema ready");
+
+        let pool = Arc::new(EnginePool::new(tls, settings.engine_timeout));
+        let cluster = Arc::new(Cluster::new(
+            store.clone(),
+            pool.clone(),
+            Passwords::default(),
+            Tokens::new(&settings.jwt),
+        ));
+        if let Some((user, password)) = &settings.bootstrap_admin
+            && cluster.bootstrap_admin(user, password.expose()).await?
+        {
+            tracing::info!(user = %user, "created the first admin");
+        }
+
+        let acceptor = TcpListener::bind(settings.listen)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.listen,
+                source,
+            })?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .unwrap_or(settings.listen);
+
+        let monitor = HealthMonitor::new(store, pool, settings.monitor_interval).spawn();
+        Ok(Self {
+            addr,
+            acceptor,
+            cluster,
+            monitor,
+            max_body_bytes: settings.max_body_bytes,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn cluster(&self) -> Arc<Cluster> {
+        self.cluster.clone()
+    }
+
+    /// Serves until the future `stop` completes, then drains requests for up to 10 s.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = api::app(self.cluster.clone(), self.max_body_bytes);
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, stop, Some(std::time::Duration::from_secs(10)))
+            .await;
+        self.monitor.abort();
+        result
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

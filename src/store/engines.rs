@@ -1,0 +1,122 @@
+//! Engines and the health the monitor records for them.
+
+use redis::AsyncCommands;
+
+use super::{Store, StoreResult, corrupt};
+use crate::domain::{Engine, EngineHealth};
+
+/// Stores an engine only when its id is new.
+const ADD_ENGINE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+";
+
+impl Store {
+    /// Adds an engine with its first health record; `false` when the id is taken.
+    pub async fn add_engine(&self, engine: &Engine) -> StoreResult<bool> {
+        let added: i64 = redis::Script::new(ADD_ENGINE)
+            .key(self.keys.engine(&engine.id))
+            .key(self.keys.engines())
+            .key(self.keys.engine_health(&engine.id))
+            .arg(&engine.id)
+            .arg(to_json(engine))
+            .arg(to_json(&engine.health))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(added == 1)
+    }
+
+    /// Replaces an existing engine's record (not its health); `false` when it does not exist.
+    pub async fn update_engine(&self, engine: &Engine) -> StoreResult<bool> {
+        let done: Option<String> = redis::cmd("SET")
+            .arg(self.keys.engine(&engine.id))
+            .arg(to_json(engine))
+            .arg("XX")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(done.is_some())
+    }
+
+    pub async fn get_engine(&self, id: &str) -> StoreResult<Option<Engine>> {
+        let key = self.keys.engine(id);
+        let (engine, health): (Option<String>, Option<String>) = self
+            .conn()
+            .mget(&[key.clone(), self.keys.engine_health(id)])
+            .await?;
+        engine
+            .map(|json| parse_engine(&key, &json, health.as_deref()))
+            .transpose()
+    }
+
+    /// Every engine, sorted by id.
+    pub async fn list_engines(&self) -> StoreResult<Vec<Engine>> {
+        let mut ids: Vec<String> = self.conn().smembers(self.keys.engines()).await?;
+        ids.sort();
+        self.engines_by_id(&ids).await
+    }
+
+    /// The engines with these ids that exist, in the given order.
+    pub async fn engines_by_id(&self, ids: &[String]) -> StoreResult<Vec<Engine>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids
+            .iter()
+            .flat_map(|id| [self.keys.engine(id), self.keys.engine_health(id)])
+            .collect();
+        let values: Vec<Option<String>> = self.conn().mget(&keys).await?;
+        let mut engines = Vec::with_capacity(ids.len());
+        for (i, pair) in values.chunks(2).enumerate() {
+            if let Some(json) = &pair[0] {
+                engines.push(parse_engine(&keys[2 * i], json, pair[1].as_deref())?);
+            }
+        }
+        Ok(engines)
+    }
+
+    /// Deletes an engine, its health and every grant of it; `false` when it did not exist.
+    pub async fn delete_engine(&self, id: &str) -> StoreResult<bool> {
+        let users: Vec<String> = self.conn().smembers(self.keys.users()).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .del(self.keys.engine(id))
+            .del(self.keys.engine_health(id))
+            .ignore()
+            .srem(self.keys.engines(), id)
+            .ignore();
+        for user in &users {
+            pipe.srem(self.keys.user_engines(user), id).ignore();
+        }
+        let (deleted,): (i64,) = pipe.query_async(&mut self.conn()).await?;
+        Ok(deleted == 1)
+    }
+
+    /// Records what the monitor saw, only while the engine exists (a concurrent delete wins).
+    pub async fn set_engine_health(&self, id: &str, health: &EngineHealth) -> StoreResult<()> {
+        let _: Option<String> = redis::Script::new(
+            "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SET', KEYS[2], ARGV[1]) end return false",
+        )
+        .key(self.keys.engine(id))
+        .key(self.keys.engine_health(id))
+        .arg(to_json(health))
+        .invoke_async(&mut self.conn())
+        .await?;
+        Ok(())
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serialising plain structs of strings and numbers cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn parse_engine(key: &str, json: &str, health: Option<&str>) -> StoreResult<Engine> {
+    let mut engine: Engine = serde_json::from_str(json).map_err(|e| corrupt(key, e))?;
+    if let Some(h) = health {
+        engine.health = serde_json::from_str(h).map_err(|e| corrupt(key, e))?;
+    }
+    Ok(engine)
+}

@@ -1,0 +1,103 @@
+//! Redis: the only module that knows key names (see [`keys`]) and the migrations runner.
+//!
+//! [`Store`] is cheap to clone: it wraps one multiplexed [`ConnectionManager`] that reconnects by
+//! itself after Redis restarts. Commands time out after two seconds so that a dead Redis turns
+//! into a quick `503`, never a hung request.
+
+mod engines;
+pub mod keys;
+pub mod migrations;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+pub use keys::Keys;
+pub use users::UserRecord;
+
+use crate::config::StoreSettings;
+
+/// What went wrong talking to Redis.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis did not answer (down, restarting, timed out).
+    #[error("redis is unavailable: {0}")]
+    Unavailable(#[source] redis::RedisError),
+    /// Redis answered with an error that is not about reachability.
+    #[error("redis error: {0}")]
+    Redis(#[source] redis::RedisError),
+    /// A stored value could not be read back.
+    #[error("stored value under {key} is corrupt: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// The schema in Redis is newer than this binary understands.
+    #[error(
+        "the Redis schema is at version {found}, newer than this binary's {known}: upgrade clementine"
+    )]
+    SchemaTooNew { found: u32, known: u32 },
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_unrecoverable_error()
+        {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Redis(e)
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Handle on clementine's state in Redis.
+#[derive(Clone)]
+pub struct Store {
+    conn: ConnectionManager,
+    keys: Arc<Keys>,
+}
+
+impl Store {
+    /// Connects to Redis. Fails when Redis cannot be reached now; afterwards the connection
+    /// heals by itself.
+    pub async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
+        let client = redis::Client::open(settings.redis_url.expose())?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self {
+            conn,
+            keys: Arc::new(Keys::new(settings.key_prefix.clone())),
+        })
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// A connection for one command or pipeline (a cheap clone of the shared multiplexed one).
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// `PING`: is Redis answering?
+    pub async fn ping(&self) -> StoreResult<()> {
+        let _: String = redis::cmd("PING").query_async(&mut self.conn()).await?;
+        Ok(())
+    }
+}
+
+fn corrupt(key: &str, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
+}

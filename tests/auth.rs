@@ -1,0 +1,380 @@
+//! Login, tokens and their failure modes, on the real Redis.
+
+mod common;
+
+use clementine::auth::{Claims, Tokens};
+use clementine::config::{JwtSettings, Secret};
+use clementine::domain::Role;
+use common::{ADMIN_PASSWORD, TestApp, assert_error};
+use serde_json::json;
+
+#[tokio::test]
+async fn login_right_and_wrong() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post(
+            "/apiv1/login",
+            None,
+            json!({"username": app.admin, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["ok"], json!(true));
+    assert_eq!(body["data"]["token_type"], json!("Bearer"));
+    assert_eq!(body["data"]["user"]["role"], json!("admin"));
+    assert!(body["data"]["expires_at"].as_u64().unwrap() > 0);
+
+    let wrong = app
+        .post(
+            "/apiv1/login",
+            None,
+            json!({"username": app.admin, "password": "nope-nope"}),
+        )
+        .await;
+    let msg = assert_error(&wrong, 401, "invalid_credentials");
+    assert!(!msg.contains("nope-nope"));
+    let unknown = app
+        .post(
+            "/apiv1/login",
+            None,
+            json!({"username": "nobody", "password": "nope-nope"}),
+        )
+        .await;
+    // Unknown user and wrong password look the same.
+    assert_eq!(unknown, wrong);
+}
+
+#[tokio::test]
+async fn me_and_password_change() {
+    let app = TestApp::spawn().await;
+    let (user, token) = app.user("ann").await;
+    let (status, me) = app.get("/apiv1/me", Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["data"]["username"], json!(user));
+    assert_eq!(me["data"]["role"], json!("user"));
+    assert!(me["data"].get("password_hash").is_none());
+
+    let wrong = app
+        .post(
+            "/apiv1/me/password",
+            Some(&token),
+            json!({"current_password": "not-it-at-all", "new_password": "brand-new-pass"}),
+        )
+        .await;
+    assert_error(&wrong, 403, "forbidden");
+    let short = app
+        .post(
+            "/apiv1/me/password",
+            Some(&token),
+            json!({"current_password": "user-password-1", "new_password": "short"}),
+        )
+        .await;
+    assert!(assert_error(&short, 400, "invalid_field").contains("new_password"));
+
+    let (status, body) = app
+        .post(
+            "/apiv1/me/password",
+            Some(&token),
+            json!({"current_password": "user-password-1", "new_password": "brand-new-pass"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let fresh = body["data"]["token"].as_str().unwrap().to_string();
+    // The old token died with the old password; the new one works.
+    assert_error(
+        &app.get("/apiv1/me", Some(&token)).await,
+        401,
+        "invalid_token",
+    );
+    assert_eq!(app.get("/apiv1/me", Some(&fresh)).await.0, 200);
+    assert!(!app.login(&user, "brand-new-pass").await.is_empty());
+    let old = app
+        .post(
+            "/apiv1/login",
+            None,
+            json!({"username": user, "password": "user-password-1"}),
+        )
+        .await;
+    assert_error(&old, 401, "invalid_credentials");
+}
+
+/// Every protected route answers 401 with the JSON error shape when no token is sent.
+#[tokio::test]
+async fn every_protected_route_needs_a_token() {
+    use reqwest::Method as M;
+    let app = TestApp::spawn().await;
+    let routes = [
+        (M::GET, "/apiv1/me"),
+        (M::POST, "/apiv1/me/password"),
+        (M::POST, "/apiv1/user"),
+        (M::GET, "/apiv1/users"),
+        (M::GET, "/apiv1/user/x"),
+        (M::DELETE, "/apiv1/user/x"),
+        (M::PUT, "/apiv1/user/x/engines"),
+        (M::POST, "/apiv1/user/x/revoke"),
+        (M::POST, "/apiv1/engine"),
+        (M::GET, "/apiv1/engines"),
+        (M::GET, "/apiv1/engine/x"),
+        (M::PATCH, "/apiv1/engine/x"),
+        (M::DELETE, "/apiv1/engine/x"),
+        (M::GET, "/apiv1/engine/x/containers"),
+    ];
+    for (method, path) in routes {
+        let body = (method != M::GET && method != M::DELETE).then(|| json!({}));
+        let resp = app.request(method.clone(), path, None, body.clone()).await;
+        assert_error(&resp, 401, "unauthorized");
+        let resp = app
+            .request(method.clone(), path, Some("garbage"), body)
+            .await;
+        assert_eq!(
+            resp.0, 401,
+            "{method} {path} with a garbage token: {}",
+            resp.1
+        );
+    }
+    // The open ones.
+    assert_eq!(app.get("/healthz", None).await.0, 200);
+    assert_eq!(app.get("/metrics", None).await.0, 200);
+    assert_eq!(app.get("/openapi.json", None).await.0, 200);
+    let docs = app
+        .http
+        .get(format!("{}/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+}
+
+fn tokens_with(secret: &str, app: &TestApp) -> Tokens {
+    Tokens::new(&JwtSettings {
+        secret: Secret::new(secret),
+        ttl: std::time::Duration::from_secs(60),
+        issuer: app.settings.jwt.issuer.clone(),
+        audience: app.settings.jwt.audience.clone(),
+    })
+}
+
+#[tokio::test]
+async fn forged_expired_and_unsigned_tokens_fail() {
+    let app = TestApp::spawn().await;
+    let (user, _) = app.user("bob").await;
+    let ours = tokens_with(app.settings.jwt.secret.expose(), &app);
+    let now = clementine::time::now_secs();
+    let claims = Claims {
+        sub: user.clone(),
+        role: Role::User,
+        ver: 1,
+        iat: now,
+        exp: now + 60,
+        iss: app.settings.jwt.issuer.clone(),
+        aud: app.settings.jwt.audience.clone(),
+        jti: "t".into(),
+    };
+    // Control: our key, valid claims.
+    let good = ours.sign(&claims).unwrap();
+    assert_eq!(app.get("/apiv1/me", Some(&good)).await.0, 200);
+
+    // Expired (beyond the 5 s leeway).
+    let expired = ours
+        .sign(&Claims {
+            iat: now - 600,
+            exp: now - 60,
+            ..claims.clone()
+        })
+        .unwrap();
+    let msg = assert_error(
+        &app.get("/apiv1/me", Some(&expired)).await,
+        401,
+        "invalid_token",
+    );
+    assert!(msg.contains("expired"), "{msg}");
+
+    // Signed with another secret.
+    let other = tokens_with("another-secret-another-secret-42", &app)
+        .sign(&claims)
+        .unwrap();
+    assert_error(
+        &app.get("/apiv1/me", Some(&other)).await,
+        401,
+        "invalid_token",
+    );
+
+    // Wrong audience, wrong issuer.
+    let aud = ours
+        .sign(&Claims {
+            aud: "elsewhere".into(),
+            ..claims.clone()
+        })
+        .unwrap();
+    assert_error(
+        &app.get("/apiv1/me", Some(&aud)).await,
+        401,
+        "invalid_token",
+    );
+    let iss = ours
+        .sign(&Claims {
+            iss: "elsewhere".into(),
+            ..claims.clone()
+        })
+        .unwrap();
+    assert_error(
+        &app.get("/apiv1/me", Some(&iss)).await,
+        401,
+        "invalid_token",
+    );
+
+    // alg: none, and a role escalation attempt without a signature.
+    let b64 = |b: &[u8]| base64url(b);
+    let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
+    let body = b64(serde_json::to_string(&Claims {
+        role: Role::Admin,
+        ..claims.clone()
+    })
+    .unwrap()
+    .as_bytes());
+    let none = format!("{header}.{body}.");
+    assert_error(
+        &app.get("/apiv1/me", Some(&none)).await,
+        401,
+        "invalid_token",
+    );
+    // HS256 header but the signature of another token.
+    let sig = good.rsplit('.').next().unwrap();
+    let spliced = format!("{}.{body}.{sig}", good.split('.').next().unwrap());
+    assert_error(
+        &app.get("/apiv1/me", Some(&spliced)).await,
+        401,
+        "invalid_token",
+    );
+}
+
+#[tokio::test]
+async fn revoked_and_deleted_users_tokens_fail() {
+    let app = TestApp::spawn().await;
+    let (user, token) = app.user("cat").await;
+    assert_eq!(app.get("/apiv1/me", Some(&token)).await.0, 200);
+    let (status, body) = app
+        .post(
+            &format!("/apiv1/user/{user}/revoke"),
+            Some(&app.admin_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["token_version"], json!(2));
+    let msg = assert_error(
+        &app.get("/apiv1/me", Some(&token)).await,
+        401,
+        "invalid_token",
+    );
+    assert!(msg.contains("revoked"), "{msg}");
+    // A new login works again.
+    let fresh = app.login(&user, "user-password-1").await;
+    assert_eq!(app.get("/apiv1/me", Some(&fresh)).await.0, 200);
+    // Users cannot revoke others.
+    let (other, other_token) = app.user("dog").await;
+    let resp = app
+        .post(
+            &format!("/apiv1/user/{other}/revoke"),
+            Some(&fresh),
+            json!({}),
+        )
+        .await;
+    assert_error(&resp, 403, "forbidden");
+    // Deleting a user kills their tokens.
+    assert_eq!(
+        app.delete(&format!("/apiv1/user/{other}"), Some(&app.admin_token))
+            .await
+            .0,
+        200
+    );
+    assert_error(
+        &app.get("/apiv1/me", Some(&other_token)).await,
+        401,
+        "invalid_token",
+    );
+}
+
+#[tokio::test]
+async fn user_management() {
+    let app = TestApp::spawn().await;
+    let name = app.unique("eve");
+    let admin = Some(app.admin_token.as_str());
+    let (status, body) = app
+        .post(
+            "/apiv1/user",
+            admin,
+            json!({"username": name, "password": "password-eve", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["role"], json!("admin"));
+    let dup = app
+        .post(
+            "/apiv1/user",
+            admin,
+            json!({"username": name, "password": "password-eve"}),
+        )
+        .await;
+    assert_error(&dup, 409, "user_exists");
+    let (status, list) = app.get("/apiv1/users", admin).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&name.as_str()) && names.contains(&app.admin.as_str()));
+    assert_eq!(
+        app.get(&format!("/apiv1/user/{name}"), admin).await.1["data"]["username"],
+        json!(name)
+    );
+    assert_error(
+        &app.get("/apiv1/user/nobody", admin).await,
+        404,
+        "user_not_found",
+    );
+    // An admin cannot delete themselves.
+    assert_error(
+        &app.delete(&format!("/apiv1/user/{}", app.admin), admin)
+            .await,
+        409,
+        "cannot_delete_self",
+    );
+    assert_eq!(
+        app.delete(&format!("/apiv1/user/{name}"), admin).await.0,
+        200
+    );
+    assert_error(
+        &app.delete(&format!("/apiv1/user/{name}"), admin).await,
+        404,
+        "user_not_found",
+    );
+    // Passwords are stored only as argon2id hashes.
+    let mut redis = app.redis().await;
+    let hash: String = redis::cmd("HGET")
+        .arg(format!("{}user:{}", app.prefix, app.admin))
+        .arg("password_hash")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..chunk.len() + 1 {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}

@@ -1,0 +1,362 @@
+//! Test harness: spawns clementine in-process on a random port with its own Redis key prefix,
+//! against the real Redis and TLS engines of `scripts/testbed.sh`.
+//!
+//! Engines 1-3 are shared by every test, so tests keep apart by data: each app has its own key
+//! prefix, and usernames and container names carry a per-test suffix ([`TestApp::unique`]).
+//! Tests that stop an engine use one of their own (4-8) via [`testbed`].
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clementine::config::{Settings, TlsFiles};
+use clementine::engine::{EngineClient, EnginePool, client_config};
+use clementine::startup::Application;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn env_or(name: &str, default: impl FnOnce() -> String) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(default)
+}
+
+pub fn certs_dir() -> PathBuf {
+    PathBuf::from(env_or("CLEMENTINE_TESTBED_CERTS", || {
+        root().join(".testbed/certs").display().to_string()
+    }))
+}
+
+pub fn redis_url() -> String {
+    env_or("CLEMENTINE_REDIS_URL", || "redis://127.0.0.1:6390/".into())
+}
+
+/// `https://127.0.0.(10+i):2376`, the address of test-bed engine `i`.
+pub fn engine_addr(i: u8) -> String {
+    format!("https://127.0.0.{}:2376", 10 + i)
+}
+
+/// The loopback address engine `i` publishes ports on.
+pub fn engine_ip(i: u8) -> String {
+    format!("127.0.0.{}", 10 + i)
+}
+
+pub fn tls_files() -> TlsFiles {
+    let dir = certs_dir();
+    TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("client-cert.pem"),
+        key: dir.join("client-key.pem"),
+    }
+}
+
+/// A direct bollard client for test-bed engine `i`, for arranging and checking state behind
+/// clementine's back.
+pub fn docker(i: u8) -> EngineClient {
+    let pool = EnginePool::new(
+        client_config(&tls_files()).unwrap(),
+        Duration::from_secs(10),
+    );
+    pool.detached(&format!("direct-{i}"), &engine_addr(i))
+}
+
+/// Runs `scripts/testbed.sh ARGS` (start-engine N, stop-engine N ...).
+pub fn testbed(args: &[&str]) {
+    let status = std::process::Command::new(root().join("scripts/testbed.sh"))
+        .args(args)
+        .status()
+        .expect("run scripts/testbed.sh");
+    assert!(status.success(), "scripts/testbed.sh {args:?} failed");
+}
+
+/// A running clementine.
+pub struct TestApp {
+    pub base: String,
+    pub prefix: String,
+    pub id: String,
+    pub admin: String,
+    pub admin_token: String,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The environment a test app is configured from; tests may change it before spawning.
+pub fn test_env(id: &str) -> HashMap<String, String> {
+    let certs = certs_dir();
+    let mut env = HashMap::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    set("CLEMENTINE_LISTEN", "127.0.0.1:0".into());
+    set("CLEMENTINE_REDIS_URL", redis_url());
+    set("CLEMENTINE_KEY_PREFIX", format!("test:{id}:"));
+    set(
+        "CLEMENTINE_TLS_CA",
+        certs.join("ca.pem").display().to_string(),
+    );
+    set(
+        "CLEMENTINE_TLS_CERT",
+        certs.join("client-cert.pem").display().to_string(),
+    );
+    set(
+        "CLEMENTINE_TLS_KEY",
+        certs.join("client-key.pem").display().to_string(),
+    );
+    set(
+        "CLEMENTINE_JWT_SECRET",
+        format!("test-secret-{id}-0123456789abcdef0123456789"),
+    );
+    set("CLEMENTINE_MONITOR_INTERVAL_MS", "300".into());
+    set("CLEMENTINE_ENGINE_TIMEOUT_MS", "3000".into());
+    set("CLEMENTINE_ADMIN_USER", format!("admin-{id}"));
+    set("CLEMENTINE_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
+    set("CLEMENTINE_MAX_BODY_BYTES", "65536".into());
+    env
+}
+
+pub fn short_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..10].to_string()
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with a changed environment.
+    pub async fn spawn_with(change: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let id = short_id();
+        let mut env = test_env(&id);
+        change(&mut env);
+        Self::spawn_env(id, env).await
+    }
+
+    pub async fn spawn_env(id: String, env: HashMap<String, String>) -> Self {
+        let lookup = move |k: &str| env.get(k).cloned();
+        let settings = Settings::load(None, &lookup).expect("test settings");
+        let app = Application::build(settings.clone())
+            .await
+            .expect("the test bed is up (scripts/testbed.sh up)");
+        let base = format!("http://{}", app.addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let admin = lookup_admin(&settings);
+        let mut app = TestApp {
+            base,
+            prefix: settings.store.key_prefix.clone(),
+            id,
+            admin: admin.clone(),
+            admin_token: String::new(),
+            http,
+            settings,
+            stop: Some(stop),
+        };
+        if !admin.is_empty() {
+            app.admin_token = app.login(&admin, ADMIN_PASSWORD).await;
+        }
+        app
+    }
+
+    /// A name unique to this test (for users and containers on the shared engines).
+    pub fn unique(&self, name: &str) -> String {
+        format!("{name}-{}", self.id)
+    }
+
+    pub async fn login(&self, user: &str, password: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/apiv1/login",
+                None,
+                json!({"username": user, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "login {user}: {body}");
+        body["data"]["token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a user (role `user`) and logs in; returns the username and token.
+    pub async fn user(&self, name: &str) -> (String, String) {
+        let username = self.unique(name);
+        let (status, body) = self
+            .post(
+                "/apiv1/user",
+                Some(&self.admin_token),
+                json!({"username": username, "password": "user-password-1"}),
+            )
+            .await;
+        assert_eq!(status, 200, "create user: {body}");
+        let token = self.login(&username, "user-password-1").await;
+        (username, token)
+    }
+
+    /// Adds test-bed engine `i` under id `id`; returns the engine JSON.
+    pub async fn add_engine(&self, id: &str, i: u8, labels: &[&str]) -> Value {
+        let (status, body) = self
+            .post(
+                "/apiv1/engine",
+                Some(&self.admin_token),
+                json!({"id": id, "addr": engine_addr(i), "labels": labels}),
+            )
+            .await;
+        assert_eq!(status, 200, "add engine {id}: {body}");
+        body["data"].clone()
+    }
+
+    pub async fn grant(&self, user: &str, engines: &[&str]) {
+        let (status, body) = self
+            .put(
+                &format!("/apiv1/user/{user}/engines"),
+                Some(&self.admin_token),
+                json!({ "engines": engines }),
+            )
+            .await;
+        assert_eq!(status, 200, "grant: {body}");
+    }
+
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.request(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PUT, path, token, Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PATCH, path, token, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.request(reqwest::Method::DELETE, path, token, None)
+            .await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A connection to this app's Redis, for checking stored state.
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(redis_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+fn lookup_admin(settings: &Settings) -> String {
+    settings
+        .bootstrap_admin
+        .as_ref()
+        .map(|(u, _)| u.clone())
+        .unwrap_or_default()
+}
+
+/// Asserts an error envelope with this status and code; returns the message.
+#[track_caller]
+pub fn assert_error(resp: &(u16, Value), status: u16, code: &str) -> String {
+    assert_eq!(resp.0, status, "status of {}", resp.1);
+    assert_eq!(resp.1["ok"], json!(false), "{}", resp.1);
+    assert_eq!(resp.1["error"]["code"], json!(code), "{}", resp.1);
+    resp.1["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Polls `check` every 100 ms until it returns true or `secs` pass.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub type Shared<T> = Arc<T>;
