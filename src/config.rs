@@ -152,8 +152,10 @@ impl RawConfig {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-        serde_json::from_str(&text)
-            .map_err(|e| ConfigError(format!("config file {} is not valid: {e}", path.display())))
+        crate::json::from_slice_naming_field(text.as_bytes()).map_err(|e| {
+            let e = e.trim_start_matches("body: ");
+            ConfigError(format!("config file {} is not valid: {e}", path.display()))
+        })
     }
 
     fn apply_env(&mut self, env: EnvLookup) -> Result<(), ConfigError> {

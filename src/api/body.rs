@@ -38,16 +38,7 @@ pub fn parse_json<T: DeserializeOwned>(data: &[u8]) -> Result<T, String> {
     if data.iter().all(u8::is_ascii_whitespace) {
         return Err("body: a JSON body is required".into());
     }
-    let de = &mut serde_json::Deserializer::from_slice(data);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
-        format!("{at}: {}", e.into_inner())
-    })
+    crate::json::from_slice_naming_field(data)
 }
 
 impl<T: Type> Payload for JsonBody<T> {

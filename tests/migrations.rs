@@ -1,0 +1,90 @@
+//! The migrations runner on the real Redis: in order, recorded, idempotent.
+
+mod common;
+
+use clementine::config::Secret;
+use clementine::config::StoreSettings;
+use clementine::store::migrations::{MIGRATIONS, latest_version};
+use clementine::store::{Store, StoreError};
+use common::{redis_url, short_id};
+
+async fn store() -> (Store, String) {
+    let prefix = format!("test:{}:", short_id());
+    let settings = StoreSettings {
+        redis_url: Secret::new(redis_url()),
+        key_prefix: prefix.clone(),
+    };
+    (Store::connect(&settings).await.unwrap(), prefix)
+}
+
+#[tokio::test]
+async fn running_twice_changes_nothing() {
+    let (store, _) = store().await;
+    assert_eq!(store.schema_version().await.unwrap(), 0);
+    let first = store.migrate().await.unwrap();
+    let all: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
+    assert_eq!(first.applied, all);
+    assert_eq!(first.version, latest_version());
+    let recorded = store.applied_migrations().await.unwrap();
+
+    let second = store.migrate().await.unwrap();
+    assert!(second.applied.is_empty());
+    assert_eq!(second.version, latest_version());
+    assert_eq!(store.applied_migrations().await.unwrap(), recorded);
+}
+
+#[tokio::test]
+async fn concurrent_runs_apply_each_step_once() {
+    let (store, _) = store().await;
+    let runs = futures::future::join_all((0..8).map(|_| store.migrate())).await;
+    let applied: usize = runs.into_iter().map(|r| r.unwrap().applied.len()).sum();
+    assert_eq!(applied, MIGRATIONS.len());
+}
+
+#[tokio::test]
+async fn engine_status_migration_upgrades_old_records() {
+    let (store, prefix) = store().await;
+    let mut redis = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // A database at schema 1 with an engine written before `status` existed.
+    let _: () = redis::pipe()
+        .hset(format!("{prefix}schema:applied"), "0001_initial", 1)
+        .set(format!("{prefix}schema:version"), 1)
+        .sadd(format!("{prefix}engines"), "old")
+        .set(
+            format!("{prefix}engine:old"),
+            r#"{"id":"old","addr":"https://127.0.0.11:2376","cpus":1.0,"memory":100,"labels":[]}"#,
+        )
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let report = store.migrate().await.unwrap();
+    assert_eq!(report.applied, ["0002_engine_status"]);
+    let engine = store.get_engine("old").await.unwrap().unwrap();
+    assert_eq!(engine.status, clementine::domain::EngineStatus::Active);
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let (store, prefix) = store().await;
+    let mut redis = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}schema:version"))
+        .arg(99)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let err = store.migrate().await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("upgrade clementine"));
+}
