@@ -31,7 +31,8 @@ cat <<MSG
                  -d '{"username":"$CLEMENTINE_ADMIN_USER","password":"'"\$(cat .testbed/admin-password)"'"}' \\
                  | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
   Add engine:  curl -XPOST http://$listen/apiv1/engine -H "Authorization: Bearer \$TOKEN" -d @example/local_engine.json
-  (The admin user is '$CLEMENTINE_ADMIN_USER'; it is created on the first start only.)
+  (The admin '$CLEMENTINE_ADMIN_USER' is created only when Redis holds no user yet; an existing
+   admin keeps its password.)
 
 MSG
 exec ./target/release/clementine -conf=example/config.json
