@@ -22,6 +22,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod json;
+pub mod scheduler;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

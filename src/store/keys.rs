@@ -13,6 +13,12 @@
 //! | `P engines`              | set    | every engine id                                            |
 //! | `P engine:{id}`          | string | the engine as JSON (id, addr, cpus, memory, labels, status) |
 //! | `P engine:{id}:health`   | string | the monitor's last view of the engine, JSON                |
+//! | `P engine:{id}:reserved` | hash   | `cpus_milli`, `memory` (MB) promised to claims on the engine |
+//! | `P engine:{id}:ports`    | hash   | `port/proto` -> op id of the claim publishing it           |
+//! | `P engine:{id}:images`   | hash   | image -> number of claims running it (for `unique`)        |
+//! | `P engine:{id}:claims`   | set    | op ids of the claims on the engine                         |
+//! | `P claim:{op}`           | hash   | one claim: `engine`, `cpus_milli`, `memory`, `image`, `ports`, `owner`, `created_ms` |
+//! | `P images:{owner}`       | hash   | saved image config name -> JSON, per owner                 |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
 //! kind can be mistaken for another.
@@ -64,5 +70,34 @@ impl Keys {
 
     pub fn engine_health(&self, id: &str) -> String {
         format!("{}engine:{id}:health", self.prefix)
+    }
+
+    pub fn engine_reserved(&self, id: &str) -> String {
+        format!("{}engine:{id}:reserved", self.prefix)
+    }
+
+    pub fn engine_ports(&self, id: &str) -> String {
+        format!("{}engine:{id}:ports", self.prefix)
+    }
+
+    pub fn engine_images(&self, id: &str) -> String {
+        format!("{}engine:{id}:images", self.prefix)
+    }
+
+    pub fn engine_claims(&self, id: &str) -> String {
+        format!("{}engine:{id}:claims", self.prefix)
+    }
+
+    /// Claim keys are `claim_prefix() + op`; scripts that walk an engine's claims need the prefix.
+    pub fn claim_prefix(&self) -> String {
+        format!("{}claim:", self.prefix)
+    }
+
+    pub fn claim(&self, op: &str) -> String {
+        format!("{}{op}", self.claim_prefix())
+    }
+
+    pub fn saved_images(&self, owner: &str) -> String {
+        format!("{}images:{owner}", self.prefix)
     }
 }

@@ -4,6 +4,7 @@
 //! itself after Redis restarts. Commands time out after two seconds so that a dead Redis turns
 //! into a quick `503`, never a hung request.
 
+mod claims;
 mod engines;
 pub mod keys;
 pub mod migrations;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+pub use claims::{Claim, ClaimRefused, Reservations};
 pub use keys::Keys;
 pub use users::UserRecord;
 

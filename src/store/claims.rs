@@ -1,0 +1,205 @@
+//! Reservations: the cpus, memory, host ports and unique-image slots promised to containers,
+//! claimed and released atomically by Lua scripts so that concurrent requests, or several
+//! clementine processes on one Redis, never oversubscribe an engine or publish a port twice.
+//!
+//! A claim is keyed by the operation id that also labels its container (`clementine.op`), so a
+//! destroy can release exactly what the create claimed, and a reconcile pass can rebuild claims
+//! from the containers the engines hold.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use redis::AsyncCommands;
+
+use super::{Store, StoreResult};
+
+/// What one container is promised on one engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub op: String,
+    pub engine: String,
+    pub owner: String,
+    pub image: String,
+    pub cpus_milli: u64,
+    pub memory: u64,
+    /// Host ports as `port/proto`.
+    pub ports: Vec<String>,
+    /// Whether the image must be alone on the engine (`unique`, `multi`).
+    pub unique: bool,
+}
+
+/// Why a claim was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimRefused {
+    Cpus,
+    Memory,
+    Image,
+    Port(String),
+}
+
+/// An engine's promises, as read for a scheduling snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reservations {
+    pub cpus_milli: u64,
+    pub memory: u64,
+    pub ports: Vec<String>,
+    pub images: Vec<String>,
+    pub claims: u64,
+}
+
+/// Check every limit, then take everything; or take nothing.
+const CLAIM: &str = r"
+local rc = tonumber(redis.call('HGET', KEYS[1], 'cpus_milli') or '0')
+local rm = tonumber(redis.call('HGET', KEYS[1], 'memory') or '0')
+if rc + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return 'cpus' end
+if rm + tonumber(ARGV[4]) > tonumber(ARGV[2]) then return 'memory' end
+if ARGV[6] == '1' and tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0') > 0 then return 'image' end
+for i = 11, #ARGV do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then return 'port ' .. ARGV[i] end
+end
+redis.call('HINCRBY', KEYS[1], 'cpus_milli', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'memory', ARGV[4])
+redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+local ports = {}
+for i = 11, #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[7])
+  table.insert(ports, ARGV[i])
+end
+redis.call('SADD', KEYS[4], ARGV[7])
+redis.call('HSET', KEYS[5], 'engine', ARGV[8], 'owner', ARGV[9], 'image', ARGV[5],
+  'cpus_milli', ARGV[3], 'memory', ARGV[4], 'ports', table.concat(ports, ' '),
+  'unique', ARGV[6], 'created_ms', ARGV[10])
+return 'ok'
+";
+
+/// Give back what a claim took; nothing when it is gone already (release is idempotent).
+const RELEASE: &str = r"
+local c = redis.call('HGETALL', KEYS[5])
+if #c == 0 then return 0 end
+local claim = {}
+for i = 1, #c, 2 do claim[c[i]] = c[i + 1] end
+redis.call('HINCRBY', KEYS[1], 'cpus_milli', -tonumber(claim['cpus_milli']))
+redis.call('HINCRBY', KEYS[1], 'memory', -tonumber(claim['memory']))
+if redis.call('HINCRBY', KEYS[3], claim['image'], -1) <= 0 then redis.call('HDEL', KEYS[3], claim['image']) end
+for port in string.gmatch(claim['ports'] or '', '%S+') do
+  if redis.call('HGET', KEYS[2], port) == ARGV[1] then redis.call('HDEL', KEYS[2], port) end
+end
+redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[5])
+return 1
+";
+
+static CLAIM_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(CLAIM));
+static RELEASE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(RELEASE));
+
+impl Store {
+    fn claim_keys(&self, engine: &str, op: &str) -> [String; 5] {
+        [
+            self.keys.engine_reserved(engine),
+            self.keys.engine_ports(engine),
+            self.keys.engine_images(engine),
+            self.keys.engine_claims(engine),
+            self.keys.claim(op),
+        ]
+    }
+
+    /// Takes a claim if the engine still has room (`capacity_*` are the engine's current
+    /// capacity). Everything or nothing.
+    pub async fn claim(
+        &self,
+        claim: &Claim,
+        capacity_cpus_milli: u64,
+        capacity_memory: u64,
+        now_ms: u64,
+    ) -> StoreResult<Result<(), ClaimRefused>> {
+        let mut script = CLAIM_SCRIPT.prepare_invoke();
+        for key in self.claim_keys(&claim.engine, &claim.op) {
+            script.key(key);
+        }
+        script
+            .arg(capacity_cpus_milli)
+            .arg(capacity_memory)
+            .arg(claim.cpus_milli)
+            .arg(claim.memory)
+            .arg(&claim.image)
+            .arg(if claim.unique { "1" } else { "0" })
+            .arg(&claim.op)
+            .arg(&claim.engine)
+            .arg(&claim.owner)
+            .arg(now_ms);
+        for port in &claim.ports {
+            script.arg(port);
+        }
+        let answer: String = script.invoke_async(&mut self.conn()).await?;
+        Ok(match answer.as_str() {
+            "ok" => Ok(()),
+            "cpus" => Err(ClaimRefused::Cpus),
+            "memory" => Err(ClaimRefused::Memory),
+            "image" => Err(ClaimRefused::Image),
+            other => Err(ClaimRefused::Port(
+                other.trim_start_matches("port ").to_string(),
+            )),
+        })
+    }
+
+    /// Releases a claim; `false` when there was none.
+    pub async fn release(&self, engine: &str, op: &str) -> StoreResult<bool> {
+        let mut script = RELEASE_SCRIPT.prepare_invoke();
+        for key in self.claim_keys(engine, op) {
+            script.key(key);
+        }
+        let released: i64 = script.arg(op).invoke_async(&mut self.conn()).await?;
+        Ok(released == 1)
+    }
+
+    /// Every engine's promises, in the order given (one round trip).
+    pub async fn reservations(&self, engines: &[String]) -> StoreResult<Vec<Reservations>> {
+        if engines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in engines {
+            pipe.hgetall(self.keys.engine_reserved(id))
+                .hkeys(self.keys.engine_ports(id))
+                .hgetall(self.keys.engine_images(id))
+                .scard(self.keys.engine_claims(id));
+        }
+        type Row = (HashMap<String, i64>, Vec<String>, HashMap<String, i64>, u64);
+        let rows: Vec<Row> = pipe.query_async(&mut self.conn()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(reserved, ports, images, claims)| Reservations {
+                cpus_milli: reserved.get("cpus_milli").copied().unwrap_or(0).max(0) as u64,
+                memory: reserved.get("memory").copied().unwrap_or(0).max(0) as u64,
+                ports,
+                images: images
+                    .into_iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(image, _)| image)
+                    .collect(),
+                claims,
+            })
+            .collect())
+    }
+
+    /// The op ids of an engine's claims with their creation times.
+    pub async fn claims_of(&self, engine: &str) -> StoreResult<Vec<(String, u64)>> {
+        let ops: Vec<String> = self
+            .conn()
+            .smembers(self.keys.engine_claims(engine))
+            .await?;
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for op in &ops {
+            pipe.hget(self.keys.claim(op), "created_ms");
+        }
+        let created: Vec<Option<u64>> = pipe.query_async(&mut self.conn()).await?;
+        Ok(ops
+            .into_iter()
+            .zip(created)
+            .map(|(op, c)| (op, c.unwrap_or(0)))
+            .collect())
+    }
+}
