@@ -12,6 +12,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 "$ROOT/scripts/ensure-rust.sh"
 # Engines 1-3 are shared by all tests; tests that stop an engine start their own (4-8).
 "$ROOT/scripts/testbed.sh" up 3
+"$ROOT/scripts/testbed.sh" clean
 eval "$("$ROOT/scripts/testbed.sh" env)"
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"

@@ -6,6 +6,7 @@
 #   scripts/testbed.sh down     stop everything this script started
 #   scripts/testbed.sh status   show what runs
 #   scripts/testbed.sh env      print the environment the tests and the server read
+#   scripts/testbed.sh clean    remove every container on the running engines (test leftovers)
 #
 # Engine i listens on https://127.0.0.(10+i):2376 and publishes container ports on 127.0.0.(10+i), so
 # two engines can publish the same port like two real hosts. Every engine uses its own bridge
@@ -198,6 +199,15 @@ cmd_status() {
   done
 }
 
+cmd_clean() {
+  for i in $(seq 1 $MAX_ENGINES); do
+    engine_up "$i" || continue
+    ids=$(docker_cli "$i" ps -aq)
+    [ -n "$ids" ] && docker_cli "$i" rm -f $ids >/dev/null
+  done
+  return 0
+}
+
 cmd_env() {
   local n=0
   for i in $(seq 1 $MAX_ENGINES); do [ -f "$RUNDIR/e$i/dockerd.pid" ] && n=$i; done
@@ -217,6 +227,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  clean) cmd_clean ;;
   start-engine) need_root; start_engine "$2"; wait_engine "$2" ;;
   stop-engine) need_root; stop_engine "$2" ;;
   *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -22,6 +22,10 @@
 //! | `admin_user`           | `CLEMENTINE_ADMIN_USER`           | none                      |
 //! | `admin_password`       | `CLEMENTINE_ADMIN_PASSWORD`       | none                      |
 //! | `log_format`           | `CLEMENTINE_LOG_FORMAT`           | `text` (or `json`)        |
+//! | `strategy`             | `CLEMENTINE_STRATEGY`             | `binpack` (or `spread`)   |
+//! | `default_cpus`         | `CLEMENTINE_DEFAULT_CPUS`         | `0.1`                     |
+//! | `default_memory_mb`    | `CLEMENTINE_DEFAULT_MEMORY_MB`    | `64`                      |
+//! | `reconcile_interval_ms`| `CLEMENTINE_RECONCILE_INTERVAL_MS`| `30000`                   |
 //!
 //! Relative paths are taken from the working directory. The JWT secret must be at least 32 bytes.
 
@@ -31,6 +35,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::scheduler::Strategy;
 
 /// Start-up cannot go on: one sentence that names the field.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,28 @@ pub struct Settings {
     /// First admin, created at start-up when no user exists yet.
     pub bootstrap_admin: Option<(String, Secret)>,
     pub log_format: LogFormat,
+    pub placement: PlacementSettings,
+    pub reconcile_interval: Duration,
+}
+
+/// How containers are placed when a request does not say.
+#[derive(Debug, Clone, Copy)]
+pub struct PlacementSettings {
+    pub strategy: Strategy,
+    /// Reserved (and limited to) when an image config gives no `cpus`.
+    pub default_cpus: f64,
+    /// Reserved (and limited to) when an image config gives no `memory`, in MB.
+    pub default_memory_mb: u64,
+}
+
+impl Default for PlacementSettings {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::Binpack,
+            default_cpus: 0.1,
+            default_memory_mb: 64,
+        }
+    }
 }
 
 /// Where the state lives; all `clementine` subcommands need this much.
@@ -117,6 +145,10 @@ struct RawConfig {
     admin_user: Option<String>,
     admin_password: Option<String>,
     log_format: Option<String>,
+    strategy: Option<String>,
+    default_cpus: Option<f64>,
+    default_memory_mb: Option<u64>,
+    reconcile_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,9 +202,11 @@ impl RawConfig {
             name: &str,
         ) -> Result<(), ConfigError> {
             if let Some(v) = env(name) {
-                *slot = Some(v.trim().parse().map_err(|_| {
-                    ConfigError(format!("{name} must be a whole number, not {v:?}"))
-                })?);
+                *slot = Some(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| ConfigError(format!("{name} must be a number, not {v:?}")))?,
+                );
             }
             Ok(())
         }
@@ -189,6 +223,18 @@ impl RawConfig {
         set(&mut self.admin_user, env, "CLEMENTINE_ADMIN_USER");
         set(&mut self.admin_password, env, "CLEMENTINE_ADMIN_PASSWORD");
         set(&mut self.log_format, env, "CLEMENTINE_LOG_FORMAT");
+        set(&mut self.strategy, env, "CLEMENTINE_STRATEGY");
+        set_num(&mut self.default_cpus, env, "CLEMENTINE_DEFAULT_CPUS")?;
+        set_num(
+            &mut self.default_memory_mb,
+            env,
+            "CLEMENTINE_DEFAULT_MEMORY_MB",
+        )?;
+        set_num(
+            &mut self.reconcile_interval_ms,
+            env,
+            "CLEMENTINE_RECONCILE_INTERVAL_MS",
+        )?;
         set_num(&mut self.jwt.ttl_secs, env, "CLEMENTINE_JWT_TTL_SECS")?;
         set_num(
             &mut self.monitor_interval_ms,
@@ -364,7 +410,37 @@ impl Settings {
             }
         };
 
+        let strategy_text = raw.strategy.as_deref().unwrap_or("binpack");
+        let strategy = Strategy::parse(strategy_text).ok_or_else(|| {
+            ConfigError(format!(
+                "strategy (CLEMENTINE_STRATEGY) must be binpack or spread, not {strategy_text:?}"
+            ))
+        })?;
+        let default_cpus = raw.default_cpus.unwrap_or(0.1);
+        if !(default_cpus.is_finite() && default_cpus > 0.0) {
+            return Err(ConfigError(
+                "default_cpus (CLEMENTINE_DEFAULT_CPUS) must be more than 0".into(),
+            ));
+        }
+        let default_memory_mb = raw.default_memory_mb.unwrap_or(64);
+        if default_memory_mb < 4 {
+            return Err(ConfigError(
+                "default_memory_mb (CLEMENTINE_DEFAULT_MEMORY_MB) must be at least 4".into(),
+            ));
+        }
+
         Ok(Settings {
+            placement: PlacementSettings {
+                strategy,
+                default_cpus,
+                default_memory_mb,
+            },
+            reconcile_interval: millis(
+                raw.reconcile_interval_ms,
+                30_000,
+                "reconcile_interval_ms (CLEMENTINE_RECONCILE_INTERVAL_MS)",
+                100,
+            )?,
             listen,
             store,
             tls,

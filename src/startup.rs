@@ -55,6 +55,7 @@ impl Application {
             pool.clone(),
             Passwords::default(),
             Tokens::new(&settings.jwt),
+            settings.placement,
         ));
         if let Some((user, password)) = &settings.bootstrap_admin
             && cluster.bootstrap_admin(user, password.expose()).await?

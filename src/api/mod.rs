@@ -8,6 +8,7 @@
 //! - `/healthz`, `/metrics`: unauthenticated probes.
 
 mod body;
+mod containers;
 mod engines;
 pub mod error;
 mod middleware;
@@ -30,12 +31,22 @@ pub use response::{ApiResult, Envelope};
 use crate::cluster::Cluster;
 
 /// Every resource's handlers, as one OpenAPI document.
-pub type Apis = (session::SessionApi, users::UsersApi, engines::EnginesApi);
+pub type Apis = (
+    session::SessionApi,
+    users::UsersApi,
+    engines::EnginesApi,
+    containers::ContainersApi,
+);
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
 pub fn openapi() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (session::SessionApi, users::UsersApi, engines::EnginesApi),
+        (
+            session::SessionApi,
+            users::UsersApi,
+            engines::EnginesApi,
+            containers::ContainersApi,
+        ),
         "clementine",
         env!("CARGO_PKG_VERSION"),
     )

@@ -34,6 +34,9 @@ pub enum ClusterError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No engine can take the container; the reason for each engine.
+    #[error("no engine can run {image}: {}", reasons.join("; "))]
+    NoFit { image: String, reasons: Vec<String> },
 }
 
 impl ClusterError {

@@ -4,14 +4,24 @@
 
 mod engines;
 mod error;
+mod lifecycle;
+mod listing;
+mod placement;
+mod run;
 mod session;
 mod users;
+mod validate;
 
 use std::sync::Arc;
 
 pub use error::ClusterError;
+pub use lifecycle::{Action, MAX_TAIL};
+pub use listing::ContainerFilter;
+pub use run::{MAX_COUNT, RunOptions};
+pub use validate::image_with_tag;
 
 use crate::auth::{Passwords, Principal, Tokens};
+use crate::config::PlacementSettings;
 use crate::engine::EnginePool;
 use crate::store::Store;
 
@@ -24,6 +34,7 @@ pub struct Cluster {
     pub(crate) engines: Arc<EnginePool>,
     pub(crate) passwords: Passwords,
     pub(crate) tokens: Tokens,
+    pub(crate) placement: PlacementSettings,
 }
 
 impl Cluster {
@@ -32,12 +43,14 @@ impl Cluster {
         engines: Arc<EnginePool>,
         passwords: Passwords,
         tokens: Tokens,
+        placement: PlacementSettings,
     ) -> Self {
         Self {
             store,
             engines,
             passwords,
             tokens,
+            placement,
         }
     }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// What to run, and the placement rule that picks its engine.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, Object)]
 #[oai(skip_serializing_if_is_none)]
+#[serde(deny_unknown_fields)]
 pub struct ImageConfig {
     /// Docker image reference, for example `busybox:latest`.
     pub name: String,
@@ -84,6 +85,7 @@ fn is_false(b: &bool) -> bool {
 
 /// A published port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
 pub struct BindPort {
     /// `tcp` (default) or `udp`.
     #[oai(default = "default_proto")]
@@ -104,6 +106,7 @@ fn default_proto() -> String {
 
 /// Docker's restart policy.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, Object)]
+#[serde(deny_unknown_fields)]
 pub struct RestartPolicy {
     /// `no`, `always`, `unless-stopped` or `on-failure`.
     #[oai(default)]

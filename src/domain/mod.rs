@@ -4,6 +4,7 @@
 //! shape is the seed's JSON and the stored shape is the same JSON; a doc comment on a field becomes
 //! its description in the OpenAPI spec.
 
+mod cluster;
 mod container;
 mod engine;
 mod image;
@@ -11,6 +12,7 @@ pub mod names;
 mod requests;
 mod user;
 
+pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure};
 pub use container::{Container, ContainerState};
 pub use engine::{Engine, EngineHealth, EngineStatus, HealthState};
 pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};

@@ -1,6 +1,8 @@
 //! Turns Docker's container summaries into clementine's container shape.
 
-use bollard::models::{ContainerSummary, PortSummaryTypeEnum};
+use std::collections::HashMap;
+
+use bollard::models::{ContainerInspectResponse, ContainerSummary, PortSummaryTypeEnum};
 
 use super::labels;
 use crate::domain::{BindPort, Container, ContainerState, Engine, ImageConfig, PlacementType};
@@ -28,21 +30,7 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
             })
         })
         .collect();
-    let image = ImageConfig {
-        name: labels
-            .get(labels::IMAGE)
-            .cloned()
-            .or(summary.image)
-            .unwrap_or_default(),
-        r#type: labels
-            .get(labels::TYPE)
-            .and_then(|t| PlacementType::parse(t))
-            .unwrap_or_default(),
-        cpus: labels.get(labels::CPUS).and_then(|v| v.parse().ok()),
-        memory: labels.get(labels::MEMORY).and_then(|v| v.parse().ok()),
-        bind_ports: ports.clone(),
-        ..Default::default()
-    };
+    let image = image_from_labels(&labels, summary.image, &ports);
     Container {
         id: summary.id.unwrap_or_default(),
         name: summary
@@ -55,5 +43,93 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
         ports,
         owner: labels.get(labels::OWNER).cloned(),
         created: rfc3339_secs(summary.created.unwrap_or(0)),
+    }
+}
+
+/// The image config as far as the labels (and the engine) tell.
+fn image_from_labels(
+    labels: &HashMap<String, String>,
+    image: Option<String>,
+    ports: &[BindPort],
+) -> ImageConfig {
+    ImageConfig {
+        name: labels
+            .get(labels::IMAGE)
+            .cloned()
+            .or(image)
+            .unwrap_or_default(),
+        r#type: labels
+            .get(labels::TYPE)
+            .and_then(|t| PlacementType::parse(t))
+            .unwrap_or_default(),
+        cpus: labels.get(labels::CPUS).and_then(|v| v.parse().ok()),
+        memory: labels.get(labels::MEMORY).and_then(|v| v.parse().ok()),
+        bind_ports: ports.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// Builds the container shape from an inspect answer (richer than a list entry).
+pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Container {
+    let config = inspect.config.unwrap_or_default();
+    let labels = config.labels.clone().unwrap_or_default();
+    let mut ports: Vec<BindPort> = Vec::new();
+    let bindings = inspect
+        .network_settings
+        .and_then(|n| n.ports)
+        .or_else(|| {
+            inspect
+                .host_config
+                .as_ref()
+                .and_then(|h| h.port_bindings.clone())
+        })
+        .unwrap_or_default();
+    for (key, bound) in bindings {
+        let (cport, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(container_port) = cport.parse::<u16>() else {
+            continue;
+        };
+        for b in bound.unwrap_or_default() {
+            if let Some(port) = b.host_port.as_deref().and_then(|p| p.parse().ok()) {
+                ports.push(BindPort {
+                    proto: proto.to_string(),
+                    host_ip: b.host_ip.filter(|ip| !ip.is_empty()),
+                    port,
+                    container_port,
+                });
+            }
+        }
+    }
+    ports.sort_by_key(|p| (p.port, p.container_port));
+    let mut image = image_from_labels(&labels, config.image.clone(), &ports);
+    image.args = config.cmd.unwrap_or_default();
+    image.entrypoint = config.entrypoint.unwrap_or_default();
+    image.environment = config
+        .env
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    image.hostname = config.hostname;
+    image.domain = config.domainname.filter(|d| !d.is_empty());
+    image.network_mode = inspect.host_config.and_then(|h| h.network_mode);
+    Container {
+        id: inspect.id.unwrap_or_default(),
+        name: inspect.name.unwrap_or_default(),
+        image,
+        engine: engine.clone(),
+        state: ContainerState::parse(
+            &inspect
+                .state
+                .and_then(|s| s.status)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        ),
+        ports,
+        owner: labels.get(labels::OWNER).cloned(),
+        created: inspect.created.unwrap_or_default(),
     }
 }

@@ -13,3 +13,8 @@ pub const CPUS: &str = "clementine.cpus";
 pub const MEMORY: &str = "clementine.memory";
 /// The audit operation id that created it.
 pub const OP: &str = "clementine.op";
+/// Host ports it publishes, `port/proto` joined by commas (list entries omit the ports of stopped
+/// containers, so the reconcile pass reads them from here).
+pub const PORTS: &str = "clementine.ports";
+/// The saved image config it was run from, when it was.
+pub const CONFIG: &str = "clementine.config";

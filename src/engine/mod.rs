@@ -11,11 +11,13 @@ mod containers;
 mod error;
 pub mod labels;
 mod monitor;
+mod ops;
 mod pool;
+mod spec;
 mod tls;
 
 pub use client::{EngineClient, Probe};
-pub use containers::to_container;
+pub use containers::{from_inspect, to_container};
 pub use error::EngineError;
 pub use monitor::{HealthMonitor, check_engine};
 pub use pool::EnginePool;

@@ -360,3 +360,65 @@ where
 }
 
 pub type Shared<T> = Arc<T>;
+
+/// Tags busybox as `repo:latest` on the given engines, so a test has an image of its own (for
+/// `unique` placement) without a registry.
+pub async fn tag_busybox(engines: &[u8], repo: &str) {
+    for i in engines {
+        let d = docker(*i);
+        d.call(d.docker().tag_image(
+            "busybox:latest",
+            Some(bollard::query_parameters::TagImageOptions {
+                repo: Some(repo.to_string()),
+                tag: Some("latest".to_string()),
+            }),
+        ))
+        .await
+        .unwrap();
+    }
+}
+
+/// A host port unlikely to be used by another test at the same time.
+pub fn test_port() -> u16 {
+    20_000 + (uuid::Uuid::new_v4().as_u128() % 30_000) as u16
+}
+
+/// A busybox config that stays up.
+pub fn sleeper(extra: Value) -> Value {
+    let mut config =
+        json!({"name": "busybox:latest", "args": ["sleep", "3600"], "cpus": 0.1, "memory": 16});
+    if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    config
+}
+
+impl TestApp {
+    /// Runs a config; returns (status, body).
+    pub async fn run(&self, token: &str, config: Value) -> (u16, Value) {
+        self.post("/apiv1/container", Some(token), config).await
+    }
+
+    /// Destroys every container the admin sees with this test's id in its owner or name.
+    pub async fn cleanup_containers(&self) {
+        let (_, list) = self.get("/apiv1/containers", Some(&self.admin_token)).await;
+        for c in list["data"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let mine = c["owner"].as_str().is_some_and(|o| o.ends_with(&self.id))
+                || c["name"].as_str().is_some_and(|n| n.contains(&self.id));
+            if mine {
+                let path = format!(
+                    "/apiv1/engine/{}/container/{}",
+                    c["engine"]["id"].as_str().unwrap(),
+                    c["id"].as_str().unwrap()
+                );
+                self.delete(&path, Some(&self.admin_token)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Containers: run on the cluster, list all, inspect, destroy, start, stop, restart, logs; and
+//! the capacity report.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{Object, OpenApi, Tags, Union};
+
+use super::body::JsonBody;
+use super::response::ok;
+use super::security::Auth;
+use super::{ApiError, ApiResult};
+use crate::cluster::{Action, Cluster, ContainerFilter, RunOptions};
+use crate::domain::{
+    ClusterCapacity, Container, ContainerList, ContainerState, ImageConfig, InvalidInput,
+};
+use crate::scheduler::Strategy;
+
+#[derive(Tags)]
+enum Tag {
+    /// Running containers on the cluster.
+    Containers,
+}
+
+/// One container (no `count` given), or the list of those started (`count` given).
+#[derive(Debug, Union)]
+pub enum RunAnswer {
+    One(Box<Container>),
+    Many(Vec<Container>),
+}
+
+/// Log lines of a container.
+#[derive(Debug, Object)]
+pub struct Logs {
+    /// The last lines of stdout and stderr, oldest first.
+    pub lines: Vec<String>,
+}
+
+/// Parses `?strategy=`.
+pub(super) fn strategy(value: Option<&str>) -> Result<Option<Strategy>, ApiError> {
+    value
+        .map(|s| {
+            Strategy::parse(s).ok_or_else(|| {
+                ApiError::from(crate::cluster::ClusterError::from(InvalidInput::new(
+                    "strategy",
+                    "must be binpack or spread",
+                )))
+            })
+        })
+        .transpose()
+}
+
+pub(super) fn state(value: Option<&str>) -> Result<Option<ContainerState>, ApiError> {
+    value
+        .map(|s| match ContainerState::parse(s) {
+            ContainerState::Unknown => Err(ApiError::from(crate::cluster::ClusterError::from(
+                InvalidInput::new(
+                    "state",
+                    "must be created, running, paused, restarting, removing, exited or dead",
+                ),
+            ))),
+            state => Ok(state),
+        })
+        .transpose()
+}
+
+pub struct ContainersApi;
+
+#[OpenApi(tag = "Tag::Containers")]
+impl ContainersApi {
+    /// Run an image config on the cluster. The scheduler picks an engine the caller may use
+    /// that fits the placement type and has room; `count` runs that many (all or nothing).
+    /// Answers 409 with every engine's reason when nothing fits.
+    #[oai(path = "/container", method = "post")]
+    async fn run(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        body: JsonBody<ImageConfig>,
+        /// How many instances (1 to 100); the answer is then a list.
+        count: Query<Option<u32>>,
+        /// `binpack` (default) or `spread`.
+        strategy: Query<Option<String>>,
+    ) -> ApiResult<RunAnswer> {
+        let options = RunOptions {
+            strategy: self::strategy(strategy.0.as_deref())?,
+            saved_as: None,
+        };
+        let mut started = cluster
+            .run(&auth.0, &body, count.0.unwrap_or(1), &options)
+            .await?;
+        ok(match count.0 {
+            None => RunAnswer::One(Box::new(started.remove(0))),
+            Some(_) => RunAnswer::Many(started),
+        })
+    }
+
+    /// Every container the caller may see, asking all engines at once. Engines that do not
+    /// answer within their timeout are listed in `failed`.
+    #[oai(path = "/containers", method = "get")]
+    async fn list_all(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        /// Only this engine.
+        engine: Query<Option<String>>,
+        /// Only this image (`busybox` means `busybox:latest`).
+        image: Query<Option<String>>,
+        /// Only this state (`running`, `exited` ...).
+        state: Query<Option<String>>,
+        /// Only this owner (admins; users always see only their own).
+        owner: Query<Option<String>>,
+    ) -> ApiResult<ContainerList> {
+        let filter = ContainerFilter {
+            engine: engine.0,
+            image: image.0,
+            state: self::state(state.0.as_deref())?,
+            owner: owner.0,
+            saved_as: None,
+        };
+        ok(cluster.list_all(&auth.0, &filter).await?)
+    }
+
+    /// One container.
+    #[oai(path = "/engine/:id/container/:cid", method = "get")]
+    async fn inspect(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        id: Path<String>,
+        cid: Path<String>,
+    ) -> ApiResult<Container> {
+        ok(cluster.inspect_container(&auth.0, &id, &cid).await?)
+    }
+
+    /// Kill and remove a container (by id or name) and release its reservation.
+    #[oai(path = "/engine/:id/container/:cid", method = "delete")]
+    async fn destroy(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        id: Path<String>,
+        cid: Path<String>,
+    ) -> ApiResult<Container> {
+        ok(cluster.destroy(&auth.0, &id, &cid).await?)
+    }
+
+    /// Start a stopped container.
+    #[oai(path = "/engine/:id/container/:cid/start", method = "post")]
+    async fn start(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        id: Path<String>,
+        cid: Path<String>,
+    ) -> ApiResult<Container> {
+        ok(cluster.act(&auth.0, &id, &cid, Action::Start).await?)
+    }
+
+    /// Stop a container: SIGTERM, then SIGKILL after `t` seconds. It keeps its reservation.
+    #[oai(path = "/engine/:id/container/:cid/stop", method = "post")]
+    async fn stop(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        id: Path<String>,
+        cid: Path<String>,
+        /// Seconds to wait before killing (0 to 300, default 10).
+        t: Query<Option<u32>>,
+    ) -> ApiResult<Container> {
+        ok(cluster
+            .act(&auth.0, &id, &cid, Action::Stop(t.0.unwrap_or(10)))
+            .await?)
+    }
+
+    /// Restart a container: stop as for `stop`, then start.
+    #[oai(path = "/engine/:id/container/:cid/restart", method = "post")]
+    async fn restart(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        id: Path<String>,
+        cid: Path<String>,
+        /// Seconds to wait before killing (0 to 300, default 10).
+        t: Query<Option<u32>>,
+    ) -> ApiResult<Container> {
+        ok(cluster
+            .act(&auth.0, &id, &cid, Action::Restart(t.0.unwrap_or(10)))
+            .await?)
+    }
+
+    /// The last lines of a container's output.
+    #[oai(path = "/engine/:id/container/:cid/logs", method = "get")]
+    async fn logs(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        id: Path<String>,
+        cid: Path<String>,
+        /// Lines to return (1 to 10000, default 100).
+        tail: Query<Option<u32>>,
+    ) -> ApiResult<Logs> {
+        let lines = cluster
+            .logs(&auth.0, &id, &cid, tail.0.unwrap_or(100))
+            .await?;
+        ok(Logs { lines })
+    }
+
+    /// Capacity, reservations and free room of the engines the caller may use.
+    #[oai(path = "/cluster", method = "get")]
+    async fn capacity(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+    ) -> ApiResult<ClusterCapacity> {
+        ok(cluster.capacity(&auth.0).await?)
+    }
+}

@@ -1,0 +1,169 @@
+//! Acting on one container: inspect, destroy, start, stop, restart, logs. Every action first
+//! finds the container on an engine the caller may use and checks that the caller owns it;
+//! anything else answers "not found", like a container that does not exist.
+
+use super::{Cluster, ClusterError, ClusterResult};
+use crate::auth::Principal;
+use crate::domain::{Container, Engine, InvalidInput};
+use crate::engine::{EngineClient, EngineError, from_inspect, labels};
+
+/// Longest container reference accepted (ids are 64 hex characters, names at most 128).
+const MAX_REF: usize = 128;
+/// Most log lines one call returns.
+pub const MAX_TAIL: u32 = 10_000;
+
+/// What the caller may do to a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    /// Stop, killing after this many seconds.
+    Stop(u32),
+    /// Restart, killing after this many seconds.
+    Restart(u32),
+}
+
+/// Longest stop grace accepted, in seconds.
+pub const MAX_GRACE_SECS: u32 = 300;
+
+fn check_ref(cid: &str) -> Result<(), InvalidInput> {
+    let ok = !cid.is_empty()
+        && cid.len() <= MAX_REF
+        && cid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            "cid",
+            "must be a container id or name (letters, digits, '_', '.', '-')",
+        ))
+    }
+}
+
+/// A container the caller may touch.
+pub(super) struct Found {
+    pub engine: Engine,
+    pub client: std::sync::Arc<EngineClient>,
+    pub container: Container,
+    pub op: Option<String>,
+}
+
+impl Cluster {
+    pub(super) async fn find_container(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        cid: &str,
+    ) -> ClusterResult<Found> {
+        check_ref(cid)?;
+        let engine = self.get_engine(principal, engine_id).await?;
+        let client = self.engines.client(&engine);
+        let inspect = match client.inspect(cid).await {
+            Ok(i) => i,
+            Err(EngineError::NotFound(_)) => return Err(ClusterError::not_found("container", cid)),
+            Err(e) => return Err(ClusterError::engine(engine_id, e)),
+        };
+        let op = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|l| l.get(labels::OP).cloned());
+        let container = from_inspect(inspect, &engine);
+        if !principal.may_touch_container(container.owner.as_deref()) {
+            return Err(ClusterError::not_found("container", cid));
+        }
+        Ok(Found {
+            engine,
+            client,
+            container,
+            op,
+        })
+    }
+
+    /// One container, inspected.
+    pub async fn inspect_container(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        cid: &str,
+    ) -> ClusterResult<Container> {
+        Ok(self
+            .find_container(principal, engine_id, cid)
+            .await?
+            .container)
+    }
+
+    /// Kills and removes a container and releases its reservation.
+    pub async fn destroy(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        cid: &str,
+    ) -> ClusterResult<Container> {
+        let found = self.find_container(principal, engine_id, cid).await?;
+        match found.client.remove(&found.container.id).await {
+            Ok(()) | Err(EngineError::NotFound(_)) => {}
+            Err(e) => return Err(ClusterError::engine(engine_id, e)),
+        }
+        if let Some(op) = &found.op {
+            self.store.release(&found.engine.id, op).await?;
+        }
+        tracing::info!(engine = %engine_id, container = %found.container.id, by = %principal.username, "container destroyed");
+        Ok(found.container)
+    }
+
+    /// Starts, stops or restarts a container; answers its new state.
+    pub async fn act(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        cid: &str,
+        action: Action,
+    ) -> ClusterResult<Container> {
+        let found = self.find_container(principal, engine_id, cid).await?;
+        if let Action::Stop(grace) | Action::Restart(grace) = action
+            && grace > MAX_GRACE_SECS
+        {
+            return Err(
+                InvalidInput::new("t", format!("must be 0 to {MAX_GRACE_SECS} seconds")).into(),
+            );
+        }
+        let id = &found.container.id;
+        let done = match action {
+            Action::Start => found.client.start(id).await,
+            Action::Stop(grace) => found.client.stop(id, grace).await,
+            Action::Restart(grace) => found.client.restart(id, grace).await,
+        };
+        // Docker answers 304 for start-when-running and stop-when-stopped; both are fine.
+        match done {
+            Ok(()) | Err(EngineError::Docker { status: 304, .. }) => {}
+            Err(e) => return Err(ClusterError::engine(engine_id, e)),
+        }
+        let inspect = found
+            .client
+            .inspect(id)
+            .await
+            .map_err(|e| ClusterError::engine(engine_id, e))?;
+        Ok(from_inspect(inspect, &found.engine))
+    }
+
+    /// The last `tail` log lines.
+    pub async fn logs(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        cid: &str,
+        tail: u32,
+    ) -> ClusterResult<Vec<String>> {
+        if tail == 0 || tail > MAX_TAIL {
+            return Err(InvalidInput::new("tail", format!("must be 1 to {MAX_TAIL}")).into());
+        }
+        let found = self.find_container(principal, engine_id, cid).await?;
+        found
+            .client
+            .logs(&found.container.id, tail)
+            .await
+            .map_err(|e| ClusterError::engine(engine_id, e))
+    }
+}

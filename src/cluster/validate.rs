@@ -1,0 +1,408 @@
+//! Checks an image config before anything is scheduled: shapes and sizes for everyone, and the
+//! tenant guard for role `user` (no privileged mode, host namespaces, added capabilities,
+//! devices or host-path mounts).
+
+use std::collections::HashSet;
+
+use crate::domain::{ImageConfig, InvalidInput, check_labels};
+use crate::scheduler::PortKey;
+
+/// Limits on one image config.
+const MAX_LIST: usize = 256;
+const MAX_ITEM: usize = 4096;
+const MAX_IMAGE_REF: usize = 256;
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> InvalidInput {
+    InvalidInput::new(field, reason)
+}
+
+/// `name[:tag][@digest]` with the characters Docker allows.
+fn check_image_ref(name: &str) -> Result<(), InvalidInput> {
+    if name.is_empty() || name.len() > MAX_IMAGE_REF {
+        return Err(invalid(
+            "name",
+            format!("must be 1 to {MAX_IMAGE_REF} characters"),
+        ));
+    }
+    let ok = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@'));
+    if !ok || name.starts_with(['-', '.', '/', ':']) {
+        return Err(invalid(
+            "name",
+            "is not a valid image reference (like busybox:latest)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_list(field: &str, items: &[String]) -> Result<(), InvalidInput> {
+    if items.len() > MAX_LIST {
+        return Err(invalid(field, format!("at most {MAX_LIST} items")));
+    }
+    if let Some(i) = items
+        .iter()
+        .position(|a| a.len() > MAX_ITEM || a.contains('\0'))
+    {
+        return Err(invalid(
+            format!("{field}[{i}]"),
+            format!("must be at most {MAX_ITEM} bytes without NUL"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_dns_name(field: &str, value: &Option<String>, max: usize) -> Result<(), InvalidInput> {
+    if let Some(v) = value {
+        let ok = !v.is_empty()
+            && v.len() <= max
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+            && !v.starts_with(['-', '.']);
+        if !ok {
+            return Err(invalid(
+                field,
+                format!("must be a DNS name of at most {max} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Normalises an image reference: `busybox` means `busybox:latest`.
+pub fn image_with_tag(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    if last.contains(':') || name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// Checks every field's shape and size; returns the host ports the config publishes.
+pub fn check_config(config: &ImageConfig) -> Result<Vec<PortKey>, InvalidInput> {
+    check_image_ref(&config.name)?;
+    check_labels("labels", &config.labels)?;
+    check_list("args", &config.args)?;
+    check_list("entrypoint", &config.entrypoint)?;
+    check_list("volumes", &config.volumes)?;
+    check_list("cap_add", &config.cap_add)?;
+    check_list("devices", &config.devices)?;
+    if config.environment.len() > MAX_LIST {
+        return Err(invalid(
+            "environment",
+            format!("at most {MAX_LIST} variables"),
+        ));
+    }
+    for (k, v) in &config.environment {
+        let ok = !k.is_empty()
+            && k.len() <= 256
+            && !k.contains(['=', '\0'])
+            && v.len() <= MAX_ITEM
+            && !v.contains('\0');
+        if !ok {
+            return Err(invalid(
+                format!("environment.{k}"),
+                "names are 1 to 256 characters without '='; values at most 4096 bytes",
+            ));
+        }
+    }
+    check_dns_name("hostname", &config.hostname, 63)?;
+    check_dns_name("domain", &config.domain, 253)?;
+    if let Some(cpus) = config.cpus
+        && (!cpus.is_finite() || cpus <= 0.0 || cpus > 4096.0)
+    {
+        return Err(invalid("cpus", "must be more than 0 and at most 4096"));
+    }
+    if config.memory == Some(0) || config.memory.is_some_and(|m| m < 4) {
+        return Err(invalid("memory", "must be at least 4 MB"));
+    }
+    if let Some(name) = &config.container_name {
+        let ok = !name.is_empty()
+            && name.len() <= 128
+            && name.as_bytes()[0].is_ascii_alphanumeric()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !ok {
+            return Err(invalid(
+                "container_name",
+                "must be 1 to 128 letters, digits, '_', '.', '-', starting with a letter or digit",
+            ));
+        }
+    }
+    if let Some(policy) = &config.restart_policy
+        && !matches!(
+            policy.name.as_str(),
+            "" | "no" | "always" | "unless-stopped" | "on-failure"
+        )
+    {
+        return Err(invalid(
+            "restart_policy.name",
+            "must be no, always, unless-stopped or on-failure",
+        ));
+    }
+    if let Some(policy) = &config.restart_policy
+        && !(0..=1000).contains(&policy.maximum_retry)
+    {
+        return Err(invalid("restart_policy.maximum_retry", "must be 0 to 1000"));
+    }
+    if let Some(mode) = &config.network_mode
+        && (mode.is_empty() || mode.len() > 128)
+    {
+        return Err(invalid("network_mode", "must be 1 to 128 characters"));
+    }
+    for (i, v) in config.volumes.iter().enumerate() {
+        let parts: Vec<&str> = v.split(':').collect();
+        let ok = match parts.as_slice() {
+            [inside] => inside.starts_with('/'),
+            [source, inside] => !source.is_empty() && inside.starts_with('/'),
+            [source, inside, mode] => {
+                !source.is_empty() && inside.starts_with('/') && matches!(*mode, "ro" | "rw")
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(invalid(
+                format!("volumes[{i}]"),
+                "must be /path, name:/path or name:/path:ro",
+            ));
+        }
+    }
+    let mut ports = Vec::new();
+    let mut seen = HashSet::new();
+    if config.bind_ports.len() > 64 {
+        return Err(invalid("bind_ports", "at most 64 ports"));
+    }
+    for (i, p) in config.bind_ports.iter().enumerate() {
+        let field = format!("bind_ports[{i}]");
+        let key = PortKey::new(p.port, &p.proto)
+            .ok_or_else(|| invalid(format!("{field}.proto"), "must be tcp, udp or sctp"))?;
+        if p.port == 0 {
+            return Err(invalid(format!("{field}.port"), "must be 1 to 65535"));
+        }
+        if p.container_port == 0 {
+            return Err(invalid(
+                format!("{field}.container_port"),
+                "must be 1 to 65535",
+            ));
+        }
+        if let Some(ip) = &p.host_ip
+            && ip.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(invalid(format!("{field}.host_ip"), "must be an IP address"));
+        }
+        if !seen.insert(key) {
+            return Err(invalid(format!("{field}.port"), "is published twice"));
+        }
+        ports.push(key);
+    }
+    Ok(ports)
+}
+
+/// The tenant guard: options only admins may use, named in the refusal.
+pub fn forbidden_for_users(config: &ImageConfig) -> Option<&'static str> {
+    let host_ns = |mode: &Option<String>| {
+        mode.as_deref()
+            .is_some_and(|m| m == "host" || m.starts_with("container:"))
+    };
+    if config.privileged {
+        return Some("privileged");
+    }
+    if host_ns(&config.network_mode) {
+        return Some("network_mode");
+    }
+    if host_ns(&config.pid_mode) {
+        return Some("pid_mode");
+    }
+    if host_ns(&config.ipc_mode) {
+        return Some("ipc_mode");
+    }
+    if !config.cap_add.is_empty() {
+        return Some("cap_add");
+    }
+    if !config.devices.is_empty() {
+        return Some("devices");
+    }
+    // A source that is a path (absolute or relative) is a bind mount of the engine's disk.
+    if config.volumes.iter().any(|v| {
+        v.contains(':') && (v.starts_with('/') || v.starts_with('.') || v.starts_with('~'))
+    }) {
+        return Some("volumes (host path bind mounts)");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::BindPort;
+
+    fn config() -> ImageConfig {
+        ImageConfig {
+            name: "busybox:latest".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        let field = |c: ImageConfig| check_config(&c).unwrap_err().field;
+        assert_eq!(
+            field(ImageConfig {
+                name: "".into(),
+                ..config()
+            }),
+            "name"
+        );
+        assert_eq!(
+            field(ImageConfig {
+                name: "a b".into(),
+                ..config()
+            }),
+            "name"
+        );
+        assert_eq!(
+            field(ImageConfig {
+                cpus: Some(-1.0),
+                ..config()
+            }),
+            "cpus"
+        );
+        assert_eq!(
+            field(ImageConfig {
+                memory: Some(0),
+                ..config()
+            }),
+            "memory"
+        );
+        assert_eq!(
+            field(ImageConfig {
+                container_name: Some("/x".into()),
+                ..config()
+            }),
+            "container_name"
+        );
+        assert_eq!(
+            field(ImageConfig {
+                volumes: vec!["a:b".into()],
+                ..config()
+            }),
+            "volumes[0]"
+        );
+        let port = |port, proto: &str| BindPort {
+            proto: proto.into(),
+            host_ip: None,
+            port,
+            container_port: 80,
+        };
+        assert_eq!(
+            field(ImageConfig {
+                bind_ports: vec![port(0, "tcp")],
+                ..config()
+            }),
+            "bind_ports[0].port"
+        );
+        assert_eq!(
+            field(ImageConfig {
+                bind_ports: vec![port(80, "icmp")],
+                ..config()
+            }),
+            "bind_ports[0].proto"
+        );
+        assert_eq!(
+            field(ImageConfig {
+                bind_ports: vec![port(80, "tcp"), port(80, "tcp")],
+                ..config()
+            }),
+            "bind_ports[1].port"
+        );
+        assert!(
+            check_config(&ImageConfig {
+                bind_ports: vec![port(80, "tcp"), port(80, "udp")],
+                ..config()
+            })
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn guard_names_the_option() {
+        let guard = |c: ImageConfig| forbidden_for_users(&c);
+        assert_eq!(guard(config()), None);
+        assert_eq!(
+            guard(ImageConfig {
+                privileged: true,
+                ..config()
+            }),
+            Some("privileged")
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                network_mode: Some("host".into()),
+                ..config()
+            }),
+            Some("network_mode")
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                pid_mode: Some("host".into()),
+                ..config()
+            }),
+            Some("pid_mode")
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                ipc_mode: Some("container:x".into()),
+                ..config()
+            }),
+            Some("ipc_mode")
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                cap_add: vec!["NET_ADMIN".into()],
+                ..config()
+            }),
+            Some("cap_add")
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                devices: vec!["/dev/kvm".into()],
+                ..config()
+            }),
+            Some("devices")
+        );
+        assert!(
+            guard(ImageConfig {
+                volumes: vec!["/etc:/x".into()],
+                ..config()
+            })
+            .is_some()
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                volumes: vec!["data:/x".into(), "/anon".into()],
+                ..config()
+            }),
+            None
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                network_mode: Some("bridge".into()),
+                ..config()
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn tags_default_to_latest() {
+        assert_eq!(image_with_tag("busybox"), "busybox:latest");
+        assert_eq!(image_with_tag("busybox:1"), "busybox:1");
+        assert_eq!(
+            image_with_tag("localhost:5000/x"),
+            "localhost:5000/x:latest"
+        );
+        assert_eq!(image_with_tag("x@sha256:abc"), "x@sha256:abc");
+    }
+}

@@ -1,0 +1,110 @@
+//! Container operations on one engine: create and start, inspect, stop, start, restart, remove,
+//! logs. Each has its own timeout: quick calls use the engine timeout, slow ones (start, stop)
+//! a longer one.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::{
+    CreateContainerOptions, LogsOptions, RemoveContainerOptions, RestartContainerOptions,
+    StopContainerOptions,
+};
+use futures::StreamExt;
+
+use super::{EngineClient, EngineError};
+use crate::domain::ImageConfig;
+
+/// Upper bound for calls that wait on processes (start, stop, restart).
+const SLOW_CALL: Duration = Duration::from_secs(360);
+
+impl EngineClient {
+    /// Creates and starts a container; when the start fails the container is removed again, so
+    /// a failed run leaves nothing behind. Returns the container id.
+    pub async fn create_and_start(
+        &self,
+        config: &ImageConfig,
+        labels: HashMap<String, String>,
+    ) -> Result<String, EngineError> {
+        let body = super::spec::create_body(config, labels);
+        let options = CreateContainerOptions {
+            name: config.container_name.clone(),
+            ..Default::default()
+        };
+        let created = self
+            .call(self.docker().create_container(Some(options), body))
+            .await?;
+        if let Err(e) = self
+            .call_with(SLOW_CALL, self.docker().start_container(&created.id, None))
+            .await
+        {
+            let _ = self.remove(&created.id).await;
+            return Err(e);
+        }
+        Ok(created.id)
+    }
+
+    /// Inspects a container by id or name.
+    pub async fn inspect(&self, id_or_name: &str) -> Result<ContainerInspectResponse, EngineError> {
+        self.call(self.docker().inspect_container(id_or_name, None))
+            .await
+    }
+
+    /// Kills and removes a container with its anonymous volumes.
+    pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        self.call_with(SLOW_CALL, self.docker().remove_container(id, Some(options)))
+            .await
+    }
+
+    pub async fn start(&self, id: &str) -> Result<(), EngineError> {
+        self.call_with(SLOW_CALL, self.docker().start_container(id, None))
+            .await
+    }
+
+    /// Stops with SIGTERM, then SIGKILL after `grace` seconds.
+    pub async fn stop(&self, id: &str, grace: u32) -> Result<(), EngineError> {
+        let options = StopContainerOptions {
+            t: Some(grace as i32),
+            ..Default::default()
+        };
+        self.call_with(SLOW_CALL, self.docker().stop_container(id, Some(options)))
+            .await
+    }
+
+    pub async fn restart(&self, id: &str, grace: u32) -> Result<(), EngineError> {
+        let options = RestartContainerOptions {
+            t: Some(grace as i32),
+            ..Default::default()
+        };
+        self.call_with(
+            SLOW_CALL,
+            self.docker().restart_container(id, Some(options)),
+        )
+        .await
+    }
+
+    /// The last `tail` lines of stdout and stderr, interleaved as Docker returns them.
+    pub async fn logs(&self, id: &str, tail: u32) -> Result<Vec<String>, EngineError> {
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: tail.to_string(),
+            ..Default::default()
+        };
+        let collect = async {
+            let mut lines = Vec::new();
+            let mut stream = self.docker().logs(id, Some(options));
+            while let Some(chunk) = stream.next().await {
+                let text = chunk?.to_string();
+                lines.extend(text.lines().map(str::to_string));
+            }
+            Ok(lines)
+        };
+        self.call(collect).await
+    }
+}

@@ -1,0 +1,135 @@
+//! Turns an image config into Docker's create request. The config was validated before (see
+//! `cluster::validate`); this module only translates.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, DeviceMapping, HostConfig, PortBinding, RestartPolicy as DockerRestart,
+    RestartPolicyNameEnum,
+};
+
+use crate::domain::ImageConfig;
+
+/// Docker's create body for a config, with clementine's labels.
+pub fn create_body(config: &ImageConfig, labels: HashMap<String, String>) -> ContainerCreateBody {
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &config.bind_ports {
+        port_bindings
+            .entry(format!("{}/{}", p.container_port, p.proto))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: Some(p.port.to_string()),
+            });
+    }
+    let exposed: Vec<String> = port_bindings.keys().cloned().collect();
+    let (binds, anonymous): (Vec<String>, Vec<String>) = config
+        .volumes
+        .iter()
+        .cloned()
+        .partition(|v| v.contains(':'));
+    let some_vec = |v: Vec<String>| (!v.is_empty()).then_some(v);
+    let host_config = HostConfig {
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        publish_all_ports: config.publish.then_some(true),
+        nano_cpus: config.cpus.map(|c| (c * 1e9) as i64),
+        memory: config.memory.map(|m| (m * 1024 * 1024) as i64),
+        restart_policy: config.restart_policy.as_ref().map(|r| DockerRestart {
+            name: Some(match r.name.as_str() {
+                "always" => RestartPolicyNameEnum::ALWAYS,
+                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+                "no" => RestartPolicyNameEnum::NO,
+                _ => RestartPolicyNameEnum::EMPTY,
+            }),
+            maximum_retry_count: (r.name == "on-failure").then_some(r.maximum_retry),
+        }),
+        network_mode: config.network_mode.clone(),
+        binds: some_vec(binds),
+        privileged: config.privileged.then_some(true),
+        cap_add: some_vec(config.cap_add.clone()),
+        devices: (!config.devices.is_empty())
+            .then(|| config.devices.iter().map(|d| device(d)).collect()),
+        pid_mode: config.pid_mode.clone(),
+        ipc_mode: config.ipc_mode.clone(),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(config.name.clone()),
+        cmd: some_vec(config.args.clone()),
+        entrypoint: some_vec(config.entrypoint.clone()),
+        env: (!config.environment.is_empty()).then(|| {
+            config
+                .environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        }),
+        hostname: config.hostname.clone(),
+        domainname: config.domain.clone(),
+        labels: Some(labels),
+        exposed_ports: some_vec(exposed),
+        volumes: some_vec(anonymous),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}
+
+/// `/dev/x[:/dev/y[:rwm]]`.
+fn device(spec: &str) -> DeviceMapping {
+    let mut parts = spec.splitn(3, ':');
+    let host = parts.next().unwrap_or_default().to_string();
+    let inside = parts
+        .next()
+        .map(str::to_string)
+        .unwrap_or_else(|| host.clone());
+    DeviceMapping {
+        path_on_host: Some(host),
+        path_in_container: Some(inside),
+        cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{BindPort, RestartPolicy};
+
+    #[test]
+    fn translates_every_field() {
+        let config = ImageConfig {
+            name: "busybox:latest".into(),
+            args: vec!["sleep".into(), "60".into()],
+            environment: [("A".to_string(), "1".to_string())].into(),
+            cpus: Some(0.5),
+            memory: Some(64),
+            bind_ports: vec![BindPort {
+                proto: "tcp".into(),
+                host_ip: None,
+                port: 8080,
+                container_port: 80,
+            }],
+            volumes: vec!["data:/data".into(), "/cache".into()],
+            restart_policy: Some(RestartPolicy {
+                name: "on-failure".into(),
+                maximum_retry: 3,
+            }),
+            ..Default::default()
+        };
+        let body = create_body(&config, HashMap::new());
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.nano_cpus, Some(500_000_000));
+        assert_eq!(hc.memory, Some(64 * 1024 * 1024));
+        assert_eq!(hc.binds, Some(vec!["data:/data".to_string()]));
+        assert_eq!(body.volumes, Some(vec!["/cache".to_string()]));
+        assert_eq!(body.env, Some(vec!["A=1".to_string()]));
+        let bindings = hc.port_bindings.unwrap();
+        assert_eq!(
+            bindings["80/tcp"].as_ref().unwrap()[0].host_port.as_deref(),
+            Some("8080")
+        );
+        assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(3));
+        assert_eq!(body.exposed_ports, Some(vec!["80/tcp".to_string()]));
+    }
+}
