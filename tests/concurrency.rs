@@ -46,7 +46,7 @@ async fn two_instances_never_oversubscribe() {
             assert_eq!(body["error"]["code"], json!("no_engine_fits"), "{body}");
         }
     }
-    assert!(ok >= 1 && ok <= 12, "{ok} containers for room for 12");
+    assert!((1..=12).contains(&ok), "{ok} containers for room for 12");
 
     // What the engines hold, read behind clementine's back.
     let mut total = 0;
