@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::api;
 use crate::auth::{Passwords, Tokens};
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError, spawn_reconciler};
 use crate::config::Settings;
 use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
 use crate::store::{Store, StoreError};
@@ -39,6 +39,7 @@ pub struct Application {
     acceptor: TcpAcceptor,
     cluster: Arc<Cluster>,
     monitor: JoinHandle<()>,
+    reconciler: JoinHandle<()>,
     max_body_bytes: usize,
 }
 
@@ -77,11 +78,13 @@ impl Application {
             .unwrap_or(settings.listen);
 
         let monitor = HealthMonitor::new(store, pool, settings.monitor_interval).spawn();
+        let reconciler = spawn_reconciler(cluster.clone(), settings.reconcile_interval);
         Ok(Self {
             addr,
             acceptor,
             cluster,
             monitor,
+            reconciler,
             max_body_bytes: settings.max_body_bytes,
         })
     }
@@ -105,6 +108,7 @@ impl Application {
             .run_with_graceful_shutdown(app, stop, Some(std::time::Duration::from_secs(10)))
             .await;
         self.monitor.abort();
+        self.reconciler.abort();
         result
     }
 

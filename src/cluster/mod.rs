@@ -7,6 +7,7 @@ mod error;
 mod lifecycle;
 mod listing;
 mod placement;
+mod reconcile;
 mod run;
 mod session;
 mod users;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 pub use error::ClusterError;
 pub use lifecycle::{Action, MAX_TAIL};
 pub use listing::ContainerFilter;
+pub use reconcile::{CLAIM_GRACE, ReconcileReport, spawn_reconciler};
 pub use run::{MAX_COUNT, RunOptions};
 pub use validate::image_with_tag;
 

@@ -148,7 +148,13 @@ impl Cluster {
             effective.cpus = Some(req.cpus);
             effective.memory = Some(req.memory);
             let client = self.engines.client(&engine);
-            let labels = container_labels(&effective, &image, &claim, options);
+            let labels = container_labels(
+                &effective,
+                &image,
+                &claim,
+                options,
+                self.store.keys().prefix(),
+            );
             let failure = match client.create_and_start(&effective, labels).await {
                 Ok(id) => match client.inspect(&id).await {
                     Ok(inspect) => {
@@ -236,8 +242,10 @@ fn container_labels(
     image: &str,
     claim: &Claim,
     options: &RunOptions,
+    deployment: &str,
 ) -> HashMap<String, String> {
     let mut l = HashMap::from([
+        (labels::CLUSTER.to_string(), deployment.to_string()),
         (labels::OWNER.to_string(), claim.owner.clone()),
         (labels::IMAGE.to_string(), image.to_string()),
         (labels::TYPE.to_string(), config.r#type.as_str().to_string()),

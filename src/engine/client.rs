@@ -140,9 +140,17 @@ impl EngineClient {
         &self,
         owner: Option<&str>,
     ) -> Result<Vec<ContainerSummary>, EngineError> {
-        let filters = owner.map(|o| {
-            std::iter::once(("label".to_string(), vec![format!("{}={o}", labels::OWNER)])).collect()
-        });
+        let labels = owner.map(|o| format!("{}={o}", labels::OWNER));
+        self.list_labelled(labels.into_iter().collect()).await
+    }
+
+    /// Lists containers (running and stopped) carrying every `key=value` (or `key`) label.
+    pub async fn list_labelled(
+        &self,
+        label_filters: Vec<String>,
+    ) -> Result<Vec<ContainerSummary>, EngineError> {
+        let filters = (!label_filters.is_empty())
+            .then(|| std::iter::once(("label".to_string(), label_filters)).collect());
         let options = ListContainersOptions {
             all: true,
             filters,

@@ -18,3 +18,6 @@ pub const OP: &str = "clementine.op";
 pub const PORTS: &str = "clementine.ports";
 /// The saved image config it was run from, when it was.
 pub const CONFIG: &str = "clementine.config";
+/// The key prefix of the clementine deployment that placed it. Several deployments (or test
+/// runs) may share engines; each accounts only for its own containers.
+pub const CLUSTER: &str = "clementine.cluster";

@@ -35,6 +35,8 @@ pub enum ClaimRefused {
     Memory,
     Image,
     Port(String),
+    /// A claim with this op exists already.
+    Exists,
 }
 
 /// An engine's promises, as read for a scheduling snapshot.
@@ -47,21 +49,25 @@ pub struct Reservations {
     pub claims: u64,
 }
 
-/// Check every limit, then take everything; or take nothing.
+/// Check every limit, then take everything; or take nothing. With ARGV[11] = '1' (reconcile
+/// recording a container that exists) the limits are not checked, and an existing claim is kept.
 const CLAIM: &str = r"
-local rc = tonumber(redis.call('HGET', KEYS[1], 'cpus_milli') or '0')
-local rm = tonumber(redis.call('HGET', KEYS[1], 'memory') or '0')
-if rc + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return 'cpus' end
-if rm + tonumber(ARGV[4]) > tonumber(ARGV[2]) then return 'memory' end
-if ARGV[6] == '1' and tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0') > 0 then return 'image' end
-for i = 11, #ARGV do
-  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then return 'port ' .. ARGV[i] end
+if redis.call('EXISTS', KEYS[5]) == 1 then return 'exists' end
+if ARGV[11] ~= '1' then
+  local rc = tonumber(redis.call('HGET', KEYS[1], 'cpus_milli') or '0')
+  local rm = tonumber(redis.call('HGET', KEYS[1], 'memory') or '0')
+  if rc + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return 'cpus' end
+  if rm + tonumber(ARGV[4]) > tonumber(ARGV[2]) then return 'memory' end
+  if ARGV[6] == '1' and tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0') > 0 then return 'image' end
+  for i = 12, #ARGV do
+    if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then return 'port ' .. ARGV[i] end
+  end
 end
 redis.call('HINCRBY', KEYS[1], 'cpus_milli', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'memory', ARGV[4])
 redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
 local ports = {}
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[7])
   table.insert(ports, ARGV[i])
 end
@@ -112,6 +118,24 @@ impl Store {
         capacity_memory: u64,
         now_ms: u64,
     ) -> StoreResult<Result<(), ClaimRefused>> {
+        self.run_claim(claim, capacity_cpus_milli, capacity_memory, now_ms, false)
+            .await
+    }
+
+    /// Records the claim of a container that exists (reconcile), whatever the limits say;
+    /// `false` when the claim was there already.
+    pub async fn record_claim(&self, claim: &Claim, created_ms: u64) -> StoreResult<bool> {
+        Ok(self.run_claim(claim, 0, 0, created_ms, true).await?.is_ok())
+    }
+
+    async fn run_claim(
+        &self,
+        claim: &Claim,
+        capacity_cpus_milli: u64,
+        capacity_memory: u64,
+        now_ms: u64,
+        force: bool,
+    ) -> StoreResult<Result<(), ClaimRefused>> {
         let mut script = CLAIM_SCRIPT.prepare_invoke();
         for key in self.claim_keys(&claim.engine, &claim.op) {
             script.key(key);
@@ -126,7 +150,8 @@ impl Store {
             .arg(&claim.op)
             .arg(&claim.engine)
             .arg(&claim.owner)
-            .arg(now_ms);
+            .arg(now_ms)
+            .arg(if force { "1" } else { "0" });
         for port in &claim.ports {
             script.arg(port);
         }
@@ -136,6 +161,7 @@ impl Store {
             "cpus" => Err(ClaimRefused::Cpus),
             "memory" => Err(ClaimRefused::Memory),
             "image" => Err(ClaimRefused::Image),
+            "exists" => Err(ClaimRefused::Exists),
             other => Err(ClaimRefused::Port(
                 other.trim_start_matches("port ").to_string(),
             )),

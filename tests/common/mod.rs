@@ -88,6 +88,7 @@ pub struct TestApp {
     pub admin_token: String,
     pub http: reqwest::Client,
     pub settings: Settings,
+    pub cluster: Arc<clementine::cluster::Cluster>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -157,6 +158,7 @@ impl TestApp {
             .await
             .expect("the test bed is up (scripts/testbed.sh up)");
         let base = format!("http://{}", app.addr());
+        let cluster = app.cluster();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
@@ -174,6 +176,7 @@ impl TestApp {
             admin_token: String::new(),
             http,
             settings,
+            cluster,
             stop: Some(stop),
         };
         if !admin.is_empty() {
