@@ -11,6 +11,7 @@ mod body;
 mod containers;
 mod engines;
 pub mod error;
+mod images;
 mod middleware;
 mod probes;
 mod response;
@@ -36,6 +37,7 @@ pub type Apis = (
     users::UsersApi,
     engines::EnginesApi,
     containers::ContainersApi,
+    images::ImagesApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -46,6 +48,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             users::UsersApi,
             engines::EnginesApi,
             containers::ContainersApi,
+            images::ImagesApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

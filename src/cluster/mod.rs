@@ -4,6 +4,7 @@
 
 mod engines;
 mod error;
+mod images;
 mod lifecycle;
 mod listing;
 mod placement;

@@ -116,7 +116,7 @@ impl Cluster {
 
     /// One instance: place, claim, create, start. An engine that lacks the image is skipped
     /// and the next best one tried.
-    async fn run_one(
+    pub(super) async fn run_one(
         &self,
         principal: &Principal,
         config: &ImageConfig,

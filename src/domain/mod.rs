@@ -10,6 +10,7 @@ mod engine;
 mod image;
 pub mod names;
 mod requests;
+mod saved;
 mod user;
 
 pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure};
@@ -18,4 +19,5 @@ pub use engine::{Engine, EngineHealth, EngineStatus, HealthState};
 pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};
 pub use names::{InvalidInput, check_engine_id, check_labels, check_password, check_username};
 pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};
+pub use saved::{NewSavedImage, SavedImage, ScaleRequest, ScaleResult};
 pub use user::{Role, User};

@@ -6,6 +6,7 @@
 
 mod claims;
 mod engines;
+mod images;
 pub mod keys;
 pub mod migrations;
 mod users;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use claims::{Claim, ClaimRefused, Reservations};
+pub use images::StoredImage;
 pub use keys::Keys;
 pub use users::UserRecord;
 

@@ -1,0 +1,117 @@
+//! Saved image configs: save, list, get, replace, delete, run and scale by name.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{OpenApi, Tags};
+
+use super::ApiResult;
+use super::body::JsonBody;
+use super::containers::{RunAnswer, strategy};
+use super::response::ok;
+use super::security::Auth;
+use super::users::Deleted;
+use crate::cluster::{Cluster, RunOptions};
+use crate::domain::{ImageConfig, NewSavedImage, SavedImage, ScaleRequest, ScaleResult};
+
+#[derive(Tags)]
+enum Tag {
+    /// Named image configs of the caller, run and scaled by name.
+    Images,
+}
+
+pub struct ImagesApi;
+
+#[OpenApi(tag = "Tag::Images")]
+impl ImagesApi {
+    /// Save an image config under a name of its own (validated like a run request).
+    #[oai(path = "/image", method = "post")]
+    async fn save(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        body: JsonBody<NewSavedImage>,
+    ) -> ApiResult<SavedImage> {
+        ok(cluster.save_image(&auth.0, &body).await?)
+    }
+
+    /// The caller's saved image configs.
+    #[oai(path = "/images", method = "get")]
+    async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<Vec<SavedImage>> {
+        ok(cluster.list_images(&auth.0).await?)
+    }
+
+    /// One saved image config.
+    #[oai(path = "/image/:name", method = "get")]
+    async fn get(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+    ) -> ApiResult<SavedImage> {
+        ok(cluster.get_image(&auth.0, &name).await?)
+    }
+
+    /// Replace a saved image config (the body is the image config itself).
+    #[oai(path = "/image/:name", method = "put")]
+    async fn replace(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+        body: JsonBody<ImageConfig>,
+    ) -> ApiResult<SavedImage> {
+        ok(cluster.replace_image(&auth.0, &name, &body).await?)
+    }
+
+    /// Delete a saved image config (its containers keep running).
+    #[oai(path = "/image/:name", method = "delete")]
+    async fn delete(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+    ) -> ApiResult<Deleted> {
+        cluster.delete_image(&auth.0, &name).await?;
+        ok(Deleted { deleted: name.0 })
+    }
+
+    /// Run a saved image config, like `POST /container`.
+    #[oai(path = "/image/:name/run", method = "post")]
+    async fn run(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+        /// How many instances (1 to 100); the answer is then a list.
+        count: Query<Option<u32>>,
+        /// `binpack` (default) or `spread`.
+        strategy: Query<Option<String>>,
+    ) -> ApiResult<RunAnswer> {
+        let options = RunOptions {
+            strategy: self::strategy(strategy.0.as_deref())?,
+            saved_as: None,
+        };
+        let mut started = cluster
+            .run_image(&auth.0, &name, count.0.unwrap_or(1), options)
+            .await?;
+        ok(match count.0 {
+            None => RunAnswer::One(Box::new(started.remove(0))),
+            Some(_) => RunAnswer::Many(started),
+        })
+    }
+
+    /// Converge the caller's running containers of this config to `instances`: up through the
+    /// scheduler, down by destroying the newest first. Reports what was created and destroyed.
+    #[oai(path = "/image/:name/scale", method = "post")]
+    async fn scale(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+        body: JsonBody<ScaleRequest>,
+    ) -> ApiResult<ScaleResult> {
+        ok(cluster.scale(&auth.0, &name, body.instances).await?)
+    }
+}
