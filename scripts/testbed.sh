@@ -7,6 +7,7 @@
 #   scripts/testbed.sh status   show what runs
 #   scripts/testbed.sh env      print the environment the tests and the server read
 #   scripts/testbed.sh clean    remove every container on the running engines (test leftovers)
+#   scripts/testbed.sh start-engine|stop-engine|freeze-engine|thaw-engine I   control engine I
 #
 # Engine i listens on https://127.0.0.(10+i):2376 and publishes container ports on 127.0.0.(10+i), so
 # two engines can publish the same port like two real hosts. Every engine uses its own bridge
@@ -228,7 +229,10 @@ case "${1:-}" in
   status) cmd_status ;;
   env) cmd_env ;;
   clean) cmd_clean ;;
-  start-engine) need_root; start_engine "$2"; wait_engine "$2" ;;
+  start-engine) need_root; make_certs; start_engine "$2"; wait_engine "$2"; import_images "$2" ;;
   stop-engine) need_root; stop_engine "$2" ;;
+  # Freeze/thaw: the engine accepts connections but never answers (a hung daemon).
+  freeze-engine) need_root; kill -STOP "$(cat "$RUNDIR/e$2/dockerd.pid")" ;;
+  thaw-engine) need_root; kill -CONT "$(cat "$RUNDIR/e$2/dockerd.pid")" ;;
   *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
