@@ -2,6 +2,8 @@
 # Runs the benchmarks. Figures and how they were measured are in BENCHMARKS.md.
 #
 #   scripts/bench.sh scheduler   # pure placement, criterion (no services needed)
+#   scripts/bench.sh cluster     # end-to-end on the test bed (brings it up): run overhead,
+#                                # list-all, parallel runs
 #   scripts/bench.sh all         # every benchmark
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +13,10 @@ what="${1:-all}"
 case "$what" in
   scheduler|all)
     cargo bench -j2 --bench scheduler -- --warm-up-time 1 --measurement-time 5 ;;&
-  all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|all" >&2; exit 2 ;;
+  cluster|all)
+    "$ROOT/scripts/testbed.sh" up 3
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    cargo bench -j2 --bench cluster ;;&
+  scheduler|cluster|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|all" >&2; exit 2 ;;
 esac
