@@ -23,7 +23,11 @@ use serde_json::{Value, json};
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -43,7 +47,10 @@ fn direct_config(n: usize) -> ImageConfig {
 
 async fn direct_run(client: &EngineClient, n: usize) -> String {
     let labels = HashMap::from([("clementine.owner".to_string(), "bench-direct".to_string())]);
-    client.create_and_start(&direct_config(n), labels).await.unwrap()
+    client
+        .create_and_start(&direct_config(n), labels)
+        .await
+        .unwrap()
 }
 
 async fn run_overhead(app: &TestApp, rounds: usize) {
@@ -52,13 +59,17 @@ async fn run_overhead(app: &TestApp, rounds: usize) {
     // Warm both paths (TLS connections, first create).
     let id = direct_run(&direct, 0).await;
     direct.remove(&id).await.unwrap();
-    let (_, warm) = app.run(&t, sleeper(json!({"type": "host", "labels": ["host:e1"]}))).await;
+    let (_, warm) = app
+        .run(&t, sleeper(json!({"type": "host", "labels": ["host:e1"]})))
+        .await;
     destroy(app, &warm["data"]).await;
 
     let (mut via, mut straight) = (Vec::new(), Vec::new());
     for n in 0..rounds {
         let started = Instant::now();
-        let (status, body) = app.run(&t, sleeper(json!({"type": "host", "labels": ["host:e1"]}))).await;
+        let (status, body) = app
+            .run(&t, sleeper(json!({"type": "host", "labels": ["host:e1"]})))
+            .await;
         via.push(ms(started.elapsed()));
         assert_eq!(status, 200, "{body}");
         destroy(app, &body["data"]).await;
@@ -71,18 +82,31 @@ async fn run_overhead(app: &TestApp, rounds: usize) {
         direct.remove(&id).await.unwrap();
     }
     let (mv, ms_) = (median(via), median(straight));
-    println!("run: clementine median {mv:.1} ms, direct median {ms_:.1} ms, ratio {:.3} ({rounds} runs each, alternating)", mv / ms_);
+    println!(
+        "run: clementine median {mv:.1} ms, direct median {ms_:.1} ms, ratio {:.3} ({rounds} runs each, alternating)",
+        mv / ms_
+    );
 }
 
 async fn destroy(app: &TestApp, c: &Value) {
-    let path = format!("/apiv1/engine/{}/container/{}", c["engine"]["id"].as_str().unwrap(), c["id"].as_str().unwrap());
+    let path = format!(
+        "/apiv1/engine/{}/container/{}",
+        c["engine"]["id"].as_str().unwrap(),
+        c["id"].as_str().unwrap()
+    );
     app.delete(&path, Some(&app.admin_token)).await;
 }
 
 async fn list_all(app: &TestApp, rounds: usize) {
     let t = app.admin_token.clone();
     // 30 containers over the three engines.
-    let (status, body) = app.post("/apiv1/container?count=30&strategy=spread", Some(&t), sleeper(json!({}))).await;
+    let (status, body) = app
+        .post(
+            "/apiv1/container?count=30&strategy=spread",
+            Some(&t),
+            sleeper(json!({})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let clients: Vec<EngineClient> = (1..=3).map(docker).collect();
     for c in &clients {
@@ -125,7 +149,10 @@ async fn list_all_with_hung_engine(app: &TestApp, timeout_ms: u64) {
         assert_eq!(body["data"]["failed"][0]["engine"], json!("e7"));
     }
     testbed(&["thaw-engine", "7"]);
-    println!("list-all with one engine hung: median {:.0} ms for a per-engine timeout of {timeout_ms} ms", median(times));
+    println!(
+        "list-all with one engine hung: median {:.0} ms for a per-engine timeout of {timeout_ms} ms",
+        median(times)
+    );
     app.delete("/apiv1/engine/e7", Some(&app.admin_token)).await;
 }
 
@@ -163,14 +190,20 @@ async fn main() {
     }
     let timeout_ms = 2000;
     let app = TestApp::spawn_with(|env| {
-        env.insert("CLEMENTINE_ENGINE_TIMEOUT_MS".into(), timeout_ms.to_string());
+        env.insert(
+            "CLEMENTINE_ENGINE_TIMEOUT_MS".into(),
+            timeout_ms.to_string(),
+        );
         env.insert("CLEMENTINE_MONITOR_INTERVAL_MS".into(), "5000".into());
     })
     .await;
     for (id, i) in [("e1", 1u8), ("e2", 2), ("e3", 3)] {
         app.add_engine(id, i, &[]).await;
     }
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(31);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(31);
     run_overhead(&app, rounds).await;
     list_all(&app, rounds).await;
     list_all_with_hung_engine(&app, timeout_ms).await;

@@ -26,6 +26,7 @@
 //! | `default_cpus`         | `CLEMENTINE_DEFAULT_CPUS`         | `0.1`                     |
 //! | `default_memory_mb`    | `CLEMENTINE_DEFAULT_MEMORY_MB`    | `64`                      |
 //! | `reconcile_interval_ms`| `CLEMENTINE_RECONCILE_INTERVAL_MS`| `30000`                   |
+//! | `audit_max_len`        | `CLEMENTINE_AUDIT_MAX_LEN`        | none: the stream is never trimmed |
 //!
 //! Relative paths are taken from the working directory. The JWT secret must be at least 32 bytes.
 
@@ -77,6 +78,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub placement: PlacementSettings,
     pub reconcile_interval: Duration,
+    /// Trim the audit stream to about this many entries; `None` keeps everything.
+    pub audit_max_len: Option<u64>,
 }
 
 /// How containers are placed when a request does not say.
@@ -149,6 +152,7 @@ struct RawConfig {
     default_cpus: Option<f64>,
     default_memory_mb: Option<u64>,
     reconcile_interval_ms: Option<u64>,
+    audit_max_len: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -429,7 +433,14 @@ impl Settings {
             ));
         }
 
+        if raw.audit_max_len.is_some_and(|n| n < 1000) {
+            return Err(ConfigError(
+                "audit_max_len (CLEMENTINE_AUDIT_MAX_LEN) must be at least 1000 when set".into(),
+            ));
+        }
+
         Ok(Settings {
+            audit_max_len: raw.audit_max_len,
             placement: PlacementSettings {
                 strategy,
                 default_cpus,

@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod events;
 pub mod json;
 pub mod scheduler;
 pub mod startup;

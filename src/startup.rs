@@ -14,6 +14,7 @@ use crate::auth::{Passwords, Tokens};
 use crate::cluster::{Cluster, ClusterError, spawn_reconciler};
 use crate::config::Settings;
 use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
+use crate::events::{Audit, TailHub};
 use crate::store::{Store, StoreError};
 
 /// Why the server could not start; one sentence each.
@@ -57,6 +58,8 @@ impl Application {
             Passwords::default(),
             Tokens::new(&settings.jwt),
             settings.placement,
+            Audit::new(store.clone(), settings.audit_max_len),
+            TailHub::spawn(store.clone()),
         ));
         if let Some((user, password)) = &settings.bootstrap_admin
             && cluster.bootstrap_admin(user, password.expose()).await?

@@ -153,6 +153,9 @@ impl From<ClusterError> for ApiError {
                 _ => ApiError::new(S::SERVICE_UNAVAILABLE, "engine_unavailable", e.to_string()),
             },
             ClusterError::Store(s) => s.into(),
+            ClusterError::AuditUnavailable(_) => {
+                ApiError::new(S::SERVICE_UNAVAILABLE, "audit_unavailable", e.to_string())
+            }
             ClusterError::NoFit { .. } => {
                 ApiError::new(S::CONFLICT, "no_engine_fits", e.to_string())
             }

@@ -11,6 +11,7 @@ mod body;
 mod containers;
 mod engines;
 pub mod error;
+mod events;
 mod images;
 mod middleware;
 mod probes;
@@ -38,6 +39,7 @@ pub type Apis = (
     engines::EnginesApi,
     containers::ContainersApi,
     images::ImagesApi,
+    events::EventsApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -49,6 +51,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             engines::EnginesApi,
             containers::ContainersApi,
             images::ImagesApi,
+            events::EventsApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

@@ -6,7 +6,7 @@ use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
-use super::ApiError;
+use super::{ApiError, RequestId};
 use crate::auth::Principal;
 use crate::cluster::Cluster;
 
@@ -19,8 +19,9 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     let cluster = req
         .data::<Arc<Cluster>>()
         .expect("the app installs the cluster as request data");
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     cluster
-        .authenticate(&bearer.token)
+        .authenticate(&bearer.token, request_id)
         .await
         .map_err(|e| ApiError::from(e).into())
 }

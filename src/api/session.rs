@@ -5,10 +5,10 @@ use std::sync::Arc;
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, Tags};
 
-use super::ApiResult;
 use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
+use super::{ApiResult, RequestId};
 use crate::auth::IssuedToken;
 use crate::cluster::Cluster;
 use crate::domain::{Credentials, PasswordChange, User};
@@ -62,9 +62,12 @@ impl SessionApi {
     async fn login(
         &self,
         cluster: Data<&Arc<Cluster>>,
+        request_id: Data<&RequestId>,
         body: JsonBody<Credentials>,
     ) -> ApiResult<LoginData> {
-        let (token, user) = cluster.login(&body.username, &body.password).await?;
+        let (token, user) = cluster
+            .login(&body.username, &body.password, Some(request_id.0.0.clone()))
+            .await?;
         ok(LoginData {
             token: token.into(),
             user,

@@ -13,6 +13,8 @@ use super::AuthError;
 pub struct Principal {
     pub username: String,
     pub role: Role,
+    /// The request being served, for the audit log.
+    pub request_id: Option<String>,
 }
 
 impl Principal {
@@ -56,6 +58,7 @@ mod tests {
         Principal {
             username: "ann".into(),
             role,
+            request_id: None,
         }
     }
 

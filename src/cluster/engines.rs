@@ -7,6 +7,7 @@ use crate::domain::{
     NewEngine, check_engine_id, check_labels,
 };
 use crate::engine::{parse_engine_addr, to_container};
+use crate::events::{Draft, actions};
 use crate::time::{now_ms, rfc3339_ms};
 
 /// Largest capacity accepted for one engine, to catch unit mistakes (MB vs bytes).
@@ -53,6 +54,17 @@ impl Cluster {
         if self.store.get_engine(&new.id).await?.is_some() {
             return Err(engine_exists(&new.id));
         }
+        let draft = Draft::by(principal, actions::ENGINE_ADD)
+            .engine(&new.id)
+            .target(&new.id)
+            .detail(serde_json::json!({"addr": addr, "labels": new.labels}));
+        self.audited(draft, self.probe_and_store(new, addr), |e| {
+            Some(engine_detail(e))
+        })
+        .await
+    }
+
+    async fn probe_and_store(&self, new: &NewEngine, addr: String) -> ClusterResult<Engine> {
         let probe = self
             .engines
             .detached(&new.id, &addr)
@@ -134,22 +146,34 @@ impl Cluster {
         if let Some(status) = patch.status {
             engine.status = status;
         }
-        if !self.store.update_engine(&engine).await? {
-            return Err(ClusterError::not_found("engine", id));
-        }
-        Ok(engine)
+        let draft = Draft::by(principal, actions::ENGINE_UPDATE)
+            .engine(id)
+            .target(id);
+        let work = async {
+            if !self.store.update_engine(&engine).await? {
+                return Err(ClusterError::not_found("engine", id));
+            }
+            Ok(engine.clone())
+        };
+        self.audited(draft, work, |e| Some(engine_detail(e))).await
     }
 
     /// Removes an engine from clementine (its containers keep running on it).
     pub async fn delete_engine(&self, principal: &Principal, id: &str) -> ClusterResult<()> {
         admin_only(principal)?;
         check_engine_id("id", id)?;
-        if !self.store.delete_engine(id).await? {
-            return Err(ClusterError::not_found("engine", id));
-        }
-        self.engines.forget(id);
-        tracing::info!(engine = %id, "engine removed");
-        Ok(())
+        let draft = Draft::by(principal, actions::ENGINE_REMOVE)
+            .engine(id)
+            .target(id);
+        let work = async {
+            if !self.store.delete_engine(id).await? {
+                return Err(ClusterError::not_found("engine", id));
+            }
+            self.engines.forget(id);
+            tracing::info!(engine = %id, "engine removed");
+            Ok(())
+        };
+        self.audited(draft, work, |_| None).await
     }
 
     /// The containers on one engine that the caller may see.
@@ -170,6 +194,11 @@ impl Cluster {
             .filter(|c| principal.may_touch_container(c.owner.as_deref()))
             .collect())
     }
+}
+
+/// The engine as the audit log records it: enough to add it again (replay into an empty Redis).
+fn engine_detail(e: &Engine) -> serde_json::Value {
+    serde_json::json!({"addr": e.addr, "cpus": e.cpus, "memory": e.memory, "labels": e.labels, "status": e.status})
 }
 
 fn engine_exists(id: &str) -> ClusterError {

@@ -34,6 +34,9 @@ pub enum ClusterError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Redis could not take the intent, so nothing was done.
+    #[error(transparent)]
+    AuditUnavailable(#[from] crate::events::AuditUnavailable),
     /// No engine can take the container; the reason for each engine.
     #[error("no engine can run {image}: {}", reasons.join("; "))]
     NoFit { image: String, reasons: Vec<String> },

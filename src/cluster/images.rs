@@ -9,7 +9,8 @@ use crate::auth::Principal;
 use crate::domain::{
     Container, ContainerState, ImageConfig, InvalidInput, NewSavedImage, SavedImage, ScaleResult,
 };
-use crate::store::StoredImage;
+use crate::events::{Draft, actions};
+use crate::store::{IndexChange, StoredImage};
 use crate::time::{now_ms, rfc3339_ms};
 
 fn view(owner: &str, name: String, stored: StoredImage) -> SavedImage {
@@ -20,6 +21,17 @@ fn view(owner: &str, name: String, stored: StoredImage) -> SavedImage {
         created: rfc3339_ms(stored.created_ms),
         updated: rfc3339_ms(stored.updated_ms),
     }
+}
+
+fn image_draft(
+    principal: &Principal,
+    action: &'static str,
+    name: &str,
+    image: &ImageConfig,
+) -> Draft {
+    let mut draft = Draft::by(principal, action).target(name);
+    draft.image = Some(serde_json::to_string(image).unwrap_or_default());
+    draft
 }
 
 fn check_name(name: &str) -> Result<(), InvalidInput> {
@@ -41,17 +53,25 @@ impl Cluster {
             created_ms: now,
             updated_ms: now,
         };
-        if !self
-            .store
-            .create_image(&principal.username, &new.name, &stored)
-            .await?
-        {
-            return Err(ClusterError::conflict(
-                "image_exists",
-                format!("image config {} already exists", new.name),
-            ));
-        }
-        Ok(view(&principal.username, new.name.clone(), stored))
+        let work = async {
+            if !self
+                .store
+                .create_image(&principal.username, &new.name, &stored)
+                .await?
+            {
+                return Err(ClusterError::conflict(
+                    "image_exists",
+                    format!("image config {} already exists", new.name),
+                ));
+            }
+            Ok(view(&principal.username, new.name.clone(), stored.clone()))
+        };
+        self.audited(
+            image_draft(principal, actions::IMAGE_SAVE, &new.name, &new.image),
+            work,
+            |_| None,
+        )
+        .await
     }
 
     /// Replaces a saved config (404 when there is none).
@@ -68,14 +88,22 @@ impl Cluster {
             created_ms: current.created_ms,
             updated_ms: now_ms(),
         };
-        if !self
-            .store
-            .replace_image(&principal.username, name, &stored)
-            .await?
-        {
-            return Err(ClusterError::not_found("image", name));
-        }
-        Ok(view(&principal.username, name.to_string(), stored))
+        let work = async {
+            if !self
+                .store
+                .replace_image(&principal.username, name, &stored)
+                .await?
+            {
+                return Err(ClusterError::not_found("image", name));
+            }
+            Ok(view(&principal.username, name.to_string(), stored.clone()))
+        };
+        self.audited(
+            image_draft(principal, actions::IMAGE_REPLACE, name, image),
+            work,
+            |_| None,
+        )
+        .await
     }
 
     pub async fn get_image(&self, principal: &Principal, name: &str) -> ClusterResult<SavedImage> {
@@ -94,10 +122,14 @@ impl Cluster {
 
     pub async fn delete_image(&self, principal: &Principal, name: &str) -> ClusterResult<()> {
         check_name(name)?;
-        if !self.store.delete_image(&principal.username, name).await? {
-            return Err(ClusterError::not_found("image", name));
-        }
-        Ok(())
+        let draft = Draft::by(principal, actions::IMAGE_DELETE).target(name);
+        let work = async {
+            if !self.store.delete_image(&principal.username, name).await? {
+                return Err(ClusterError::not_found("image", name));
+            }
+            Ok(())
+        };
+        self.audited(draft, work, |_| None).await
     }
 
     async fn saved(&self, principal: &Principal, name: &str) -> ClusterResult<StoredImage> {
@@ -137,6 +169,36 @@ impl Cluster {
             return Err(InvalidInput::new("instances", format!("must be 0 to {MAX_COUNT}")).into());
         }
         let stored = self.saved(principal, name).await?;
+        let draft = image_draft(principal, actions::CONTAINER_SCALE, name, &stored.image)
+            .owner(&principal.username)
+            .detail(serde_json::json!({ "instances": instances }));
+        let mut pending = self.audit.intent(draft).await?;
+        let result = self.converge(principal, name, &stored, instances).await;
+        let error = match &result {
+            Ok(r) => {
+                pending.draft.detail = Some(
+                    serde_json::json!({
+                        "wanted": instances, "instances": r.instances,
+                        "created": r.created.len(), "destroyed": r.destroyed.len(),
+                    })
+                    .to_string(),
+                );
+                r.error.clone()
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        self.audit.outcome(pending, error, IndexChange::None).await;
+        result
+    }
+
+    /// Scale's work, between its intent and outcome.
+    async fn converge(
+        &self,
+        principal: &Principal,
+        name: &str,
+        stored: &StoredImage,
+        instances: u32,
+    ) -> ClusterResult<ScaleResult> {
         let filter = ContainerFilter {
             owner: Some(principal.username.clone()),
             state: Some(ContainerState::Running),
@@ -169,7 +231,15 @@ impl Cluster {
                 ..Default::default()
             };
             let outcomes: Vec<ClusterResult<Container>> = futures::stream::iter(current..instances)
-                .map(|_| self.run_one(principal, &stored.image, &ports, &options))
+                .map(|_| {
+                    self.run_one(
+                        principal,
+                        &stored.image,
+                        &ports,
+                        &options,
+                        Draft::by(principal, actions::CONTAINER_SCHEDULE),
+                    )
+                })
                 .buffer_unordered(8)
                 .collect()
                 .await;
@@ -183,8 +253,8 @@ impl Cluster {
             // Newest first: RFC 3339 strings of one format sort by time.
             running.sort_by(|a, b| b.created.cmp(&a.created));
             for c in running.into_iter().take((current - instances) as usize) {
-                match self.destroy_placed(&c.engine.id, &c.id).await {
-                    Ok(()) => result.destroyed.push(c),
+                match self.destroy_placed(principal, &c.engine.id, &c.id).await {
+                    Ok(_) => result.destroyed.push(c),
                     Err(e) => result.error = Some(e.to_string()),
                 }
             }

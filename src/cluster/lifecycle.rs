@@ -6,6 +6,8 @@ use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{Container, Engine, InvalidInput};
 use crate::engine::{EngineClient, EngineError, from_inspect, labels};
+use crate::events::{Draft, actions};
+use crate::store::IndexChange;
 
 /// Longest container reference accepted (ids are 64 hex characters, names at most 128).
 const MAX_REF: usize = 128;
@@ -39,6 +41,14 @@ fn check_ref(cid: &str) -> Result<(), InvalidInput> {
             "must be a container id or name (letters, digits, '_', '.', '-')",
         ))
     }
+}
+
+fn op_label(inspect: &bollard::models::ContainerInspectResponse) -> Option<String> {
+    inspect
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(labels::OP).cloned())
 }
 
 /// A container the caller may touch.
@@ -102,15 +112,76 @@ impl Cluster {
         cid: &str,
     ) -> ClusterResult<Container> {
         let found = self.find_container(principal, engine_id, cid).await?;
-        match found.client.remove(&found.container.id).await {
-            Ok(()) | Err(EngineError::NotFound(_)) => {}
-            Err(e) => return Err(ClusterError::engine(engine_id, e)),
+        self.destroy_found(principal, found).await
+    }
+
+    /// Destroys a container clementine placed, without an access check (undoing a partial run,
+    /// scaling down: the caller was checked already).
+    pub(super) async fn destroy_placed(
+        &self,
+        actor: &Principal,
+        engine_id: &str,
+        container_id: &str,
+    ) -> ClusterResult<Container> {
+        let engine = self
+            .store
+            .get_engine(engine_id)
+            .await?
+            .ok_or_else(|| ClusterError::not_found("engine", engine_id))?;
+        let client = self.engines.client(&engine);
+        let inspect = client
+            .inspect(container_id)
+            .await
+            .map_err(|e| ClusterError::engine(engine_id, e))?;
+        let op = op_label(&inspect);
+        let container = from_inspect(inspect, &engine);
+        self.destroy_found(
+            actor,
+            Found {
+                engine,
+                client,
+                container,
+                op,
+            },
+        )
+        .await
+    }
+
+    /// The audited destroy: intent, kill and remove, release, outcome.
+    async fn destroy_found(&self, actor: &Principal, found: Found) -> ClusterResult<Container> {
+        let mut draft = Draft::by(actor, actions::CONTAINER_DESTROY).engine(&found.engine.id);
+        draft.container = Some(found.container.id.clone());
+        draft.name = Some(found.container.name.clone());
+        draft.owner = found.container.owner.clone();
+        draft.ref_op = found.op.clone();
+        let pending = self.audit.intent(draft).await?;
+        let result: ClusterResult<()> = async {
+            match found.client.remove(&found.container.id).await {
+                Ok(()) | Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(ClusterError::engine(&found.engine.id, e)),
+            }
+            if let Some(op) = &found.op {
+                self.store.release(&found.engine.id, op).await?;
+            }
+            Ok(())
         }
-        if let Some(op) = &found.op {
-            self.store.release(&found.engine.id, op).await?;
+        .await;
+        match &result {
+            Ok(()) => {
+                let index = found
+                    .op
+                    .clone()
+                    .map_or(IndexChange::None, |op| IndexChange::Remove { op });
+                self.audit.outcome(pending, None, index).await;
+                tracing::info!(engine = %found.engine.id, container = %found.container.id, by = %actor.username, "container destroyed");
+            }
+            Err(e) => {
+                self.audit
+                    .outcome(pending, Some(e.to_string()), IndexChange::None)
+                    .await
+            }
         }
-        tracing::info!(engine = %engine_id, container = %found.container.id, by = %principal.username, "container destroyed");
-        Ok(found.container)
+        result.map(|()| found.container)
     }
 
     /// Starts, stops or restarts a container; answers its new state.
@@ -121,7 +192,6 @@ impl Cluster {
         cid: &str,
         action: Action,
     ) -> ClusterResult<Container> {
-        let found = self.find_container(principal, engine_id, cid).await?;
         if let Action::Stop(grace) | Action::Restart(grace) = action
             && grace > MAX_GRACE_SECS
         {
@@ -129,6 +199,18 @@ impl Cluster {
                 InvalidInput::new("t", format!("must be 0 to {MAX_GRACE_SECS} seconds")).into(),
             );
         }
+        let found = self.find_container(principal, engine_id, cid).await?;
+        let name = match action {
+            Action::Start => actions::CONTAINER_START,
+            Action::Stop(_) => actions::CONTAINER_STOP,
+            Action::Restart(_) => actions::CONTAINER_RESTART,
+        };
+        let mut draft = Draft::by(principal, name).engine(engine_id);
+        draft.container = Some(found.container.id.clone());
+        draft.name = Some(found.container.name.clone());
+        draft.owner = found.container.owner.clone();
+        draft.ref_op = found.op.clone();
+        let pending = self.audit.intent(draft).await?;
         let id = &found.container.id;
         let done = match action {
             Action::Start => found.client.start(id).await,
@@ -136,16 +218,18 @@ impl Cluster {
             Action::Restart(grace) => found.client.restart(id, grace).await,
         };
         // Docker answers 304 for start-when-running and stop-when-stopped; both are fine.
-        match done {
-            Ok(()) | Err(EngineError::Docker { status: 304, .. }) => {}
-            Err(e) => return Err(ClusterError::engine(engine_id, e)),
+        let result = match done {
+            Ok(()) | Err(EngineError::Docker { status: 304, .. }) => found
+                .client
+                .inspect(id)
+                .await
+                .map(|i| from_inspect(i, &found.engine)),
+            Err(e) => Err(e),
         }
-        let inspect = found
-            .client
-            .inspect(id)
-            .await
-            .map_err(|e| ClusterError::engine(engine_id, e))?;
-        Ok(from_inspect(inspect, &found.engine))
+        .map_err(|e| ClusterError::engine(engine_id, e));
+        let error = result.as_ref().err().map(ToString::to_string);
+        self.audit.outcome(pending, error, IndexChange::None).await;
+        result
     }
 
     /// The last `tail` log lines.

@@ -2,6 +2,7 @@
 //! ([`Principal`]) first and checks the access policy for the object it touches before doing
 //! anything; handlers stay thin and never decide who may do what.
 
+mod audit_log;
 mod engines;
 mod error;
 mod images;
@@ -16,6 +17,7 @@ mod validate;
 
 use std::sync::Arc;
 
+pub use audit_log::EventQuery;
 pub use error::ClusterError;
 pub use lifecycle::{Action, MAX_TAIL};
 pub use listing::ContainerFilter;
@@ -26,6 +28,8 @@ pub use validate::image_with_tag;
 use crate::auth::{Passwords, Principal, Tokens};
 use crate::config::PlacementSettings;
 use crate::engine::EnginePool;
+use crate::events::{Audit, Draft, TailHub};
+use crate::store::IndexChange;
 use crate::store::Store;
 
 /// Result of a cluster action.
@@ -38,6 +42,8 @@ pub struct Cluster {
     pub(crate) passwords: Passwords,
     pub(crate) tokens: Tokens,
     pub(crate) placement: PlacementSettings,
+    pub(crate) audit: Audit,
+    pub(crate) tail: TailHub,
 }
 
 impl Cluster {
@@ -47,6 +53,8 @@ impl Cluster {
         passwords: Passwords,
         tokens: Tokens,
         placement: PlacementSettings,
+        audit: Audit,
+        tail: TailHub,
     ) -> Self {
         Self {
             store,
@@ -54,6 +62,8 @@ impl Cluster {
             passwords,
             tokens,
             placement,
+            audit,
+            tail,
         }
     }
 
@@ -67,6 +77,36 @@ impl Cluster {
 
     pub fn engine_pool(&self) -> &Arc<EnginePool> {
         &self.engines
+    }
+
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+}
+
+impl Cluster {
+    /// Runs `work` between an intent and its outcome. `work` is a future, so nothing of it runs
+    /// before the intent is written; `describe` may put what the work produced into the
+    /// outcome's `detail`.
+    pub(crate) async fn audited<T>(
+        &self,
+        draft: Draft,
+        work: impl Future<Output = ClusterResult<T>>,
+        describe: impl FnOnce(&T) -> Option<serde_json::Value>,
+    ) -> ClusterResult<T> {
+        let mut pending = self.audit.intent(draft).await?;
+        let result = work.await;
+        let error = match &result {
+            Ok(value) => {
+                if let Some(detail) = describe(value) {
+                    pending.draft.detail = Some(detail.to_string());
+                }
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        self.audit.outcome(pending, error, IndexChange::None).await;
+        result
     }
 }
 

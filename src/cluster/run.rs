@@ -10,8 +10,9 @@ use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::{AuthError, Principal};
 use crate::domain::{Container, ImageConfig, InvalidInput};
 use crate::engine::{EngineError, from_inspect, labels};
+use crate::events::{Draft, actions};
 use crate::scheduler::Strategy;
-use crate::store::Claim;
+use crate::store::{Claim, IndexChange};
 
 /// Most instances one request may ask for.
 pub const MAX_COUNT: u32 = 100;
@@ -62,7 +63,15 @@ impl Cluster {
         let ports = self.vet_config(principal, config).await?;
         self.check_largest_engine(principal, config).await?;
         let results: Vec<ClusterResult<Container>> = futures::stream::iter(0..count)
-            .map(|_| self.run_one(principal, config, &ports, options))
+            .map(|_| {
+                self.run_one(
+                    principal,
+                    config,
+                    &ports,
+                    options,
+                    Draft::by(principal, actions::CONTAINER_SCHEDULE),
+                )
+            })
             .buffer_unordered(RUN_CONCURRENCY)
             .collect()
             .await;
@@ -70,7 +79,7 @@ impl Cluster {
         let created: Vec<Container> = ok.into_iter().filter_map(Result::ok).collect();
         if let Some(Err(error)) = failed.into_iter().next() {
             for c in &created {
-                if let Err(e) = self.destroy_placed(&c.engine.id, &c.id).await {
+                if let Err(e) = self.destroy_placed(principal, &c.engine.id, &c.id).await {
                     tracing::warn!(container = %c.id, error = %e, "cannot undo a partial run");
                 }
             }
@@ -114,20 +123,70 @@ impl Cluster {
         Ok(())
     }
 
-    /// One instance: place, claim, create, start. An engine that lacks the image is skipped
-    /// and the next best one tried.
+    /// One instance, audited: the intent is written before anything is placed; the outcome
+    /// says where it went or why it did not. `placement` is whose grants and name the container
+    /// gets (the caller, or the original owner on a reschedule); `draft` says who acts and how.
     pub(super) async fn run_one(
+        &self,
+        placement: &Principal,
+        config: &ImageConfig,
+        ports: &[crate::scheduler::PortKey],
+        options: &RunOptions,
+        mut draft: Draft,
+    ) -> ClusterResult<Container> {
+        draft.owner = Some(placement.username.clone());
+        draft.image = Some(serde_json::to_string(config).unwrap_or_default());
+        draft.name = config.container_name.clone();
+        if let Some(saved) = &options.saved_as {
+            draft.target = Some(saved.clone());
+        }
+        let op = draft.op.clone();
+        let mut pending = self.audit.intent(draft).await?;
+        let result = self
+            .place_and_start(placement, config, ports, options, &op)
+            .await;
+        match &result {
+            Ok(c) => {
+                pending.draft.engine = Some(c.engine.id.clone());
+                pending.draft.container = Some(c.id.clone());
+                pending.draft.name = Some(c.name.clone());
+                let json = serde_json::json!({
+                    "container": c.id, "engine": c.engine.id, "owner": placement.username, "name": c.name,
+                });
+                self.audit
+                    .outcome(
+                        pending,
+                        None,
+                        IndexChange::Add {
+                            op,
+                            json: json.to_string(),
+                        },
+                    )
+                    .await;
+            }
+            Err(e) => {
+                self.audit
+                    .outcome(pending, Some(e.to_string()), IndexChange::None)
+                    .await
+            }
+        }
+        result
+    }
+
+    /// Place, claim, create, start. An engine that lacks the image is skipped and the next
+    /// best one tried.
+    async fn place_and_start(
         &self,
         principal: &Principal,
         config: &ImageConfig,
         ports: &[crate::scheduler::PortKey],
         options: &RunOptions,
+        op: &str,
     ) -> ClusterResult<Container> {
         let image = image_with_tag(&config.name);
         let strategy = options.strategy.unwrap_or(self.placement.strategy);
-        let op = uuid::Uuid::now_v7().to_string();
         let mut claim = Claim {
-            op: op.clone(),
+            op: op.to_string(),
             engine: String::new(),
             owner: principal.username.clone(),
             image: image.clone(),
@@ -166,7 +225,7 @@ impl Cluster {
                 },
                 Err(e) => e,
             };
-            self.store.release(&engine.id, &op).await?;
+            self.store.release(&engine.id, op).await?;
             let note = match failure {
                 EngineError::NotFound(ref m) if m.to_lowercase().contains("no such image") => {
                     format!(
@@ -201,38 +260,6 @@ impl Cluster {
             notes.insert(engine.id.clone(), note);
             excluded.push(engine.id.clone());
         }
-    }
-
-    /// Kills and removes a container clementine placed, releasing its claim (no access check:
-    /// for undoing a run and for scale-down, which checked already).
-    pub(super) async fn destroy_placed(
-        &self,
-        engine_id: &str,
-        container_id: &str,
-    ) -> ClusterResult<()> {
-        let engine = self
-            .store
-            .get_engine(engine_id)
-            .await?
-            .ok_or_else(|| ClusterError::not_found("engine", engine_id))?;
-        let client = self.engines.client(&engine);
-        let inspect = client
-            .inspect(container_id)
-            .await
-            .map_err(|e| ClusterError::engine(engine_id, e))?;
-        let op = inspect
-            .config
-            .as_ref()
-            .and_then(|c| c.labels.as_ref())
-            .and_then(|l| l.get(labels::OP).cloned());
-        client
-            .remove(container_id)
-            .await
-            .map_err(|e| ClusterError::engine(engine_id, e))?;
-        if let Some(op) = op {
-            self.store.release(engine_id, &op).await?;
-        }
-        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@ use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::{AuthError, IssuedToken, Principal};
 use crate::domain::names::{MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use crate::domain::{InvalidInput, User, check_password};
+use crate::events::{Draft, actions};
 use crate::store::UserRecord;
 use crate::time::{now_ms, rfc3339_ms};
 
@@ -14,6 +15,7 @@ impl Cluster {
         &self,
         username: &str,
         password: &str,
+        request_id: Option<String>,
     ) -> ClusterResult<(IssuedToken, User)> {
         if username.len() > MAX_NAME_LEN {
             return Err(InvalidInput::new(
@@ -35,6 +37,21 @@ impl Cluster {
             .verify(password, record.as_ref().map(|r| r.password_hash.as_str()))
             .await?;
         let Some(record) = record.filter(|_| ok) else {
+            // Recorded for auditors; an audit outage must not turn a wrong password into a 503.
+            let draft = Draft {
+                action: actions::LOGIN_FAILED,
+                actor: username.to_string(),
+                request_id,
+                op: uuid::Uuid::now_v7().to_string(),
+                ..Default::default()
+            };
+            if let Err(e) = self
+                .audit
+                .record(draft, Some("invalid username or password".into()))
+                .await
+            {
+                tracing::warn!(error = %e, "failed login not audited");
+            }
             return Err(AuthError::InvalidCredentials.into());
         };
         let token = self
@@ -47,12 +64,17 @@ impl Cluster {
     /// Turns a bearer token into the caller: the signature, expiry, issuer and audience must
     /// hold, the user must still exist and the token's version must be the current one. The
     /// role comes from Redis, so a changed role takes effect at once.
-    pub async fn authenticate(&self, token: &str) -> ClusterResult<Principal> {
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        request_id: Option<String>,
+    ) -> ClusterResult<Principal> {
         let claims = self.tokens.verify(token)?;
         match self.store.user_token_state(&claims.sub).await? {
             Some((role, version)) if version == claims.ver => Ok(Principal {
                 username: claims.sub,
                 role,
+                request_id,
             }),
             Some(_) => Err(AuthError::InvalidToken("token revoked").into()),
             None => Err(AuthError::InvalidToken("unknown user").into()),
@@ -90,15 +112,19 @@ impl Cluster {
             return Err(AuthError::Forbidden("current_password is wrong".into()).into());
         }
         check_password("new_password", new)?;
-        let hash = self.passwords.hash(new).await?;
-        let version = self
-            .store
-            .set_password(&principal.username, &hash)
-            .await?
-            .ok_or_else(|| ClusterError::not_found("user", &principal.username))?;
-        Ok(self
-            .tokens
-            .issue(&principal.username, record.role, version)?)
+        let draft = Draft::by(principal, actions::USER_PASSWORD).target(&principal.username);
+        let work = async {
+            let hash = self.passwords.hash(new).await?;
+            let version = self
+                .store
+                .set_password(&principal.username, &hash)
+                .await?
+                .ok_or_else(|| ClusterError::not_found("user", &principal.username))?;
+            Ok(self
+                .tokens
+                .issue(&principal.username, record.role, version)?)
+        };
+        self.audited(draft, work, |_| None).await
     }
 
     /// The API view of a stored user: grants included, hash left out.

@@ -5,6 +5,7 @@ use futures::future::try_join_all;
 use super::{Cluster, ClusterError, ClusterResult, admin_only};
 use crate::auth::Principal;
 use crate::domain::{InvalidInput, NewUser, User, check_engine_id, check_password, check_username};
+use crate::events::{Draft, actions};
 use crate::time::now_ms;
 
 impl Cluster {
@@ -12,18 +13,24 @@ impl Cluster {
         admin_only(principal)?;
         check_username("username", &new.username)?;
         check_password("password", &new.password)?;
-        let hash = self.passwords.hash(&new.password).await?;
-        if !self
-            .store
-            .create_user(&new.username, new.role, &hash, now_ms())
-            .await?
-        {
-            return Err(ClusterError::conflict(
-                "user_exists",
-                format!("user {} already exists", new.username),
-            ));
-        }
-        self.get_user(principal, &new.username).await
+        let draft = Draft::by(principal, actions::USER_CREATE)
+            .target(&new.username)
+            .detail(serde_json::json!({"role": new.role.as_str()}));
+        let work = async {
+            let hash = self.passwords.hash(&new.password).await?;
+            if !self
+                .store
+                .create_user(&new.username, new.role, &hash, now_ms())
+                .await?
+            {
+                return Err(ClusterError::conflict(
+                    "user_exists",
+                    format!("user {} already exists", new.username),
+                ));
+            }
+            self.get_user(principal, &new.username).await
+        };
+        self.audited(draft, work, |_| None).await
     }
 
     pub async fn list_users(&self, principal: &Principal) -> ClusterResult<Vec<User>> {
@@ -54,10 +61,14 @@ impl Cluster {
                 "you cannot delete your own account",
             ));
         }
-        if !self.store.delete_user(username).await? {
-            return Err(ClusterError::not_found("user", username));
-        }
-        Ok(())
+        let draft = Draft::by(principal, actions::USER_DELETE).target(username);
+        let work = async {
+            if !self.store.delete_user(username).await? {
+                return Err(ClusterError::not_found("user", username));
+            }
+            Ok(())
+        };
+        self.audited(draft, work, |_| None).await
     }
 
     /// Replaces the engines granted to a user. Every id must name an existing engine.
@@ -83,19 +94,32 @@ impl Cluster {
         if let Some(missing) = ids.iter().find(|id| !known.iter().any(|e| &e.id == *id)) {
             return Err(ClusterError::not_found("engine", missing));
         }
-        if !self.store.set_grants(username, &ids).await? {
-            return Err(ClusterError::not_found("user", username));
-        }
-        self.get_user(principal, username).await
+        let draft = Draft::by(principal, actions::USER_GRANT)
+            .target(username)
+            .detail(serde_json::json!({ "engines": ids }));
+        let work = async {
+            if !self.store.set_grants(username, &ids).await? {
+                return Err(ClusterError::not_found("user", username));
+            }
+            self.get_user(principal, username).await
+        };
+        self.audited(draft, work, |_| None).await
     }
 
     /// Kills every token issued to a user so far.
     pub async fn revoke(&self, principal: &Principal, username: &str) -> ClusterResult<u64> {
         admin_only(principal)?;
         check_username("name", username)?;
-        self.store
-            .bump_token_version(username)
-            .await?
-            .ok_or_else(|| ClusterError::not_found("user", username))
+        let draft = Draft::by(principal, actions::USER_REVOKE).target(username);
+        let work = async {
+            self.store
+                .bump_token_version(username)
+                .await?
+                .ok_or_else(|| ClusterError::not_found("user", username))
+        };
+        self.audited(draft, work, |v| {
+            Some(serde_json::json!({ "token_version": v }))
+        })
+        .await
     }
 }

@@ -7,6 +7,7 @@
 mod cluster;
 mod container;
 mod engine;
+mod event;
 mod image;
 pub mod names;
 mod requests;
@@ -16,6 +17,7 @@ mod user;
 pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure};
 pub use container::{Container, ContainerState};
 pub use engine::{Engine, EngineHealth, EngineStatus, HealthState};
+pub use event::{AuditEvent, EventPage, Phase};
 pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};
 pub use names::{InvalidInput, check_engine_id, check_labels, check_password, check_username};
 pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};

@@ -19,6 +19,9 @@
 //! | `P engine:{id}:claims`   | set    | op ids of the claims on the engine                         |
 //! | `P claim:{op}`           | hash   | one claim: `engine`, `cpus_milli`, `memory`, `image`, `ports`, `owner`, `created_ms` |
 //! | `P images:{owner}`       | hash   | saved image config name -> JSON, per owner                 |
+//! | `P events`               | stream | the audit log (fields: see `events` module and README)     |
+//! | `P events:open`          | hash   | op id -> stream id of its intent, until its outcome is written |
+//! | `P index:containers`     | hash   | op id -> JSON `{container, engine, owner, name}` of containers scheduled and not destroyed |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
 //! kind can be mistaken for another.
@@ -95,6 +98,18 @@ impl Keys {
 
     pub fn claim(&self, op: &str) -> String {
         format!("{}{op}", self.claim_prefix())
+    }
+
+    pub fn events(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+
+    pub fn events_open(&self) -> String {
+        format!("{}events:open", self.prefix)
+    }
+
+    pub fn container_index(&self) -> String {
+        format!("{}index:containers", self.prefix)
     }
 
     pub fn saved_images(&self, owner: &str) -> String {

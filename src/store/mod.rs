@@ -6,6 +6,7 @@
 
 mod claims;
 mod engines;
+mod events;
 mod images;
 pub mod keys;
 pub mod migrations;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use claims::{Claim, ClaimRefused, Reservations};
+pub use events::{BlockingReader, Fields, IndexChange, StoredEntry};
 pub use images::StoredImage;
 pub use keys::Keys;
 pub use users::UserRecord;
@@ -63,6 +65,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     conn: ConnectionManager,
+    client: redis::Client,
     keys: Arc<Keys>,
 }
 
@@ -76,9 +79,10 @@ impl Store {
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client, config).await?;
+        let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
         Ok(Self {
             conn,
+            client,
             keys: Arc::new(Keys::new(settings.key_prefix.clone())),
         })
     }

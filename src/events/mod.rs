@@ -1,0 +1,198 @@
+//! The audit stream: every state-changing action as an intent entry, written before the action
+//! touches anything, and an outcome entry after, sharing one `op` id.
+//!
+//! - [`Audit`] appends (intent first; no intent, no action) and retries outcomes that Redis could
+//!   not take, in order, until it can;
+//! - [`query`] pages through the stream with filters and the visibility rule;
+//! - [`tail`] shares one blocking reader per process among all live (SSE) clients;
+//! - [`fold`] folds the stream into the set of containers that should exist, for replay.
+//!
+//! Entries never hold a secret: passwords and tokens never reach this module, and the only
+//! request data recorded are names, ids and image configs.
+
+mod entry;
+pub mod fold;
+mod outbox;
+pub mod query;
+pub mod tail;
+
+use std::sync::Arc;
+
+pub use entry::{decode, encode};
+pub use query::{EventFilter, Order};
+pub use tail::TailHub;
+
+use crate::auth::Principal;
+use crate::store::{IndexChange, Store, StoreError};
+use crate::time::{now_ms, rfc3339_ms};
+
+/// The audit log could not take an intent: the action must not happen.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log is unavailable, so the action was refused: {0}")]
+pub struct AuditUnavailable(#[source] pub StoreError);
+
+/// Actions, as recorded in the `action` field.
+pub mod actions {
+    pub const CONTAINER_SCHEDULE: &str = "container.schedule";
+    pub const CONTAINER_DESTROY: &str = "container.destroy";
+    pub const CONTAINER_START: &str = "container.start";
+    pub const CONTAINER_STOP: &str = "container.stop";
+    pub const CONTAINER_RESTART: &str = "container.restart";
+    pub const CONTAINER_SCALE: &str = "container.scale";
+    pub const CONTAINER_RESCHEDULE: &str = "container.reschedule";
+    pub const ENGINE_ADD: &str = "engine.add";
+    pub const ENGINE_UPDATE: &str = "engine.update";
+    pub const ENGINE_REMOVE: &str = "engine.remove";
+    pub const USER_CREATE: &str = "user.create";
+    pub const USER_DELETE: &str = "user.delete";
+    pub const USER_GRANT: &str = "user.grant";
+    pub const USER_REVOKE: &str = "user.revoke";
+    pub const USER_PASSWORD: &str = "user.password";
+    pub const IMAGE_SAVE: &str = "image.save";
+    pub const IMAGE_REPLACE: &str = "image.replace";
+    pub const IMAGE_DELETE: &str = "image.delete";
+    pub const LOGIN_FAILED: &str = "auth.login_failed";
+}
+
+/// What an entry says, before it has an id. Both halves of an action carry the same draft; the
+/// outcome adds what the action learned (engine, container) and how it ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Draft {
+    pub action: &'static str,
+    pub actor: String,
+    pub role: Option<&'static str>,
+    pub engine: Option<String>,
+    pub container: Option<String>,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    pub target: Option<String>,
+    pub image: Option<String>,
+    pub request_id: Option<String>,
+    pub op: String,
+    pub ref_op: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl Draft {
+    /// A draft for an action by this caller, with a fresh op id.
+    pub fn by(principal: &Principal, action: &'static str) -> Self {
+        Draft {
+            action,
+            actor: principal.username.clone(),
+            role: Some(principal.role.as_str()),
+            request_id: principal.request_id.clone(),
+            op: uuid::Uuid::now_v7().to_string(),
+            ..Default::default()
+        }
+    }
+
+    pub fn engine(mut self, id: &str) -> Self {
+        self.engine = Some(id.to_string());
+        self
+    }
+
+    pub fn target(mut self, target: &str) -> Self {
+        self.target = Some(target.to_string());
+        self
+    }
+
+    pub fn owner(mut self, owner: &str) -> Self {
+        self.owner = Some(owner.to_string());
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail.to_string());
+        self
+    }
+}
+
+/// An action whose intent is recorded and whose outcome is due.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub draft: Draft,
+}
+
+/// Appends to the audit stream.
+#[derive(Clone)]
+pub struct Audit {
+    store: Store,
+    max_len: Option<u64>,
+    outbox: outbox::Outbox,
+}
+
+impl Audit {
+    /// `max_len`: trim the stream to about this many entries; `None` keeps everything.
+    pub fn new(store: Store, max_len: Option<u64>) -> Self {
+        let outbox = outbox::Outbox::spawn(store.clone(), max_len);
+        Self {
+            store,
+            max_len,
+            outbox,
+        }
+    }
+
+    /// Records the intent. When Redis cannot take it the action must not go ahead.
+    pub async fn intent(&self, draft: Draft) -> Result<Pending, AuditUnavailable> {
+        let fields = encode(
+            &draft,
+            crate::domain::Phase::Intent,
+            None,
+            &rfc3339_ms(now_ms()),
+        );
+        self.store
+            .append_intent(&draft.op, &fields, self.max_len)
+            .await
+            .map_err(AuditUnavailable)?;
+        Ok(Pending { draft })
+    }
+
+    /// Records the outcome: `error` is `None` for success. Never fails: when Redis cannot take
+    /// it now, the entry is queued and retried in order until it can (and the reconcile pass
+    /// settles intents whose outcome was lost with the process).
+    pub async fn outcome(&self, pending: Pending, error: Option<String>, index: IndexChange) {
+        let Pending { draft } = pending;
+        let fields = encode(
+            &draft,
+            crate::domain::Phase::Outcome,
+            Some(error.as_deref()),
+            &rfc3339_ms(now_ms()),
+        );
+        if self.outbox.is_empty() {
+            match self
+                .store
+                .append_outcome(&draft.op, &fields, &index, self.max_len)
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(op = %draft.op, error = %e, "audit outcome queued for retry")
+                }
+            }
+        }
+        self.outbox.push(draft.op, fields, index);
+    }
+
+    /// An action with nothing to wait for between its halves (a failed login).
+    pub async fn record(
+        &self,
+        draft: Draft,
+        error: Option<String>,
+    ) -> Result<(), AuditUnavailable> {
+        let pending = self.intent(draft).await?;
+        self.outcome(pending, error, IndexChange::None).await;
+        Ok(())
+    }
+
+    /// Waits until every queued outcome is written (tests, shutdown).
+    pub async fn flush(&self) {
+        self.outbox.flush().await
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Shared handle used by the cluster.
+pub type SharedAudit = Arc<Audit>;
