@@ -4,6 +4,7 @@
 //! clementine [-conf=FILE | --conf FILE]            serve the API
 //! clementine [--conf FILE] user add [--admin] NAME  create a user; password on stdin
 //! clementine [--conf FILE] migrate                  apply Redis schema migrations
+//! clementine [--conf FILE] replay [--apply]          plan (or do) the audit log's replay
 //! clementine openapi                                print the OpenAPI spec
 //! ```
 //!
@@ -49,6 +50,13 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI spec as JSON.
     Openapi,
+    /// Fold the audit log into the containers that should exist and plan their placement
+    /// again where they are missing (a dry run unless --apply).
+    Replay {
+        /// Carry the plan out: reschedule, restore engines and reservations, rebuild the index.
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +157,30 @@ async fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!("user {name} already exists"));
             }
             println!("created {} {name}", role.as_str());
+            Ok(())
+        }
+        Command::Replay { apply } => {
+            let settings = Settings::load(conf, &process_env).map_err(|e| e.to_string())?;
+            telemetry::init(settings.log_format);
+            let (cluster, _, _) = crate::startup::build_cluster(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            let operator = crate::auth::Principal {
+                username: "clementine-cli".into(),
+                role: Role::Admin,
+                request_id: Some(format!("cli-{}", uuid::Uuid::now_v7())),
+            };
+            let plan = cluster
+                .replay(&operator, apply)
+                .await
+                .map_err(|e| e.to_string())?;
+            cluster.audit().flush().await;
+            use poem_openapi::types::ToJSON;
+            let json = plan.to_json().unwrap_or_default();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
             Ok(())
         }
         Command::Openapi => {

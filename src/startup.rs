@@ -34,6 +34,34 @@ pub enum StartupError {
     },
 }
 
+/// Connects Redis, runs migrations and creates the first admin: everything but the listener and
+/// the background tasks (the `replay` command uses this alone).
+pub async fn build_cluster(
+    settings: &Settings,
+) -> Result<(Arc<Cluster>, Store, Arc<EnginePool>), StartupError> {
+    let tls = client_config(&settings.tls)?;
+    let store = Store::connect(&settings.store).await?;
+    let report = store.migrate().await?;
+    tracing::info!(version = report.version, applied = ?report.applied, "schema ready");
+
+    let pool = Arc::new(EnginePool::new(tls, settings.engine_timeout));
+    let cluster = Arc::new(Cluster::new(
+        store.clone(),
+        pool.clone(),
+        Passwords::default(),
+        Tokens::new(&settings.jwt),
+        settings.placement,
+        Audit::new(store.clone(), settings.audit_max_len),
+        TailHub::spawn(store.clone()),
+    ));
+    if let Some((user, password)) = &settings.bootstrap_admin
+        && cluster.bootstrap_admin(user, password.expose()).await?
+    {
+        tracing::info!(user = %user, "created the first admin");
+    }
+    Ok((cluster, store, pool))
+}
+
 /// A built, bound, not yet serving application.
 pub struct Application {
     addr: SocketAddr,
@@ -46,27 +74,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let tls = client_config(&settings.tls)?;
-        let store = Store::connect(&settings.store).await?;
-        let report = store.migrate().await?;
-        tracing::info!(version = report.version, applied = ?report.applied, "schema ready");
-
-        let pool = Arc::new(EnginePool::new(tls, settings.engine_timeout));
-        let cluster = Arc::new(Cluster::new(
-            store.clone(),
-            pool.clone(),
-            Passwords::default(),
-            Tokens::new(&settings.jwt),
-            settings.placement,
-            Audit::new(store.clone(), settings.audit_max_len),
-            TailHub::spawn(store.clone()),
-        ));
-        if let Some((user, password)) = &settings.bootstrap_admin
-            && cluster.bootstrap_admin(user, password.expose()).await?
-        {
-            tracing::info!(user = %user, "created the first admin");
-        }
-
+        let (cluster, store, pool) = build_cluster(&settings).await?;
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
             .await

@@ -16,7 +16,7 @@ use super::response::ok;
 use super::security::Auth;
 use super::{ApiError, ApiResult};
 use crate::cluster::{Cluster, ClusterError, EventQuery};
-use crate::domain::{AuditEvent, EventPage, InvalidInput};
+use crate::domain::{AuditEvent, EventPage, InvalidInput, ReplayPlan};
 use crate::events::Order;
 
 #[derive(Tags)]
@@ -90,6 +90,21 @@ impl EventsApi {
             )
             .await?;
         ok(page)
+    }
+
+    /// Replay the log (admin): fold it into the containers that should exist, compare with the
+    /// engines, and plan where each missing one would go. A dry run unless `apply=true`, which
+    /// places them again (`container.reschedule` entries), restores engines and reservations,
+    /// and rebuilds the container index.
+    #[oai(path = "/replay", method = "post")]
+    async fn replay(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        /// Carry the plan out.
+        apply: Query<Option<bool>>,
+    ) -> ApiResult<ReplayPlan> {
+        ok(cluster.replay(&auth.0, apply.0.unwrap_or(false)).await?)
     }
 
     /// Follow the audit log live as Server-Sent Events (`id:` the stream id, `event:` the

@@ -5,6 +5,10 @@
 //! `clementine.cluster` gets its claim recorded if it has none; each claim whose container is
 //! gone is released, unless it is younger than the grace period (its container may be being
 //! created right now). Engines that do not answer are left alone.
+//!
+//! The same pass settles audit intents that never got an outcome (a crash between the engine
+//! call and the outcome) from what the engines show, and logs orphans: containers carrying this
+//! deployment's labels that no schedule record accounts for.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,7 +21,8 @@ use super::placement::{cpus_milli, is_unique};
 use super::{Cluster, ClusterResult};
 use crate::domain::{Engine, PlacementType};
 use crate::engine::labels;
-use crate::store::Claim;
+use crate::events::{Draft, actions};
+use crate::store::{Claim, IndexChange};
 use crate::time::now_ms;
 
 /// Claims younger than this are kept even when their container is not (yet) on the engine.
@@ -134,6 +139,147 @@ pub fn spawn_reconciler(cluster: Arc<Cluster>, interval: Duration) -> JoinHandle
             if let Err(e) = cluster.reconcile_claims().await {
                 tracing::warn!(error = %e, "reconcile pass failed");
             }
+            if let Err(e) = cluster.settle_intents(CLAIM_GRACE).await {
+                tracing::warn!(error = %e, "settling audit intents failed");
+            }
+            match cluster.orphans().await {
+                Ok(orphans) if !orphans.is_empty() => {
+                    tracing::warn!(
+                        count = orphans.len(),
+                        ?orphans,
+                        "containers with clementine labels but no schedule record"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "orphan check failed"),
+            }
         }
     })
+}
+
+/// Outcome of settling intents.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SettleReport {
+    /// Intents given an outcome, by op.
+    pub settled: Vec<String>,
+    /// Intents left open (too young, or their engine did not answer).
+    pub left_open: usize,
+}
+
+impl Cluster {
+    /// Gives intents without outcome (older than `min_age`) the outcome the engines show: a
+    /// schedule whose container exists succeeded; a destroy whose container is gone succeeded;
+    /// anything else is recorded as an error, since its result cannot be known.
+    pub async fn settle_intents(&self, min_age: Duration) -> ClusterResult<SettleReport> {
+        let open = self.store.open_intents().await?;
+        let mut report = SettleReport::default();
+        if open.is_empty() {
+            return Ok(report);
+        }
+        let inventory = self.inventory().await?;
+        let newest = now_ms().saturating_sub(min_age.as_millis() as u64);
+        for (op, id) in open {
+            let Some(entry) = self.store.events_range(&id, &id, 1, false).await?.pop() else {
+                continue;
+            };
+            let intent = crate::events::decode(entry);
+            let (ms, _) = crate::events::query::id_key(&intent.id);
+            let Some(mut draft) = Draft::from_intent(&intent).filter(|_| ms <= newest) else {
+                report.left_open += 1;
+                continue;
+            };
+            let engine_down = |engine: &Option<String>| {
+                engine
+                    .as_ref()
+                    .is_some_and(|e| inventory.unreachable.contains_key(e))
+            };
+            draft.detail = Some(serde_json::json!({"settled_by": "reconcile"}).to_string());
+            let (error, index) = match draft.action {
+                actions::CONTAINER_SCHEDULE | actions::CONTAINER_RESCHEDULE => {
+                    match inventory.by_op.get(&op) {
+                        Some(found) => {
+                            draft.engine = Some(found.engine.clone());
+                            draft.container = Some(found.container.clone());
+                            draft.name = Some(found.name.clone());
+                            let json = serde_json::json!({
+                                "container": found.container, "engine": found.engine,
+                                "owner": draft.owner, "name": found.name,
+                            });
+                            (
+                                None,
+                                IndexChange::Add {
+                                    op: op.clone(),
+                                    json: json.to_string(),
+                                },
+                            )
+                        }
+                        None if !inventory.unreachable.is_empty() => {
+                            // It may be on an engine that did not answer: ask again next pass.
+                            report.left_open += 1;
+                            continue;
+                        }
+                        None => (
+                            Some("settled by reconcile: no container was created".to_string()),
+                            IndexChange::None,
+                        ),
+                    }
+                }
+                actions::CONTAINER_DESTROY if engine_down(&draft.engine) => {
+                    report.left_open += 1;
+                    continue;
+                }
+                actions::CONTAINER_DESTROY => {
+                    let still_there = draft
+                        .ref_op
+                        .as_ref()
+                        .is_some_and(|r| inventory.by_op.contains_key(r));
+                    if still_there {
+                        (
+                            Some("settled by reconcile: the container still exists".to_string()),
+                            IndexChange::None,
+                        )
+                    } else {
+                        let index = draft
+                            .ref_op
+                            .clone()
+                            .map_or(IndexChange::None, |op| IndexChange::Remove { op });
+                        (None, index)
+                    }
+                }
+                _ => (
+                    Some(
+                        "settled by reconcile: the outcome was lost; check the current state"
+                            .to_string(),
+                    ),
+                    IndexChange::None,
+                ),
+            };
+            self.audit
+                .outcome(crate::events::Pending { draft }, error, index)
+                .await;
+            report.settled.push(op);
+        }
+        if !report.settled.is_empty() {
+            tracing::info!(
+                settled = report.settled.len(),
+                "settled audit intents without outcome"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Containers of this deployment that no schedule record accounts for.
+    pub async fn orphans(&self) -> ClusterResult<Vec<(String, String)>> {
+        let inventory = self.inventory().await?;
+        let index = self.store.container_index().await?;
+        let open = self.store.open_intents().await?;
+        let mut orphans: Vec<(String, String)> = inventory
+            .by_op
+            .iter()
+            .filter(|(op, _)| !index.contains_key(*op) && !open.contains_key(*op))
+            .map(|(_, l)| (l.engine.clone(), l.container.clone()))
+            .collect();
+        orphans.sort();
+        Ok(orphans)
+    }
 }

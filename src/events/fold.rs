@@ -20,12 +20,16 @@ pub struct Desired {
     pub owner: String,
     /// The image config, JSON.
     pub image: String,
+    /// The saved config it was run from, if any.
+    pub saved_as: Option<String>,
 }
 
-/// Folds entries (oldest first) into the desired set, keyed by op.
+/// Folds entries (oldest first) into the desired set, keyed by op, and the engines the log
+/// knows (id -> JSON with addr, cpus, memory, labels, status).
 #[derive(Debug, Default, Clone)]
 pub struct Fold {
     pub desired: BTreeMap<String, Desired>,
+    pub engines: BTreeMap<String, serde_json::Value>,
 }
 
 impl Fold {
@@ -58,6 +62,7 @@ impl Fold {
                         name: e.name.clone(),
                         owner: e.owner.clone().unwrap_or_else(|| e.actor.clone()),
                         image: image.clone(),
+                        saved_as: e.target.clone(),
                     },
                 );
             }
@@ -68,8 +73,35 @@ impl Fold {
                     self.desired.retain(|_, d| &d.container != c);
                 }
             }
+            actions::ENGINE_ADD | actions::ENGINE_UPDATE => {
+                let detail = e
+                    .detail
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok());
+                if let (Some(id), Some(detail)) = (&e.target, detail) {
+                    self.engines.insert(id.clone(), detail);
+                }
+            }
+            actions::ENGINE_REMOVE => {
+                if let Some(id) = &e.target {
+                    self.engines.remove(id);
+                }
+            }
             _ => {}
         }
+    }
+
+    /// The container index this fold implies: op -> JSON.
+    pub fn index(&self) -> std::collections::HashMap<String, String> {
+        self.desired
+            .values()
+            .map(|d| {
+                let json = serde_json::json!({
+                    "container": d.container, "engine": d.engine, "owner": d.owner, "name": d.name,
+                });
+                (d.op.clone(), json.to_string())
+            })
+            .collect()
     }
 }
 

@@ -52,6 +52,34 @@ pub mod actions {
     pub const IMAGE_REPLACE: &str = "image.replace";
     pub const IMAGE_DELETE: &str = "image.delete";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
+
+    /// Every action, for mapping a stored name back to its constant.
+    pub const ALL: &[&str] = &[
+        CONTAINER_SCHEDULE,
+        CONTAINER_DESTROY,
+        CONTAINER_START,
+        CONTAINER_STOP,
+        CONTAINER_RESTART,
+        CONTAINER_SCALE,
+        CONTAINER_RESCHEDULE,
+        ENGINE_ADD,
+        ENGINE_UPDATE,
+        ENGINE_REMOVE,
+        USER_CREATE,
+        USER_DELETE,
+        USER_GRANT,
+        USER_REVOKE,
+        USER_PASSWORD,
+        IMAGE_SAVE,
+        IMAGE_REPLACE,
+        IMAGE_DELETE,
+        LOGIN_FAILED,
+    ];
+
+    /// The constant for a stored action name.
+    pub fn named(name: &str) -> Option<&'static str> {
+        ALL.iter().copied().find(|a| *a == name)
+    }
 }
 
 /// What an entry says, before it has an id. Both halves of an action carry the same draft; the
@@ -104,6 +132,32 @@ impl Draft {
     pub fn detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = Some(detail.to_string());
         self
+    }
+}
+
+impl Draft {
+    /// The draft an intent entry was written from, so that an outcome written later (by the
+    /// reconcile pass) mirrors it.
+    pub fn from_intent(e: &crate::domain::AuditEvent) -> Option<Self> {
+        Some(Draft {
+            action: actions::named(&e.action)?,
+            actor: e.actor.clone(),
+            role: e
+                .role
+                .as_deref()
+                .and_then(crate::domain::Role::parse)
+                .map(|r| r.as_str()),
+            engine: e.engine.clone(),
+            container: e.container.clone(),
+            name: e.name.clone(),
+            owner: e.owner.clone(),
+            target: e.target.clone(),
+            image: e.image.clone(),
+            request_id: e.request_id.clone(),
+            op: e.op.clone(),
+            ref_op: e.ref_op.clone(),
+            detail: e.detail.clone(),
+        })
     }
 }
 

@@ -1,0 +1,71 @@
+//! What the engines hold of this deployment's containers, asked of every engine at once.
+
+use std::collections::HashMap;
+
+use bollard::models::ContainerSummary;
+use futures::future::join_all;
+
+use super::{Cluster, ClusterResult};
+use crate::domain::Engine;
+use crate::engine::labels;
+
+/// A container found on an engine, by the op that created it.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub engine: String,
+    pub container: String,
+    pub name: String,
+}
+
+/// Every labelled container of the engines that answered, and the engines that did not.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub engines: Vec<Engine>,
+    pub by_op: HashMap<String, Located>,
+    /// Engine id -> error.
+    pub unreachable: HashMap<String, String>,
+}
+
+fn located(engine: &str, c: ContainerSummary) -> Option<(String, Located)> {
+    let labels = c.labels.unwrap_or_default();
+    let op = labels.get(labels::OP)?.clone();
+    Some((
+        op,
+        Located {
+            engine: engine.to_string(),
+            container: c.id.unwrap_or_default(),
+            name: c
+                .names
+                .and_then(|n| n.into_iter().next())
+                .unwrap_or_default(),
+        },
+    ))
+}
+
+impl Cluster {
+    /// Lists this deployment's containers on every engine.
+    pub(super) async fn inventory(&self) -> ClusterResult<Inventory> {
+        let engines = self.store.list_engines().await?;
+        let deployment = format!("{}={}", labels::CLUSTER, self.store.keys().prefix());
+        let answers = join_all(engines.iter().map(|e| {
+            let filter = vec![deployment.clone()];
+            async move { self.engines.client(e).list_labelled(filter).await }
+        }))
+        .await;
+        let mut inventory = Inventory::default();
+        for (engine, answer) in engines.iter().zip(answers) {
+            match answer {
+                Ok(list) => inventory
+                    .by_op
+                    .extend(list.into_iter().filter_map(|c| located(&engine.id, c))),
+                Err(e) => {
+                    inventory
+                        .unreachable
+                        .insert(engine.id.clone(), e.to_string());
+                }
+            }
+        }
+        inventory.engines = engines;
+        Ok(inventory)
+    }
+}

@@ -1,0 +1,231 @@
+//! Replay: fold the audit stream into the containers that should exist, compare with what the
+//! engines hold, and plan (or, with `apply`, carry out) their placement again.
+//!
+//! A dry run changes nothing. `apply` re-adds engines the log knows that Redis lacks, records
+//! the reservations of every container found (as the reconcile pass does), places each missing
+//! container again through the scheduler and reservations (a `container.reschedule` entry that
+//! points back to the original op, with the original owner's grants and labels), releases the
+//! old reservation, and rebuilds the container index from the log. Replaying twice in a row: the
+//! second plan is empty.
+
+use super::run::RunOptions;
+use super::{Cluster, ClusterResult, admin_only};
+use crate::auth::Principal;
+use crate::domain::{
+    Engine, EngineHealth, EngineStatus, ImageConfig, Orphan, ReplayPlan, Reschedule,
+};
+use crate::events::fold::{Desired, Fold};
+use crate::events::{Draft, actions, decode};
+use crate::scheduler::place;
+
+/// Entries read per page while folding.
+const FOLD_PAGE: usize = 1000;
+
+impl Cluster {
+    /// Folds the whole stream, oldest first.
+    pub async fn fold_stream(&self) -> ClusterResult<Fold> {
+        let mut fold = Fold::default();
+        let mut from = "-".to_string();
+        loop {
+            let entries = self
+                .store
+                .events_range(&from, "+", FOLD_PAGE, false)
+                .await?;
+            let done = entries.len() < FOLD_PAGE;
+            for entry in entries {
+                from = format!("({}", entry.0);
+                fold.apply(&decode(entry));
+            }
+            if done {
+                return Ok(fold);
+            }
+        }
+    }
+
+    /// Plans a replay, and carries it out with `apply`.
+    pub async fn replay(&self, actor: &Principal, apply: bool) -> ClusterResult<ReplayPlan> {
+        admin_only(actor)?;
+        let fold = self.fold_stream().await?;
+        let mut plan = ReplayPlan {
+            applied: apply,
+            desired: fold.desired.len() as u32,
+            ..Default::default()
+        };
+        for (id, detail) in &fold.engines {
+            if self.store.get_engine(id).await?.is_none() {
+                plan.restored_engines.push(id.clone());
+                if apply {
+                    self.restore_engine(id, detail).await?;
+                }
+            }
+        }
+        let inventory = self.inventory().await?;
+        for (op, found) in &inventory.by_op {
+            if !fold.desired.contains_key(op) {
+                plan.orphans.push(Orphan {
+                    engine: found.engine.clone(),
+                    container: found.container.clone(),
+                    name: found.name.clone(),
+                    op: op.clone(),
+                });
+            }
+        }
+        plan.orphans
+            .sort_by(|a, b| (&a.engine, &a.container).cmp(&(&b.engine, &b.container)));
+        if apply {
+            plan.claims_recorded = self.reconcile_claims().await?.recorded as u32;
+        }
+        for desired in fold.desired.values() {
+            if inventory.by_op.contains_key(&desired.op) {
+                plan.present += 1;
+                continue;
+            }
+            let reason = match inventory.unreachable.get(&desired.engine) {
+                Some(error) => format!("engine {} is unreachable: {error}", desired.engine),
+                None if !inventory.engines.iter().any(|e| e.id == desired.engine) => {
+                    format!("engine {} is no longer in the cluster", desired.engine)
+                }
+                None => "the container vanished from its engine".to_string(),
+            };
+            let mut item = Reschedule {
+                op: desired.op.clone(),
+                container: desired.container.clone(),
+                name: desired.name.clone(),
+                owner: desired.owner.clone(),
+                engine: desired.engine.clone(),
+                reason,
+                ..Default::default()
+            };
+            match self.owner_principal(desired, actor).await? {
+                Err(why) => item.error = Some(why),
+                Ok(owner) if apply => self.reschedule(actor, &owner, desired, &mut item).await,
+                Ok(owner) => self.dry_place(&owner, desired, &mut item).await?,
+            }
+            plan.missing.push(item);
+        }
+        if apply {
+            let fold = self.fold_stream().await?;
+            let index = fold.index();
+            plan.indexed = index.len() as u32;
+            self.store.replace_container_index(&index).await?;
+        }
+        Ok(plan)
+    }
+
+    async fn restore_engine(&self, id: &str, detail: &serde_json::Value) -> ClusterResult<()> {
+        let engine = Engine {
+            id: id.to_string(),
+            addr: detail["addr"].as_str().unwrap_or_default().to_string(),
+            cpus: detail["cpus"].as_f64().unwrap_or(0.0),
+            memory: detail["memory"].as_u64().unwrap_or(0),
+            labels: serde_json::from_value(detail["labels"].clone()).unwrap_or_default(),
+            status: serde_json::from_value(detail["status"].clone())
+                .unwrap_or(EngineStatus::Active),
+            health: EngineHealth::default(),
+        };
+        self.store.add_engine(&engine).await?;
+        tracing::info!(engine = %id, "engine restored from the audit log");
+        Ok(())
+    }
+
+    /// The owner as a caller: their grants decide where the container may go.
+    async fn owner_principal(
+        &self,
+        d: &Desired,
+        actor: &Principal,
+    ) -> ClusterResult<Result<Principal, String>> {
+        Ok(match self.store.get_user(&d.owner).await? {
+            Some(user) => Ok(Principal {
+                username: user.username,
+                role: user.role,
+                request_id: actor.request_id.clone(),
+            }),
+            None => Err(format!("owner {} no longer exists", d.owner)),
+        })
+    }
+
+    fn config_of(d: &Desired) -> Result<ImageConfig, String> {
+        serde_json::from_str(&d.image)
+            .map_err(|e| format!("the logged image config cannot be read: {e}"))
+    }
+
+    /// Where the scheduler would put it now (nothing is claimed).
+    async fn dry_place(
+        &self,
+        owner: &Principal,
+        d: &Desired,
+        item: &mut Reschedule,
+    ) -> ClusterResult<()> {
+        let config = match Self::config_of(d) {
+            Ok(c) => c,
+            Err(e) => {
+                item.error = Some(e);
+                return Ok(());
+            }
+        };
+        let ports = match super::validate::check_config(&config) {
+            Ok(p) => p,
+            Err(e) => {
+                item.error = Some(e.to_string());
+                return Ok(());
+            }
+        };
+        let image = super::validate::image_with_tag(&config.name);
+        let candidates = self.candidates(owner).await?;
+        let req = self.placement_request(
+            &config,
+            &image,
+            &ports,
+            &candidates.snapshot,
+            &candidates.engines,
+        );
+        match place(&req, &candidates.snapshot, self.placement.strategy, &[]) {
+            Ok(i) => item.target = Some(candidates.engines[i].id.clone()),
+            Err(refusals) => {
+                let reasons: Vec<String> = refusals.into_iter().map(|r| r.message).collect();
+                item.error = Some(format!("no engine fits: {}", reasons.join("; ")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Places it again for real, pointing back to the original op.
+    async fn reschedule(
+        &self,
+        actor: &Principal,
+        owner: &Principal,
+        d: &Desired,
+        item: &mut Reschedule,
+    ) {
+        let config = match Self::config_of(d) {
+            Ok(c) => c,
+            Err(e) => {
+                item.error = Some(e);
+                return;
+            }
+        };
+        let ports = match super::validate::check_config(&config) {
+            Ok(p) => p,
+            Err(e) => {
+                item.error = Some(e.to_string());
+                return;
+            }
+        };
+        let mut draft = Draft::by(actor, actions::CONTAINER_RESCHEDULE);
+        draft.ref_op = Some(d.op.clone());
+        let options = RunOptions {
+            saved_as: d.saved_as.clone(),
+            ..Default::default()
+        };
+        match self.run_one(owner, &config, &ports, &options, draft).await {
+            Ok(c) => {
+                item.target = Some(c.engine.id.clone());
+                item.new_container = Some(c.id.clone());
+                if let Err(e) = self.store.release(&d.engine, &d.op).await {
+                    tracing::warn!(op = %d.op, error = %e, "old reservation not released; reconcile will");
+                }
+            }
+            Err(e) => item.error = Some(e.to_string()),
+        }
+    }
+}
