@@ -425,3 +425,56 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// Every audit entry of this app, oldest first (admin view), after pending outcomes land.
+    pub async fn all_events(&self) -> Vec<Value> {
+        self.cluster.audit().flush().await;
+        let mut events = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/apiv1/events?order=asc&limit=1000&cursor={c}"),
+                None => "/apiv1/events?order=asc&limit=1000".to_string(),
+            };
+            let (status, page) = self.get(&path, Some(&self.admin_token)).await;
+            assert_eq!(status, 200, "{page}");
+            events.extend(page["data"]["events"].as_array().unwrap().iter().cloned());
+            match page["data"]["next"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return events,
+            }
+        }
+    }
+}
+
+/// Groups entries by op, asserting each op has exactly one intent followed by one outcome.
+#[track_caller]
+pub fn assert_paired(events: &[Value]) -> HashMap<String, (Value, Value)> {
+    let mut by_op: HashMap<String, Vec<Value>> = HashMap::new();
+    for e in events {
+        by_op
+            .entry(e["op"].as_str().unwrap().to_string())
+            .or_default()
+            .push(e.clone());
+    }
+    by_op
+        .into_iter()
+        .map(|(op, entries)| {
+            assert_eq!(
+                entries.len(),
+                2,
+                "op {op} has {} entries: {entries:?}",
+                entries.len()
+            );
+            assert_eq!(entries[0]["phase"], "intent", "{entries:?}");
+            assert_eq!(entries[1]["phase"], "outcome", "{entries:?}");
+            assert_eq!(entries[0]["action"], entries[1]["action"]);
+            assert!(
+                entries[1]["outcome"] == "ok" || entries[1]["outcome"] == "error",
+                "{entries:?}"
+            );
+            (op, (entries[0].clone(), entries[1].clone()))
+        })
+        .collect()
+}
