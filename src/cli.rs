@@ -149,12 +149,31 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let role = if admin { Role::Admin } else { Role::User };
+            let audit = crate::events::Audit::new(store.clone(), None);
+            let draft = crate::events::Draft {
+                action: crate::events::actions::USER_CREATE,
+                actor: "clementine-cli".into(),
+                target: Some(name.clone()),
+                op: uuid::Uuid::now_v7().to_string(),
+                detail: Some(serde_json::json!({ "role": role.as_str() }).to_string()),
+                ..Default::default()
+            };
+            let pending = audit.intent(draft).await.map_err(|e| e.to_string())?;
             let created = store
                 .create_user(&name, role, &hash, crate::time::now_ms())
                 .await
-                .map_err(|e| e.to_string())?;
-            if !created {
-                return Err(format!("user {name} already exists"));
+                .map_err(|e| e.to_string());
+            let error = match &created {
+                Ok(true) => None,
+                Ok(false) => Some(format!("user {name} already exists")),
+                Err(e) => Some(e.clone()),
+            };
+            audit
+                .outcome(pending, error.clone(), crate::store::IndexChange::None)
+                .await;
+            audit.flush().await;
+            if let Some(error) = error {
+                return Err(error);
             }
             println!("created {} {name}", role.as_str());
             Ok(())

@@ -145,10 +145,23 @@ impl Cluster {
         }
         crate::domain::check_username("CLEMENTINE_ADMIN_USER", username)?;
         check_password("CLEMENTINE_ADMIN_PASSWORD", password)?;
-        let hash = self.passwords.hash(password).await?;
-        Ok(self
-            .store
-            .create_user(username, crate::domain::Role::Admin, &hash, now_ms())
-            .await?)
+        let draft = Draft {
+            action: actions::USER_CREATE,
+            actor: "clementine".into(),
+            target: Some(username.to_string()),
+            op: uuid::Uuid::now_v7().to_string(),
+            detail: Some(
+                serde_json::json!({"role": "admin", "from": "CLEMENTINE_ADMIN_USER"}).to_string(),
+            ),
+            ..Default::default()
+        };
+        let work = async {
+            let hash = self.passwords.hash(password).await?;
+            Ok(self
+                .store
+                .create_user(username, crate::domain::Role::Admin, &hash, now_ms())
+                .await?)
+        };
+        self.audited(draft, work, |_| None).await
     }
 }
