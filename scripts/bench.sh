@@ -4,6 +4,7 @@
 #   scripts/bench.sh scheduler   # pure placement, criterion (no services needed)
 #   scripts/bench.sh cluster     # end-to-end on the test bed (brings it up): run overhead,
 #                                # list-all, parallel runs
+#   scripts/bench.sh audit       # audit appends, event queries, SSE fan-out (brings the bed up)
 #   scripts/bench.sh all         # every benchmark
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +18,10 @@ case "$what" in
     "$ROOT/scripts/testbed.sh" up 3
     eval "$("$ROOT/scripts/testbed.sh" env)"
     cargo bench -j2 --bench cluster ;;&
-  scheduler|cluster|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|all" >&2; exit 2 ;;
+  audit|all)
+    "$ROOT/scripts/testbed.sh" up 3
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    cargo bench -j2 --bench audit ;;&
+  scheduler|cluster|audit|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|all" >&2; exit 2 ;;
 esac
