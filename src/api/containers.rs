@@ -30,6 +30,24 @@ pub enum RunAnswer {
     Many(Vec<Container>),
 }
 
+impl RunAnswer {
+    /// The seed's single container when no `count` was asked for, else the list.
+    pub(super) fn shaped(mut started: Vec<Container>, count: Option<u32>) -> Self {
+        match count {
+            None if !started.is_empty() => RunAnswer::One(Box::new(started.remove(0))),
+            _ => RunAnswer::Many(started),
+        }
+    }
+}
+
+/// Run options from `?strategy=`.
+pub(super) fn run_options(strategy: Option<&str>) -> Result<RunOptions, ApiError> {
+    Ok(RunOptions {
+        strategy: self::strategy(strategy)?,
+        saved_as: None,
+    })
+}
+
 /// Log lines of a container.
 #[derive(Debug, Object)]
 pub struct Logs {
@@ -83,17 +101,11 @@ impl ContainersApi {
         /// `binpack` (default) or `spread`.
         strategy: Query<Option<String>>,
     ) -> ApiResult<RunAnswer> {
-        let options = RunOptions {
-            strategy: self::strategy(strategy.0.as_deref())?,
-            saved_as: None,
-        };
-        let mut started = cluster
+        let options = run_options(strategy.0.as_deref())?;
+        let started = cluster
             .run(&auth.0, &body, count.0.unwrap_or(1), &options)
             .await?;
-        ok(match count.0 {
-            None => RunAnswer::One(Box::new(started.remove(0))),
-            Some(_) => RunAnswer::Many(started),
-        })
+        ok(RunAnswer::shaped(started, count.0))
     }
 
     /// Every container the caller may see, asking all engines at once. Engines that do not

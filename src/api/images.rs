@@ -8,11 +8,11 @@ use poem_openapi::{OpenApi, Tags};
 
 use super::ApiResult;
 use super::body::JsonBody;
-use super::containers::{RunAnswer, strategy};
+use super::containers::{RunAnswer, run_options};
 use super::response::ok;
 use super::security::Auth;
 use super::users::Deleted;
-use crate::cluster::{Cluster, RunOptions};
+use crate::cluster::Cluster;
 use crate::domain::{ImageConfig, NewSavedImage, SavedImage, ScaleRequest, ScaleResult};
 
 #[derive(Tags)]
@@ -89,17 +89,11 @@ impl ImagesApi {
         /// `binpack` (default) or `spread`.
         strategy: Query<Option<String>>,
     ) -> ApiResult<RunAnswer> {
-        let options = RunOptions {
-            strategy: self::strategy(strategy.0.as_deref())?,
-            saved_as: None,
-        };
-        let mut started = cluster
+        let options = run_options(strategy.0.as_deref())?;
+        let started = cluster
             .run_image(&auth.0, &name, count.0.unwrap_or(1), options)
             .await?;
-        ok(match count.0 {
-            None => RunAnswer::One(Box::new(started.remove(0))),
-            Some(_) => RunAnswer::Many(started),
-        })
+        ok(RunAnswer::shaped(started, count.0))
     }
 
     /// Converge the caller's running containers of this config to `instances`: up through the

@@ -5,6 +5,7 @@
 mod audit_log;
 mod engines;
 mod error;
+mod guard;
 mod images;
 mod inventory;
 mod lifecycle;

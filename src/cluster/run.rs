@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 
+use super::guard::forbidden_for_users;
 use super::placement::{is_unique, port_text};
-use super::validate::{check_config, forbidden_for_users, image_with_tag};
+use super::validate::{check_config, image_with_tag};
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::{AuthError, Principal};
 use crate::domain::{Container, ImageConfig, InvalidInput};

@@ -1,6 +1,5 @@
-//! Checks an image config before anything is scheduled: shapes and sizes for everyone, and the
-//! tenant guard for role `user` (no privileged mode, host namespaces, added capabilities,
-//! devices or host-path mounts).
+//! Checks an image config before anything is scheduled: shapes and sizes (the tenant guard for
+//! role `user` is in `guard`).
 
 use std::collections::HashSet;
 
@@ -200,39 +199,6 @@ pub fn check_config(config: &ImageConfig) -> Result<Vec<PortKey>, InvalidInput> 
     Ok(ports)
 }
 
-/// The tenant guard: options only admins may use, named in the refusal.
-pub fn forbidden_for_users(config: &ImageConfig) -> Option<&'static str> {
-    let host_ns = |mode: &Option<String>| {
-        mode.as_deref()
-            .is_some_and(|m| m == "host" || m.starts_with("container:"))
-    };
-    if config.privileged {
-        return Some("privileged");
-    }
-    if host_ns(&config.network_mode) {
-        return Some("network_mode");
-    }
-    if host_ns(&config.pid_mode) {
-        return Some("pid_mode");
-    }
-    if host_ns(&config.ipc_mode) {
-        return Some("ipc_mode");
-    }
-    if !config.cap_add.is_empty() {
-        return Some("cap_add");
-    }
-    if !config.devices.is_empty() {
-        return Some("devices");
-    }
-    // A source that is a path (absolute or relative) is a bind mount of the engine's disk.
-    if config.volumes.iter().any(|v| {
-        v.contains(':') && (v.starts_with('/') || v.starts_with('.') || v.starts_with('~'))
-    }) {
-        return Some("volumes (host path bind mounts)");
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,75 +289,6 @@ mod tests {
                 ..config()
             })
             .is_ok()
-        );
-    }
-
-    #[test]
-    fn guard_names_the_option() {
-        let guard = |c: ImageConfig| forbidden_for_users(&c);
-        assert_eq!(guard(config()), None);
-        assert_eq!(
-            guard(ImageConfig {
-                privileged: true,
-                ..config()
-            }),
-            Some("privileged")
-        );
-        assert_eq!(
-            guard(ImageConfig {
-                network_mode: Some("host".into()),
-                ..config()
-            }),
-            Some("network_mode")
-        );
-        assert_eq!(
-            guard(ImageConfig {
-                pid_mode: Some("host".into()),
-                ..config()
-            }),
-            Some("pid_mode")
-        );
-        assert_eq!(
-            guard(ImageConfig {
-                ipc_mode: Some("container:x".into()),
-                ..config()
-            }),
-            Some("ipc_mode")
-        );
-        assert_eq!(
-            guard(ImageConfig {
-                cap_add: vec!["NET_ADMIN".into()],
-                ..config()
-            }),
-            Some("cap_add")
-        );
-        assert_eq!(
-            guard(ImageConfig {
-                devices: vec!["/dev/kvm".into()],
-                ..config()
-            }),
-            Some("devices")
-        );
-        assert!(
-            guard(ImageConfig {
-                volumes: vec!["/etc:/x".into()],
-                ..config()
-            })
-            .is_some()
-        );
-        assert_eq!(
-            guard(ImageConfig {
-                volumes: vec!["data:/x".into(), "/anon".into()],
-                ..config()
-            }),
-            None
-        );
-        assert_eq!(
-            guard(ImageConfig {
-                network_mode: Some("bridge".into()),
-                ..config()
-            }),
-            None
         );
     }
 
