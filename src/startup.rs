@@ -120,6 +120,18 @@ impl Application {
             .await;
         self.monitor.abort();
         self.reconciler.abort();
+        // Outcomes Redis could not take yet get a last chance before the process ends.
+        if tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            self.cluster.audit().flush(),
+        )
+        .await
+        .is_err()
+        {
+            tracing::error!(
+                "audit outcomes still queued at shutdown; the reconcile pass will settle their intents"
+            );
+        }
         result
     }
 

@@ -68,6 +68,18 @@ pub async fn metrics(cluster: Data<&Arc<Cluster>>, metrics: Data<&Arc<Metrics>>)
         "clementine_http_request_seconds_sum {}\n",
         metrics.latency_us.load(Ordering::Relaxed) as f64 / 1e6
     ));
+    out.push_str("# HELP clementine_audit_queued_outcomes Audit outcomes waiting for Redis.\n");
+    out.push_str("# TYPE clementine_audit_queued_outcomes gauge\n");
+    out.push_str(&format!(
+        "clementine_audit_queued_outcomes {}\n",
+        cluster.audit().queued()
+    ));
+    out.push_str("# HELP clementine_event_stream_clients Live audit tail (SSE) clients.\n");
+    out.push_str("# TYPE clementine_event_stream_clients gauge\n");
+    out.push_str(&format!(
+        "clementine_event_stream_clients {}\n",
+        cluster.tail_clients()
+    ));
     let redis_up = cluster.store().ping().await.is_ok();
     out.push_str("# HELP clementine_redis_up Whether Redis answered this scrape.\n");
     out.push_str("# TYPE clementine_redis_up gauge\n");

@@ -238,6 +238,11 @@ impl Audit {
         Ok(())
     }
 
+    /// Outcomes waiting for Redis.
+    pub fn queued(&self) -> usize {
+        self.outbox.len()
+    }
+
     /// Waits until every queued outcome is written (tests, shutdown).
     pub async fn flush(&self) {
         self.outbox.flush().await

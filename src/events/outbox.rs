@@ -40,6 +40,10 @@ impl Outbox {
         self.lock().is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
     pub fn push(&self, op: String, fields: Fields, index: IndexChange) {
         self.lock().push_back((op, fields, index));
         self.wake.notify_one();

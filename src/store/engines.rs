@@ -78,15 +78,27 @@ impl Store {
     }
 
     /// Deletes an engine, its health and every grant of it; `false` when it did not exist.
+    /// Its reservations go too: clementine no longer accounts for what runs there.
     pub async fn delete_engine(&self, id: &str) -> StoreResult<bool> {
         let users: Vec<String> = self.conn().smembers(self.keys.users()).await?;
+        let claims: Vec<String> = self.conn().smembers(self.keys.engine_claims(id)).await?;
         let mut pipe = redis::pipe();
         pipe.atomic()
             .del(self.keys.engine(id))
             .del(self.keys.engine_health(id))
             .ignore()
             .srem(self.keys.engines(), id)
+            .ignore()
+            .del(&[
+                self.keys.engine_reserved(id),
+                self.keys.engine_ports(id),
+                self.keys.engine_images(id),
+                self.keys.engine_claims(id),
+            ])
             .ignore();
+        for op in &claims {
+            pipe.del(self.keys.claim(op)).ignore();
+        }
         for user in &users {
             pipe.srem(self.keys.user_engines(user), id).ignore();
         }
