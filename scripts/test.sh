@@ -17,6 +17,8 @@ eval "$("$ROOT/scripts/testbed.sh" env)"
 
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export RUST_BACKTRACE=1
+# The example consumer is run by a test as a real program.
+cargo build --examples
 if cargo nextest --version >/dev/null 2>&1; then
   # (There are no doc tests; a trailing "0 passed" doc-test line would hide the real summary.)
   cargo nextest run --workspace --all-targets --no-fail-fast "$@"

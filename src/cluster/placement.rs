@@ -125,7 +125,11 @@ impl Cluster {
             if candidates.engines.is_empty() {
                 return Err(ClusterError::NoFit {
                     image: image.to_string(),
-                    reasons: vec!["no engine is granted to you".into()],
+                    reasons: vec![if principal.is_admin() {
+                        "the cluster has no engine".into()
+                    } else {
+                        "no engine is granted to you".into()
+                    }],
                 });
             }
             let req = self.placement_request(
