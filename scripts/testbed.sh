@@ -109,8 +109,13 @@ start_engine() {
     ip addr add "10.213.$i.1/24" dev "$br"
     ip link set "$br" up
   fi
-  # A stale pid file from an unclean stop keeps dockerd from starting.
-  if [ -f "$exec/dockerd.pid" ] && ! kill -0 "$(cat "$exec/dockerd.pid")" 2>/dev/null; then
+  # A dockerd that runs but does not accept our certificates was started by another checkout
+  # (another CA): replace it. A stale pid file from an unclean stop keeps dockerd from starting.
+  if [ -f "$exec/dockerd.pid" ]; then
+    if kill -0 "$(cat "$exec/dockerd.pid")" 2>/dev/null; then
+      log "engine $i runs with other certificates; restarting it with ours"
+      stop_engine "$i"
+    fi
     rm -f "$exec/dockerd.pid"
   fi
   log "starting engine $i on https://$ip:$DOCKER_PORT"
