@@ -25,22 +25,29 @@ pub struct ImageConfig {
     /// Arguments passed to the entrypoint (Docker's `Cmd`).
     #[oai(default, skip_serializing_if_is_empty)]
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     /// Overrides the image's entrypoint.
     #[oai(default, skip_serializing_if_is_empty)]
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub entrypoint: Vec<String>,
     /// Environment variables.
     #[oai(default, skip_serializing_if_is_empty)]
     #[serde(default)]
+    #[serde(skip_serializing_if = "is_empty")]
     pub environment: BTreeMap<String, String>,
     /// Container hostname.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// Container domain name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// CPUs reserved for (and limited to) the container.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpus: Option<f64>,
     /// Memory in MB reserved for (and limited to) the container.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<u64>,
     /// Ports to publish on the engine.
     #[oai(default)]
@@ -49,38 +56,52 @@ pub struct ImageConfig {
     /// Publish every port the image exposes on a random host port.
     #[oai(default)]
     #[serde(default)]
+    #[serde(skip_serializing_if = "is_false")]
     pub publish: bool,
     /// Docker network mode (`bridge` by default; `host` is admin-only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     /// Volumes: `name:/path[:ro]` for named volumes, `/host:/path` bind mounts (admin-only), or
     /// `/path` for an anonymous volume.
     #[oai(default, skip_serializing_if_is_empty)]
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
     /// Docker restart policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<RestartPolicy>,
     /// Name for the container (Docker picks one when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     /// Admin-only: run privileged.
     #[oai(default, skip_serializing_if = "is_false")]
     #[serde(default)]
+    #[serde(skip_serializing_if = "is_false")]
     pub privileged: bool,
     /// Admin-only: Linux capabilities to add.
     #[oai(default, skip_serializing_if_is_empty)]
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cap_add: Vec<String>,
     /// Admin-only: host devices to map, `/dev/x[:/dev/y[:rwm]]`.
     #[oai(default, skip_serializing_if_is_empty)]
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<String>,
     /// Admin-only: PID namespace mode (`host`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid_mode: Option<String>,
     /// Admin-only: IPC namespace mode (`host`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_empty(m: &BTreeMap<String, String>) -> bool {
+    m.is_empty()
 }
 
 /// A published port.
