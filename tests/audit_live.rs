@@ -253,3 +253,28 @@ async fn the_example_consumer_prints_each_action_through_a_group() {
             .unwrap();
     assert_eq!(pending, 0);
 }
+
+#[tokio::test]
+async fn heartbeat_comments_keep_an_idle_stream_open() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http
+        .get(format!("{}/apiv1/events/stream", app.base))
+        .bearer_auth(&app.admin_token)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    let mut body = resp.bytes_stream();
+    // Nothing happens; within the 15 s heartbeat interval (plus slack) a comment line arrives.
+    let comment = tokio::time::timeout(Duration::from_secs(25), async {
+        while let Some(Ok(chunk)) = body.next().await {
+            if String::from_utf8_lossy(&chunk).starts_with(':') {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(comment, Ok(true), "no heartbeat comment on an idle stream");
+}

@@ -134,7 +134,19 @@ async fn every_protected_route_needs_a_token() {
     }
     // The open ones.
     assert_eq!(app.get("/healthz", None).await.0, 200);
-    assert_eq!(app.get("/metrics", None).await.0, 200);
+    let (status, metrics) = app.get("/metrics", None).await;
+    assert_eq!(status, 200);
+    for gauge in [
+        "clementine_redis_up 1",
+        "clementine_event_stream_clients",
+        "clementine_audit_queued_outcomes 0",
+        "clementine_http_requests_total",
+    ] {
+        assert!(
+            metrics.as_str().unwrap().contains(gauge),
+            "{gauge} missing from /metrics"
+        );
+    }
     assert_eq!(app.get("/openapi.json", None).await.0, 200);
     let docs = app
         .http

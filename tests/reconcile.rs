@@ -97,4 +97,9 @@ async fn rebuilds_lost_claims_and_releases_stale_ones() {
     assert_eq!(reserved(&app).await.1, 50 + 7);
     app.cleanup_containers().await;
     assert_eq!(reserved(&app).await.1, 7);
+
+    // Removing the engine drops its reservations with it.
+    assert_eq!(app.delete("/apiv1/engine/e1", Some(&t)).await.0, 200);
+    let left = store.reservations(&["e1".to_string()]).await.unwrap();
+    assert_eq!((left[0].claims, left[0].memory), (0, 0));
 }

@@ -362,8 +362,6 @@ where
     }
 }
 
-pub type Shared<T> = Arc<T>;
-
 /// Tags busybox as `repo:latest` on the given engines, so a test has an image of its own (for
 /// `unique` placement) without a registry.
 pub async fn tag_busybox(engines: &[u8], repo: &str) {
