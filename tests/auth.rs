@@ -390,3 +390,41 @@ fn base64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_per_user() {
+    let app = TestApp::spawn().await;
+    let (ann, _) = app.user("ann").await;
+    let (bob, _) = app.user("bob").await;
+    let attempt = |user: &str, password: &str| {
+        app.post(
+            "/apiv1/login",
+            None,
+            json!({"username": user, "password": password}),
+        )
+    };
+    // A success clears the count.
+    for _ in 0..9 {
+        assert_error(
+            &attempt(&ann, "not-the-password").await,
+            401,
+            "invalid_credentials",
+        );
+    }
+    assert_eq!(attempt(&ann, "user-password-1").await.0, 200);
+    for _ in 0..10 {
+        assert_error(
+            &attempt(&ann, "not-the-password").await,
+            401,
+            "invalid_credentials",
+        );
+    }
+    // The eleventh try is refused even with the right password; other users are not affected.
+    let msg = assert_error(
+        &attempt(&ann, "user-password-1").await,
+        429,
+        "too_many_attempts",
+    );
+    assert!(msg.contains("try again in"), "{msg}");
+    assert_eq!(attempt(&bob, "user-password-1").await.0, 200);
+}

@@ -101,6 +101,10 @@ impl ApiResponse for ApiError {
                 422,
                 "Well-formed but unusable (an engine that does not answer over TLS ...)",
             ),
+            (
+                429,
+                "Too many failed logins for this username; wait for the window to end",
+            ),
             (503, "Redis or an engine is unavailable"),
         ];
         MetaResponses {
@@ -158,6 +162,9 @@ impl From<ClusterError> for ApiError {
             }
             ClusterError::NoFit { .. } => {
                 ApiError::new(S::CONFLICT, "no_engine_fits", e.to_string())
+            }
+            ClusterError::Throttled { .. } => {
+                ApiError::new(S::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string())
             }
         }
     }

@@ -37,6 +37,9 @@ pub enum ClusterError {
     /// Redis could not take the intent, so nothing was done.
     #[error(transparent)]
     AuditUnavailable(#[from] crate::events::AuditUnavailable),
+    /// Too many failed logins for this username: wait.
+    #[error("too many failed logins for this user; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     /// No engine can take the container; the reason for each engine.
     #[error("no engine can run {image}: {}", reasons.join("; "))]
     NoFit { image: String, reasons: Vec<String> },

@@ -23,6 +23,9 @@ fn view(owner: &str, name: String, stored: StoredImage) -> SavedImage {
     }
 }
 
+/// A scale that takes longer than this (a hung engine) loses its lock to the next one.
+const SCALE_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
 fn image_draft(
     principal: &Principal,
     action: &'static str,
@@ -169,11 +172,34 @@ impl Cluster {
             return Err(InvalidInput::new("instances", format!("must be 0 to {MAX_COUNT}")).into());
         }
         let stored = self.saved(principal, name).await?;
+        // One scale per config at a time: two would count the same containers and overshoot.
+        let lock = format!("scale:{}:{name}", principal.username);
+        let Some(token) = self.store.try_lock(&lock, SCALE_LOCK_TTL).await? else {
+            return Err(ClusterError::conflict(
+                "scale_in_progress",
+                format!("image config {name} is being scaled already; try again when it is done"),
+            ));
+        };
+        let result = self.scale_locked(principal, name, &stored, instances).await;
+        if let Err(e) = self.store.unlock(&lock, &token).await {
+            tracing::warn!(error = %e, "scale lock not released; it expires by itself");
+        }
+        result
+    }
+
+    /// Scale with the lock held: intent, converge, outcome.
+    async fn scale_locked(
+        &self,
+        principal: &Principal,
+        name: &str,
+        stored: &StoredImage,
+        instances: u32,
+    ) -> ClusterResult<ScaleResult> {
         let draft = image_draft(principal, actions::CONTAINER_SCALE, name, &stored.image)
             .owner(&principal.username)
             .detail(serde_json::json!({ "instances": instances }));
         let mut pending = self.audit.intent(draft).await?;
-        let result = self.converge(principal, name, &stored, instances).await;
+        let result = self.converge(principal, name, stored, instances).await;
         let error = match &result {
             Ok(r) => {
                 pending.draft.detail = Some(

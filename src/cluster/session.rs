@@ -8,6 +8,12 @@ use crate::events::{Draft, actions};
 use crate::store::UserRecord;
 use crate::time::{now_ms, rfc3339_ms};
 
+/// Failed logins of one username allowed per window; beyond them logins answer 429 until the
+/// window ends (whatever the password), so a password cannot be guessed at speed.
+pub const MAX_LOGIN_FAILURES: u64 = 10;
+/// The window failed logins are counted in, from the first failure.
+pub const LOGIN_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 impl Cluster {
     /// Checks a username and password and issues a token. Wrong name and wrong password answer
     /// the same, in the same time.
@@ -31,6 +37,12 @@ impl Cluster {
             )
             .into());
         }
+        let (failures, window_left_ms) = self.store.login_failures(username).await?;
+        if failures >= MAX_LOGIN_FAILURES {
+            return Err(ClusterError::Throttled {
+                retry_after_secs: window_left_ms.div_ceil(1000),
+            });
+        }
         let record = self.store.get_user(username).await?;
         let ok = self
             .passwords
@@ -52,8 +64,14 @@ impl Cluster {
             {
                 tracing::warn!(error = %e, "failed login not audited");
             }
+            self.store
+                .count_login_failure(username, LOGIN_FAILURE_WINDOW)
+                .await?;
             return Err(AuthError::InvalidCredentials.into());
         };
+        if failures > 0 {
+            self.store.clear_login_failures(username).await?;
+        }
         let token = self
             .tokens
             .issue(&record.username, record.role, record.token_version)?;

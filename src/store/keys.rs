@@ -21,6 +21,8 @@
 //! | `P images:{owner}`       | hash   | saved image config name -> JSON, per owner                 |
 //! | `P events`               | stream | the audit log (fields: see `events` module and README)     |
 //! | `P events:open`          | hash   | op id -> stream id of its intent, until its outcome is written |
+//! | `P lock:{name}`          | string | a short-lived lock (`scale:{owner}:{config}`), value = holder token, with a TTL |
+//! | `P login_failures:{name}`| string | failed logins of a username in the current window, with a TTL |
 //! | `P index:containers`     | hash   | op id -> JSON `{container, engine, owner, name}` of containers scheduled and not destroyed |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
@@ -110,6 +112,14 @@ impl Keys {
 
     pub fn container_index(&self) -> String {
         format!("{}index:containers", self.prefix)
+    }
+
+    pub fn lock(&self, name: &str) -> String {
+        format!("{}lock:{name}", self.prefix)
+    }
+
+    pub fn login_failures(&self, username: &str) -> String {
+        format!("{}login_failures:{username}", self.prefix)
     }
 
     pub fn saved_images(&self, owner: &str) -> String {

@@ -9,6 +9,7 @@ mod engines;
 mod events;
 mod images;
 pub mod keys;
+mod locks;
 pub mod migrations;
 mod users;
 
