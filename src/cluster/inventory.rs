@@ -15,6 +15,10 @@ pub struct Located {
     pub engine: String,
     pub container: String,
     pub name: String,
+    /// The container's labels (what the reconcile pass records claims from).
+    pub labels: HashMap<String, String>,
+    /// Creation time, unix ms.
+    pub created_ms: u64,
 }
 
 /// Every labelled container of the engines that answered, and the engines that did not.
@@ -38,6 +42,8 @@ fn located(engine: &str, c: ContainerSummary) -> Option<(String, Located)> {
                 .names
                 .and_then(|n| n.into_iter().next())
                 .unwrap_or_default(),
+            created_ms: c.created.unwrap_or(0).max(0) as u64 * 1000,
+            labels,
         },
     ))
 }

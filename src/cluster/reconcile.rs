@@ -10,16 +10,15 @@
 //! call and the outcome) from what the engines show, and logs orphans: containers carrying this
 //! deployment's labels that no schedule record accounts for.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
 use tokio::task::JoinHandle;
 
+use super::inventory::{Inventory, Located};
 use super::placement::{cpus_milli, is_unique};
 use super::{Cluster, ClusterResult};
-use crate::domain::{Engine, PlacementType};
+use crate::domain::PlacementType;
 use crate::engine::labels;
 use crate::events::{Draft, actions};
 use crate::store::{Claim, IndexChange};
@@ -38,22 +37,83 @@ pub struct ReconcileReport {
     pub failed: Vec<(String, String)>,
 }
 
+/// The claim a labelled container holds.
+fn claim_of(op: &str, found: &Located) -> Claim {
+    let l = &found.labels;
+    Claim {
+        op: op.to_string(),
+        engine: found.engine.clone(),
+        owner: l.get(labels::OWNER).cloned().unwrap_or_default(),
+        image: l.get(labels::IMAGE).cloned().unwrap_or_default(),
+        cpus_milli: cpus_milli(
+            l.get(labels::CPUS)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0),
+        ),
+        memory: l
+            .get(labels::MEMORY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        ports: l
+            .get(labels::PORTS)
+            .map(|p| {
+                p.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        unique: is_unique(
+            l.get(labels::TYPE)
+                .and_then(|t| PlacementType::parse(t))
+                .unwrap_or_default(),
+        ),
+    }
+}
+
 impl Cluster {
     /// One pass over every engine.
     pub async fn reconcile_claims(&self) -> ClusterResult<ReconcileReport> {
-        let engines = self.store.list_engines().await?;
-        let outcomes = join_all(engines.iter().map(|e| self.reconcile_engine(e))).await;
+        let inventory = self.inventory().await?;
+        self.reconcile_claims_in(&inventory).await
+    }
+
+    /// Records and releases claims from an inventory already taken.
+    pub(super) async fn reconcile_claims_in(
+        &self,
+        inventory: &Inventory,
+    ) -> ClusterResult<ReconcileReport> {
         let mut report = ReconcileReport {
-            engines: engines.len(),
+            engines: inventory.engines.len(),
+            failed: inventory
+                .unreachable
+                .iter()
+                .map(|(e, err)| (e.clone(), err.clone()))
+                .collect(),
             ..Default::default()
         };
-        for (engine, outcome) in engines.iter().zip(outcomes) {
-            match outcome {
-                Ok((recorded, released)) => {
-                    report.recorded += recorded;
-                    report.released += released;
+        for (op, found) in &inventory.by_op {
+            if self
+                .store
+                .record_claim(&claim_of(op, found), found.created_ms)
+                .await?
+            {
+                report.recorded += 1;
+            }
+        }
+        let oldest_kept = now_ms().saturating_sub(CLAIM_GRACE.as_millis() as u64);
+        for engine in &inventory.engines {
+            if inventory.unreachable.contains_key(&engine.id) {
+                continue;
+            }
+            for (op, created) in self.store.claims_of(&engine.id).await? {
+                let present = inventory
+                    .by_op
+                    .get(&op)
+                    .is_some_and(|f| f.engine == engine.id);
+                if !present && created < oldest_kept && self.store.release(&engine.id, &op).await? {
+                    report.released += 1;
                 }
-                Err(e) => report.failed.push((engine.id.clone(), e.to_string())),
             }
         }
         if report.recorded + report.released > 0 {
@@ -66,66 +126,21 @@ impl Cluster {
         Ok(report)
     }
 
-    async fn reconcile_engine(&self, engine: &Engine) -> ClusterResult<(usize, usize)> {
-        let client = self.engines.client(engine);
-        let deployment = format!("{}={}", labels::CLUSTER, self.store.keys().prefix());
-        let containers = client
-            .list_labelled(vec![deployment])
-            .await
-            .map_err(|e| super::ClusterError::engine(&engine.id, e))?;
-        let mut present = HashSet::new();
-        let mut recorded = 0;
-        for c in containers {
-            let l = c.labels.unwrap_or_default();
-            let Some(op) = l.get(labels::OP).cloned() else {
-                continue;
-            };
-            present.insert(op.clone());
-            let claim = Claim {
-                op,
-                engine: engine.id.clone(),
-                owner: l.get(labels::OWNER).cloned().unwrap_or_default(),
-                image: l.get(labels::IMAGE).cloned().unwrap_or_default(),
-                cpus_milli: cpus_milli(
-                    l.get(labels::CPUS)
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0.0),
-                ),
-                memory: l
-                    .get(labels::MEMORY)
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-                ports: l
-                    .get(labels::PORTS)
-                    .map(|p| {
-                        p.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                unique: is_unique(
-                    l.get(labels::TYPE)
-                        .and_then(|t| PlacementType::parse(t))
-                        .unwrap_or_default(),
-                ),
-            };
-            let created_ms = c.created.unwrap_or(0).max(0) as u64 * 1000;
-            if self.store.record_claim(&claim, created_ms).await? {
-                recorded += 1;
-            }
+    /// The whole pass: reservations, intents without outcome and orphans, from one look at
+    /// the engines.
+    pub async fn reconcile(&self) -> ClusterResult<()> {
+        let inventory = self.inventory().await?;
+        self.reconcile_claims_in(&inventory).await?;
+        self.settle_intents_in(&inventory, CLAIM_GRACE).await?;
+        let orphans = self.orphans_in(&inventory).await?;
+        if !orphans.is_empty() {
+            tracing::warn!(
+                count = orphans.len(),
+                ?orphans,
+                "containers with clementine labels but no schedule record"
+            );
         }
-        let mut released = 0;
-        let oldest_kept = now_ms().saturating_sub(CLAIM_GRACE.as_millis() as u64);
-        for (op, created) in self.store.claims_of(&engine.id).await? {
-            if !present.contains(&op)
-                && created < oldest_kept
-                && self.store.release(&engine.id, &op).await?
-            {
-                released += 1;
-            }
-        }
-        Ok((recorded, released))
+        Ok(())
     }
 }
 
@@ -171,12 +186,20 @@ impl Cluster {
     /// schedule whose container exists succeeded; a destroy whose container is gone succeeded;
     /// anything else is recorded as an error, since its result cannot be known.
     pub async fn settle_intents(&self, min_age: Duration) -> ClusterResult<SettleReport> {
-        let open = self.store.open_intents().await?;
-        let mut report = SettleReport::default();
-        if open.is_empty() {
-            return Ok(report);
+        if self.store.open_intents().await?.is_empty() {
+            return Ok(SettleReport::default());
         }
         let inventory = self.inventory().await?;
+        self.settle_intents_in(&inventory, min_age).await
+    }
+
+    async fn settle_intents_in(
+        &self,
+        inventory: &Inventory,
+        min_age: Duration,
+    ) -> ClusterResult<SettleReport> {
+        let open = self.store.open_intents().await?;
+        let mut report = SettleReport::default();
         let newest = now_ms().saturating_sub(min_age.as_millis() as u64);
         for (op, id) in open {
             let Some(entry) = self.store.events_range(&id, &id, 1, false).await?.pop() else {
@@ -271,6 +294,10 @@ impl Cluster {
     /// Containers of this deployment that no schedule record accounts for.
     pub async fn orphans(&self) -> ClusterResult<Vec<(String, String)>> {
         let inventory = self.inventory().await?;
+        self.orphans_in(&inventory).await
+    }
+
+    async fn orphans_in(&self, inventory: &Inventory) -> ClusterResult<Vec<(String, String)>> {
         let index = self.store.container_index().await?;
         let open = self.store.open_intents().await?;
         let mut orphans: Vec<(String, String)> = inventory

@@ -73,7 +73,7 @@ impl Cluster {
         plan.orphans
             .sort_by(|a, b| (&a.engine, &a.container).cmp(&(&b.engine, &b.container)));
         if apply {
-            plan.claims_recorded = self.reconcile_claims().await?.recorded as u32;
+            plan.claims_recorded = self.reconcile_claims_in(&inventory).await?.recorded as u32;
         }
         for desired in fold.desired.values() {
             if inventory.by_op.contains_key(&desired.op) {

@@ -12,8 +12,6 @@ use super::actions;
 pub struct Desired {
     /// The op that scheduled it (its `clementine.op` label).
     pub op: String,
-    /// The op of the first schedule, when this one is a reschedule.
-    pub origin_op: String,
     pub engine: String,
     pub container: String,
     pub name: Option<String>,
@@ -44,19 +42,14 @@ impl Fold {
                 else {
                     return;
                 };
-                let origin_op = match &e.ref_op {
-                    Some(previous) => {
-                        // The reschedule replaces the container it points back to.
-                        let origin = self.desired.remove(previous).map(|d| d.origin_op);
-                        origin.unwrap_or_else(|| previous.clone())
-                    }
-                    None => e.op.clone(),
-                };
+                // A reschedule replaces the container it points back to.
+                if let Some(previous) = &e.ref_op {
+                    self.desired.remove(previous);
+                }
                 self.desired.insert(
                     e.op.clone(),
                     Desired {
                         op: e.op.clone(),
-                        origin_op,
                         engine: engine.clone(),
                         container: container.clone(),
                         name: e.name.clone(),
@@ -137,7 +130,6 @@ mod tests {
         f.apply(&failed);
         let ops: Vec<&str> = f.desired.keys().map(String::as_str).collect();
         assert_eq!(ops, ["r"]);
-        assert_eq!(f.desired["r"].origin_op, "b");
         assert_eq!(f.desired["r"].owner, "ann");
     }
 }
