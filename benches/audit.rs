@@ -5,7 +5,8 @@
 //! 3. fan-out: 100 SSE clients on one process, entries delivered per second and the delay from
 //!    append to receipt.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common.rs"]
+#[allow(dead_code)]
 mod common;
 
 use std::sync::Arc;

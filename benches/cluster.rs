@@ -8,7 +8,8 @@
 //! 3. 20 parallel runs across three engines versus the same runs sent straight to the engines
 //!    round-robin.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common.rs"]
+#[allow(dead_code)]
 mod common;
 
 use std::collections::HashMap;

@@ -8,7 +8,6 @@
 
 use std::ops::Deref;
 
-use poem::http::StatusCode;
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry};
@@ -16,7 +15,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use super::{ApiError, ErrorCode};
 
 /// A JSON request body.
 #[derive(Debug)]
@@ -30,7 +29,7 @@ impl<T> Deref for JsonBody<T> {
 }
 
 fn bad_body(message: String) -> poem::Error {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message).into()
+    ApiError::new(ErrorCode::InvalidRequest, message).into()
 }
 
 /// Reads a body as JSON, naming the path of the first bad field.

@@ -1,4 +1,4 @@
-//! Errors as HTTP: the only place that decides status codes and error codes.
+//! Errors as HTTP: the only place that decides status codes and error codes ([`ErrorCode`]).
 //!
 //! Every error answer is `{"ok": false, "error": {"code": "snake_case", "message": "sentence"}}`.
 //! Errors raised outside the handlers (unknown route, bad JSON, missing token, body too large) are
@@ -15,7 +15,7 @@ use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registr
 use poem_openapi::types::Type;
 
 use crate::auth::AuthError;
-use crate::cluster::ClusterError;
+use crate::cluster::{ClusterError, Conflict};
 use crate::engine::EngineError;
 use crate::store::StoreError;
 
@@ -36,28 +36,125 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// Every error code the API answers, each with its one HTTP status (see [`ErrorCode::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// 400: the body, a query or a path parameter is not acceptable; the message names it.
+    InvalidRequest,
+    /// 401: no bearer token, or not a valid one.
+    Unauthorized,
+    InvalidCredentials,
+    InvalidToken,
+    /// 403: the caller's role or grants do not allow this.
+    Forbidden,
+    /// 404: no such object (of this kind), or one the caller may not see; or no such route.
+    NotFound(&'static str),
+    MethodNotAllowed,
+    /// 409: the action clashes with the current state.
+    Conflict(Conflict),
+    NoEngineFits,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    /// 422: an engine being added does not answer over mutual TLS.
+    EngineUnreachable,
+    EngineTlsFailed,
+    EngineTimeout,
+    TooManyAttempts,
+    /// 503: something clementine depends on is down; try again.
+    EngineUnavailable,
+    StoreUnavailable,
+    AuditUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status of every answer with this code.
+    pub fn status(self) -> StatusCode {
+        use ErrorCode as C;
+        use StatusCode as S;
+        match self {
+            C::InvalidRequest => S::BAD_REQUEST,
+            C::Unauthorized | C::InvalidCredentials | C::InvalidToken => S::UNAUTHORIZED,
+            C::Forbidden => S::FORBIDDEN,
+            C::NotFound(_) => S::NOT_FOUND,
+            C::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            C::Conflict(_) | C::NoEngineFits => S::CONFLICT,
+            C::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
+            C::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
+            C::EngineUnreachable | C::EngineTlsFailed | C::EngineTimeout => S::UNPROCESSABLE_ENTITY,
+            C::TooManyAttempts => S::TOO_MANY_REQUESTS,
+            C::EngineUnavailable | C::StoreUnavailable | C::AuditUnavailable => {
+                S::SERVICE_UNAVAILABLE
+            }
+            C::Internal => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable snake_case code clients match on.
+    pub fn as_str(self) -> std::borrow::Cow<'static, str> {
+        use ErrorCode as C;
+        let code = match self {
+            C::InvalidRequest => "invalid_request",
+            C::Unauthorized => "unauthorized",
+            C::InvalidCredentials => "invalid_credentials",
+            C::InvalidToken => "invalid_token",
+            C::Forbidden => "forbidden",
+            C::NotFound("") => "not_found",
+            C::NotFound(kind) => return format!("{kind}_not_found").into(),
+            C::MethodNotAllowed => "method_not_allowed",
+            C::Conflict(kind) => conflict_code(kind),
+            C::NoEngineFits => "no_engine_fits",
+            C::PayloadTooLarge => "payload_too_large",
+            C::UnsupportedMediaType => "unsupported_media_type",
+            C::EngineUnreachable => "engine_unreachable",
+            C::EngineTlsFailed => "engine_tls_failed",
+            C::EngineTimeout => "engine_timeout",
+            C::TooManyAttempts => "too_many_attempts",
+            C::EngineUnavailable => "engine_unavailable",
+            C::StoreUnavailable => "store_unavailable",
+            C::AuditUnavailable => "audit_unavailable",
+            C::Internal => "internal",
+        };
+        code.into()
+    }
+}
+
+fn conflict_code(kind: Conflict) -> &'static str {
+    match kind {
+        Conflict::EngineExists => "engine_exists",
+        Conflict::UserExists => "user_exists",
+        Conflict::ImageExists => "image_exists",
+        Conflict::CannotDeleteSelf => "cannot_delete_self",
+        Conflict::ScaleInProgress => "scale_in_progress",
+        Conflict::EngineConflict => "engine_conflict",
+        Conflict::ConfigRejected => "config_rejected",
+    }
+}
+
 /// An error on its way to the client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code: code.into(),
+            code,
             message: message.into(),
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
     pub fn body(&self) -> ErrorEnvelope {
         ErrorEnvelope {
             ok: false,
             error: ErrorBody {
-                code: self.code.clone(),
+                code: self.code.as_str().into_owned(),
                 message: self.message.clone(),
             },
         }
@@ -66,7 +163,13 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.status, self.code, self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status(),
+            self.code.as_str(),
+            self.message
+        )
     }
 }
 
@@ -74,11 +177,11 @@ impl std::error::Error for ApiError {}
 
 impl poem::error::ResponseError for ApiError {
     fn status(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 
     fn as_response(&self) -> Response {
-        Json(self.body()).with_status(self.status).into_response()
+        Json(self.body()).with_status(self.status()).into_response()
     }
 }
 
@@ -131,58 +234,42 @@ impl ApiResponse for ApiError {
 
 impl From<ClusterError> for ApiError {
     fn from(e: ClusterError) -> Self {
-        use StatusCode as S;
-        match e {
-            ClusterError::Invalid(i) => {
-                ApiError::new(S::BAD_REQUEST, "invalid_field", i.to_string())
-            }
-            ClusterError::NotFound { kind, .. } => {
-                ApiError::new(S::NOT_FOUND, format!("{kind}_not_found"), e.to_string())
-            }
-            ClusterError::Conflict { code, message } => ApiError::new(S::CONFLICT, code, message),
-            ClusterError::Auth(a) => a.into(),
-            ClusterError::EngineRejected { ref source, .. } => {
-                let code = match source {
-                    EngineError::Tls(_) => "engine_tls_failed",
-                    EngineError::Timeout(_) => "engine_timeout",
-                    _ => "engine_unreachable",
-                };
-                ApiError::new(S::UNPROCESSABLE_ENTITY, code, e.to_string())
-            }
-            ClusterError::Engine { ref source, .. } => match source {
-                EngineError::NotFound(_) => ApiError::new(S::NOT_FOUND, "not_found", e.to_string()),
-                EngineError::Conflict(_) => {
-                    ApiError::new(S::CONFLICT, "engine_conflict", e.to_string())
-                }
-                _ => ApiError::new(S::SERVICE_UNAVAILABLE, "engine_unavailable", e.to_string()),
+        use ErrorCode as C;
+        let message = e.to_string();
+        let code = match e {
+            ClusterError::Auth(a) => return a.into(),
+            ClusterError::Store(s) => return s.into(),
+            ClusterError::Invalid(_) => C::InvalidRequest,
+            ClusterError::NotFound { kind, .. } => C::NotFound(kind),
+            ClusterError::Conflict { kind, .. } => C::Conflict(kind),
+            ClusterError::EngineRejected { source, .. } => match source {
+                EngineError::Tls(_) => C::EngineTlsFailed,
+                EngineError::Timeout(_) => C::EngineTimeout,
+                _ => C::EngineUnreachable,
             },
-            ClusterError::Store(s) => s.into(),
-            ClusterError::AuditUnavailable(_) => {
-                ApiError::new(S::SERVICE_UNAVAILABLE, "audit_unavailable", e.to_string())
-            }
-            ClusterError::NoFit { .. } => {
-                ApiError::new(S::CONFLICT, "no_engine_fits", e.to_string())
-            }
-            ClusterError::Throttled { .. } => {
-                ApiError::new(S::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string())
-            }
-        }
+            ClusterError::Engine { source, .. } => match source {
+                EngineError::NotFound(_) => C::NotFound(""),
+                EngineError::Conflict(_) => C::Conflict(Conflict::EngineConflict),
+                _ => C::EngineUnavailable,
+            },
+            ClusterError::EngineUnavailable(_) => C::EngineUnavailable,
+            ClusterError::AuditUnavailable(_) => C::AuditUnavailable,
+            ClusterError::NoFit { .. } => C::NoEngineFits,
+            ClusterError::Throttled { .. } => C::TooManyAttempts,
+        };
+        ApiError::new(code, message)
     }
 }
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        use StatusCode as S;
-        match e {
-            AuthError::InvalidCredentials => {
-                ApiError::new(S::UNAUTHORIZED, "invalid_credentials", e.to_string())
-            }
-            AuthError::InvalidToken(_) => {
-                ApiError::new(S::UNAUTHORIZED, "invalid_token", e.to_string())
-            }
-            AuthError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", e.to_string()),
-            AuthError::Hashing(_) => internal(&e),
-        }
+        let code = match e {
+            AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
+            AuthError::Forbidden(_) => ErrorCode::Forbidden,
+            AuthError::Hashing(_) => return internal(&e),
+        };
+        ApiError::new(code, e.to_string())
     }
 }
 
@@ -190,8 +277,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
+                ErrorCode::StoreUnavailable,
                 "the state store (Redis) is unavailable; try again shortly",
             ),
             _ => internal(&e),
@@ -202,11 +288,7 @@ impl From<StoreError> for ApiError {
 /// A server-side fault: logged in full, answered in general terms.
 fn internal(e: &dyn std::error::Error) -> ApiError {
     tracing::error!(error = %e, "internal error");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "internal error",
-    )
+    ApiError::new(ErrorCode::Internal, "internal error")
 }
 
 /// Gives errors raised outside the handlers the JSON error shape.
@@ -214,27 +296,32 @@ pub async fn render_poem_error(err: poem::Error) -> Response {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return poem::error::ResponseError::as_response(api);
     }
-    let status = err.status();
-    let (code, message) = match status {
-        StatusCode::BAD_REQUEST => ("invalid_request", err.to_string()),
+    let (code, message) = match err.status() {
+        StatusCode::BAD_REQUEST => (ErrorCode::InvalidRequest, err.to_string()),
         StatusCode::UNAUTHORIZED => (
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "a valid bearer token is required: POST /apiv1/login, then send Authorization: Bearer <token>".to_string(),
         ),
-        StatusCode::NOT_FOUND => ("not_found", "no such route".to_string()),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this route".to_string()),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body too large".to_string()),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound(""), "no such route".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "method not allowed on this route".to_string(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::PayloadTooLarge,
+            "request body too large".to_string(),
+        ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with Content-Type: application/json".to_string(),
         ),
-        s if s.is_server_error() => {
+        s if s.is_client_error() => (ErrorCode::InvalidRequest, err.to_string()),
+        _ => {
             tracing::error!(error = %err, "internal error");
-            ("internal", "internal error".to_string())
+            (ErrorCode::Internal, "internal error".to_string())
         }
-        _ => ("error", err.to_string()),
     };
-    ApiError::new(status, code, message).as_response_ref()
+    ApiError::new(code, message).as_response_ref()
 }
 
 impl ApiError {

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::http::{HeaderValue, Method, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
-use super::ApiError;
 use super::probes::Metrics;
+use super::{ApiError, ErrorCode};
 
 /// The id of one request: taken from a sane `X-Request-Id` header or made up, echoed in the
 /// answer, attached to every log line of the request (and, later, to audit entries).
@@ -114,8 +114,7 @@ pub struct BodyLimitEndpoint<E> {
 
 fn too_large(max: usize) -> poem::Error {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("request body is larger than {max} bytes"),
     )
     .into()

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use middleware::RequestId;
 pub use probes::Metrics;
 pub use response::{ApiResult, Envelope};

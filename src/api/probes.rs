@@ -9,7 +9,7 @@ use poem::web::{Data, Json};
 use poem::{IntoResponse, Response, handler};
 use serde_json::json;
 
-use super::ApiError;
+use super::{ApiError, ErrorCode};
 use crate::cluster::Cluster;
 use crate::domain::HealthState;
 
@@ -40,8 +40,7 @@ pub async fn healthz(cluster: Data<&Arc<Cluster>>) -> Response {
         Err(e) => {
             tracing::warn!(error = %e, "health check: redis down");
             poem::error::ResponseError::as_response(&ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
+                ErrorCode::StoreUnavailable,
                 "redis does not answer",
             ))
         }

@@ -1,6 +1,6 @@
 //! Engines: add (after a TLS ping), list, get, patch, delete, and one engine's containers.
 
-use super::{Cluster, ClusterError, ClusterResult, admin_only};
+use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{
     Container, Engine, EngineHealth, EnginePatch, EngineStatus, HealthState, InvalidInput,
@@ -202,5 +202,8 @@ fn engine_detail(e: &Engine) -> serde_json::Value {
 }
 
 fn engine_exists(id: &str) -> ClusterError {
-    ClusterError::conflict("engine_exists", format!("engine {id} already exists"))
+    ClusterError::conflict(
+        Conflict::EngineExists,
+        format!("engine {id} already exists"),
+    )
 }

@@ -1,9 +1,24 @@
-//! The service layer's error: what went wrong, in terms the API maps to HTTP in one place.
+//! The service layer's error: what went wrong, in terms the API maps to HTTP (in `api/error.rs`,
+//! and nowhere else).
 
 use crate::auth::AuthError;
 use crate::domain::InvalidInput;
 use crate::engine::EngineError;
 use crate::store::StoreError;
+
+/// Why an action clashes with the current state. The API gives each its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    EngineExists,
+    UserExists,
+    ImageExists,
+    CannotDeleteSelf,
+    ScaleInProgress,
+    /// The engine refused the create (for example a container name it already holds).
+    EngineConflict,
+    /// The engine refused the config as given.
+    ConfigRejected,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -15,7 +30,7 @@ pub enum ClusterError {
     NotFound { kind: &'static str, id: String },
     /// The action clashes with the current state.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { kind: Conflict, message: String },
     #[error(transparent)]
     Auth(#[from] AuthError),
     /// An engine being added could not be used (unreachable, TLS refused, not Docker).
@@ -32,6 +47,9 @@ pub enum ClusterError {
         #[source]
         source: EngineError,
     },
+    /// An engine the action depends on did not answer, so the action was not done.
+    #[error("{0}")]
+    EngineUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Redis could not take the intent, so nothing was done.
@@ -53,9 +71,9 @@ impl ClusterError {
         }
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(kind: Conflict, message: impl Into<String>) -> Self {
         ClusterError::Conflict {
-            code,
+            kind,
             message: message.into(),
         }
     }

@@ -4,7 +4,7 @@
 use futures::StreamExt;
 
 use super::run::{MAX_COUNT, RunOptions};
-use super::{Cluster, ClusterError, ClusterResult, ContainerFilter};
+use super::{Cluster, ClusterError, ClusterResult, Conflict, ContainerFilter};
 use crate::auth::Principal;
 use crate::domain::{
     Container, ContainerState, ImageConfig, InvalidInput, NewSavedImage, SavedImage, ScaleResult,
@@ -63,7 +63,7 @@ impl Cluster {
                 .await?
             {
                 return Err(ClusterError::conflict(
-                    "image_exists",
+                    Conflict::ImageExists,
                     format!("image config {} already exists", new.name),
                 ));
             }
@@ -176,7 +176,7 @@ impl Cluster {
         let lock = format!("scale:{}:{name}", principal.username);
         let Some(token) = self.store.try_lock(&lock, SCALE_LOCK_TTL).await? else {
             return Err(ClusterError::conflict(
-                "scale_in_progress",
+                Conflict::ScaleInProgress,
                 format!("image config {name} is being scaled already; try again when it is done"),
             ));
         };
@@ -233,13 +233,10 @@ impl Cluster {
         };
         let listed = self.list_all(principal, &filter).await?;
         if let Some(failed) = listed.failed.first() {
-            return Err(ClusterError::conflict(
-                "engine_unavailable",
-                format!(
-                    "cannot count the instances: engine {} did not answer: {}",
-                    failed.engine, failed.error
-                ),
-            ));
+            return Err(ClusterError::EngineUnavailable(format!(
+                "cannot count the instances: engine {} did not answer: {}",
+                failed.engine, failed.error
+            )));
         }
         let mut running = listed.containers;
         let current = running.len() as u32;

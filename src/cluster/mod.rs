@@ -21,7 +21,7 @@ mod validate;
 use std::sync::Arc;
 
 pub use audit_log::EventQuery;
-pub use error::ClusterError;
+pub use error::{ClusterError, Conflict};
 pub use lifecycle::{Action, MAX_TAIL};
 pub use listing::ContainerFilter;
 pub use reconcile::{CLAIM_GRACE, ReconcileReport, SettleReport, spawn_reconciler};

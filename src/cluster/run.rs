@@ -7,7 +7,7 @@ use futures::StreamExt;
 use super::guard::forbidden_for_users;
 use super::placement::{is_unique, port_text};
 use super::validate::{check_config, image_with_tag};
-use super::{Cluster, ClusterError, ClusterResult};
+use super::{Cluster, ClusterError, ClusterResult, Conflict};
 use crate::auth::{AuthError, Principal};
 use crate::domain::{Container, ImageConfig, InvalidInput};
 use crate::engine::{EngineError, from_inspect, labels};
@@ -227,36 +227,25 @@ impl Cluster {
                 Err(e) => e,
             };
             self.store.release(&engine.id, op).await?;
-            let note = match failure {
-                EngineError::NotFound(ref m) if m.to_lowercase().contains("no such image") => {
-                    format!(
-                        "{}: image {image} is not present (no registry pull)",
-                        engine.id
-                    )
-                }
-                EngineError::Docker { ref message, .. }
-                    if message.contains("port is already allocated")
-                        || message.contains("address already in use") =>
-                {
-                    format!("{}: a host port is in use outside clementine", engine.id)
-                }
-                EngineError::Conflict(message) => {
-                    return Err(ClusterError::conflict(
-                        "engine_conflict",
-                        format!("engine {}: {message}", engine.id),
-                    ));
-                }
-                EngineError::NotFound(message)
-                | EngineError::Docker {
-                    status: 400..=499,
-                    message,
-                } => {
-                    return Err(ClusterError::conflict(
-                        "config_rejected",
-                        format!("engine {} refused the config: {message}", engine.id),
-                    ));
-                }
-                other => return Err(ClusterError::engine(&engine.id, other)),
+            let note = if failure.is_missing_image() {
+                format!(
+                    "{}: image {image} is not present (no registry pull)",
+                    engine.id
+                )
+            } else if failure.is_port_in_use() {
+                format!("{}: a host port is in use outside clementine", engine.id)
+            } else if let EngineError::Conflict(message) = failure {
+                return Err(ClusterError::conflict(
+                    Conflict::EngineConflict,
+                    format!("engine {}: {message}", engine.id),
+                ));
+            } else if failure.is_refusal() {
+                return Err(ClusterError::conflict(
+                    Conflict::ConfigRejected,
+                    format!("engine {} refused the config: {failure}", engine.id),
+                ));
+            } else {
+                return Err(ClusterError::engine(&engine.id, failure));
             };
             notes.insert(engine.id.clone(), note);
             excluded.push(engine.id.clone());

@@ -2,7 +2,7 @@
 
 use futures::future::try_join_all;
 
-use super::{Cluster, ClusterError, ClusterResult, admin_only};
+use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{InvalidInput, NewUser, User, check_engine_id, check_password, check_username};
 use crate::events::{Draft, actions};
@@ -24,7 +24,7 @@ impl Cluster {
                 .await?
             {
                 return Err(ClusterError::conflict(
-                    "user_exists",
+                    Conflict::UserExists,
                     format!("user {} already exists", new.username),
                 ));
             }
@@ -57,7 +57,7 @@ impl Cluster {
         check_username("name", username)?;
         if username == principal.username {
             return Err(ClusterError::conflict(
-                "cannot_delete_self",
+                Conflict::CannotDeleteSelf,
                 "you cannot delete your own account",
             ));
         }

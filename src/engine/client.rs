@@ -31,7 +31,7 @@ const API_VERSION: ClientVersion = ClientVersion {
 };
 
 /// Upper bound bollard puts on any request; calls also carry their own shorter timeouts.
-const TRANSPORT_TIMEOUT_SECS: u64 = 300;
+pub(super) const TRANSPORT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A client for one engine.
 pub struct EngineClient {
@@ -68,7 +68,7 @@ impl EngineClient {
         let docker = Docker::connect_with_custom_transport(
             transport,
             Some(addr),
-            TRANSPORT_TIMEOUT_SECS,
+            TRANSPORT_TIMEOUT.as_secs(),
             &API_VERSION,
         )
         .expect("custom transport construction does not fail");

@@ -42,7 +42,10 @@ impl EngineError {
                     message,
                 },
             },
-            B::RequestTimeoutError => EngineError::Timeout(0),
+            // bollard's own limit: the transport timeout every request carries.
+            B::RequestTimeoutError => {
+                EngineError::Timeout(super::client::TRANSPORT_TIMEOUT.as_millis())
+            }
             other => {
                 let chain = error_chain(&other);
                 let lower = chain.to_lowercase();
@@ -66,6 +69,32 @@ impl EngineError {
                 }
             }
         }
+    }
+}
+
+impl EngineError {
+    /// Docker's answer when the image is not on the engine.
+    pub fn is_missing_image(&self) -> bool {
+        matches!(self, EngineError::NotFound(m) if m.to_lowercase().contains("no such image"))
+    }
+
+    /// Docker could not publish a host port: something outside clementine holds it.
+    pub fn is_port_in_use(&self) -> bool {
+        matches!(self, EngineError::Docker { message, .. }
+            if message.contains("port is already allocated")
+                || message.contains("address already in use"))
+    }
+
+    /// The engine refused the request itself (a 4xx other than a name clash).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            EngineError::NotFound(_)
+                | EngineError::Docker {
+                    status: 400..=499,
+                    ..
+                }
+        )
     }
 }
 

@@ -2,12 +2,10 @@
 //! after Redis is back the same server works again, without a restart. This test runs a Redis of
 //! its own, so stopping it disturbs no other test.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TestApp, assert_paired, docker, eventually, sleeper};
+use crate::common::{TestApp, assert_paired, docker, eventually, sleeper};
 use serde_json::json;
 
 struct OwnRedis {
@@ -49,7 +47,8 @@ impl OwnRedis {
             .local_addr()
             .unwrap()
             .port();
-        let dir = std::env::temp_dir().join(format!("clementine-redis-{}", common::short_id()));
+        let dir =
+            std::env::temp_dir().join(format!("clementine-redis-{}", crate::common::short_id()));
         std::fs::create_dir_all(&dir).unwrap();
         let child = Self::start(port, &dir);
         OwnRedis {

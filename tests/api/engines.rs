@@ -1,13 +1,11 @@
 //! Engines over mutual TLS: add, refuse, patch, delete, list containers, health monitor.
 
-mod common;
-
 use std::collections::HashMap;
 
+use crate::common::{TestApp, assert_error, certs_dir, docker, engine_addr, eventually, testbed};
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 use clementine::engine::labels;
-use common::{TestApp, assert_error, certs_dir, docker, engine_addr, eventually, testbed};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -83,11 +81,11 @@ async fn add_get_list_patch_delete() {
     let bad_status = app
         .patch("/apiv1/engine/e1", admin, json!({"status": "sleeping"}))
         .await;
-    assert!(assert_error(&bad_status, 400, "invalid_body").contains("status"));
+    assert!(assert_error(&bad_status, 400, "invalid_request").contains("status"));
     let bad_cpus = app
         .patch("/apiv1/engine/e1", admin, json!({"cpus": -1}))
         .await;
-    assert!(assert_error(&bad_cpus, 400, "invalid_field").contains("cpus"));
+    assert!(assert_error(&bad_cpus, 400, "invalid_request").contains("cpus"));
     assert_error(
         &app.patch("/apiv1/engine/nope", admin, json!({"cpus": 1}))
             .await,
@@ -124,7 +122,7 @@ async fn unusable_engines_are_refused_and_not_stored() {
     let msg = assert_error(&resp, 422, "engine_unreachable");
     assert!(msg.contains("dead"), "{msg}");
     // Something listens but does not speak TLS (Redis).
-    let port = common::redis_url()
+    let port = crate::common::redis_url()
         .rsplit(':')
         .next()
         .unwrap()
@@ -146,7 +144,7 @@ async fn unusable_engines_are_refused_and_not_stored() {
             json!({"id": "http", "addr": "http://127.0.0.11:2376"}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("addr"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("addr"));
     for id in ["dead", "plain", "http"] {
         assert_error(
             &app.get(&format!("/apiv1/engine/{id}"), admin).await,

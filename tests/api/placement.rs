@@ -1,8 +1,6 @@
 //! Each placement type on three real engines with different labels, and capacity exhaustion.
 
-mod common;
-
-use common::{TestApp, assert_error, engine_ip, sleeper, tag_busybox, test_port};
+use crate::common::{TestApp, assert_error, engine_ip, sleeper, tag_busybox, test_port};
 use serde_json::{Value, json};
 
 async fn three_engines(app: &TestApp) {

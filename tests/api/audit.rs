@@ -1,12 +1,10 @@
 //! The audit stream on the real Redis and engines: one intent and one outcome per action, in
 //! order; queries, paging and visibility; no secrets; intents settled after a crash.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{TestApp, assert_paired, docker, sleeper};
 use clementine::events::{Draft, actions};
-use common::{TestApp, assert_paired, docker, sleeper};
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -145,7 +143,7 @@ async fn every_action_has_one_intent_and_one_outcome() {
         "user-password-1",
         "second-password",
         "wrong-password",
-        common::ADMIN_PASSWORD,
+        crate::common::ADMIN_PASSWORD,
         &ann_token,
         &admin,
         "argon2",

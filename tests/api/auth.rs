@@ -1,11 +1,9 @@
 //! Login, tokens and their failure modes, on the real Redis.
 
-mod common;
-
+use crate::common::{ADMIN_PASSWORD, TestApp, assert_error};
 use clementine::auth::{Claims, Tokens};
 use clementine::config::{JwtSettings, Secret};
 use clementine::domain::Role;
-use common::{ADMIN_PASSWORD, TestApp, assert_error};
 use serde_json::json;
 
 #[tokio::test]
@@ -69,7 +67,7 @@ async fn me_and_password_change() {
             json!({"current_password": "user-password-1", "new_password": "short"}),
         )
         .await;
-    assert!(assert_error(&short, 400, "invalid_field").contains("new_password"));
+    assert!(assert_error(&short, 400, "invalid_request").contains("new_password"));
 
     let (status, body) = app
         .post(

@@ -1,9 +1,7 @@
 //! Cross-tenant checks: a user never sees or touches an engine or container that was not granted
 //! to them, on any route, and never reaches an admin route.
 
-mod common;
-
-use common::{TestApp, assert_error, engine_addr};
+use crate::common::{TestApp, assert_error, engine_addr};
 use reqwest::Method as M;
 use serde_json::json;
 
@@ -158,7 +156,7 @@ async fn grants_name_unknown_engines_and_users() {
             json!({"engines": ["bad id"]}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("engines[0]"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("engines[0]"));
     // Duplicates collapse.
     let (status, body) = app
         .put(

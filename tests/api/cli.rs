@@ -1,13 +1,11 @@
 //! The `clementine` binary: help, config errors, `user add`, `migrate`, `openapi`, and serving
 //! from the environment alone or from `-conf=FILE`.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{ADMIN_PASSWORD, TestApp, short_id, test_env};
+use crate::common::{ADMIN_PASSWORD, TestApp, short_id, test_env};
 
 fn clementine() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clementine"));

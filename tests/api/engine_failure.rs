@@ -2,9 +2,7 @@
 //! the dead one; scheduling skips it; once back and healthy it is used again. Engine 6 is this
 //! test's own.
 
-mod common;
-
-use common::{TestApp, assert_error, eventually, sleeper, testbed};
+use crate::common::{TestApp, assert_error, eventually, sleeper, testbed};
 use serde_json::{Value, json};
 
 async fn health(app: &TestApp, id: &str) -> Value {

@@ -1,12 +1,10 @@
 //! The migrations runner on the real Redis: in order, recorded, idempotent.
 
-mod common;
-
+use crate::common::{redis_url, short_id};
 use clementine::config::Secret;
 use clementine::config::StoreSettings;
 use clementine::store::migrations::{MIGRATIONS, latest_version};
 use clementine::store::{Store, StoreError};
-use common::{redis_url, short_id};
 
 async fn store() -> (Store, String) {
     let prefix = format!("test:{}:", short_id());

@@ -1,10 +1,8 @@
 //! The live tail over Server-Sent Events, and the example consumer group reader.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestApp;
+use crate::common::TestApp;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -218,7 +216,7 @@ async fn the_example_consumer_prints_each_action_through_a_group() {
             .arg(consumer)
             .args([
                 "--redis",
-                &common::redis_url(),
+                &crate::common::redis_url(),
                 "--stream",
                 &stream,
                 "--group",

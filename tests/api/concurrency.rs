@@ -2,12 +2,10 @@
 //! fewer: what exists never exceeds any engine's capacity, no host port is published twice, and
 //! the surplus is refused with 409.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
+use crate::common::{TestApp, docker, test_env, test_port};
 use clementine::engine::labels;
-use common::{TestApp, docker, test_env, test_port};
 use futures::future::join_all;
 use serde_json::json;
 

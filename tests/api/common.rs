@@ -4,7 +4,6 @@
 //! Engines 1-3 are shared by every test, so tests keep apart by data: each app has its own key
 //! prefix, and usernames and container names carry a per-test suffix ([`TestApp::unique`]).
 //! Tests that stop an engine use one of their own (4-8) via [`testbed`].
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;

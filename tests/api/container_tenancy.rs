@@ -1,9 +1,7 @@
 //! User B can do nothing to user A's containers, cannot schedule onto engines not granted, and
 //! cannot use the options reserved to admins.
 
-mod common;
-
-use common::{TestApp, assert_error, sleeper};
+use crate::common::{TestApp, assert_error, sleeper};
 use serde_json::json;
 
 #[tokio::test]
@@ -135,7 +133,7 @@ async fn the_tenant_guard_names_the_option() {
     let resp = app.run(&token, sleeper(json!({"cpus": 10000.0}))).await;
     assert_eq!(resp.0, 400, "{}", resp.1);
     let resp = app.run(&token, sleeper(json!({"memory": 100000000}))).await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("memory"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("memory"));
     // Named volumes are fine for users.
     let (status, body) = app
         .run(

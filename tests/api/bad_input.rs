@@ -1,9 +1,7 @@
 //! Bad input of every kind gets a 4xx JSON error that names the problem; nothing a client sends
 //! causes a 500.
 
-mod common;
-
-use common::{TestApp, assert_error};
+use crate::common::{TestApp, assert_error};
 use reqwest::Method as M;
 use serde_json::{Value, json};
 
@@ -21,11 +19,11 @@ async fn malformed_bodies_name_the_field() {
         )
     };
 
-    let msg = assert_error(&post(b"{\"id\": \"e1\", ").await, 400, "invalid_body");
+    let msg = assert_error(&post(b"{\"id\": \"e1\", ").await, 400, "invalid_request");
     assert!(msg.starts_with("body:"), "{msg}");
-    let msg = assert_error(&post(b"").await, 400, "invalid_body");
+    let msg = assert_error(&post(b"").await, 400, "invalid_request");
     assert!(msg.contains("JSON body is required"), "{msg}");
-    let msg = assert_error(&post(b"42").await, 400, "invalid_body");
+    let msg = assert_error(&post(b"42").await, 400, "invalid_request");
     assert!(
         msg.starts_with("body:") && msg.contains("expected struct"),
         "{msg}"
@@ -33,33 +31,33 @@ async fn malformed_bodies_name_the_field() {
     let msg = assert_error(
         &post(br#"{"id": 7, "addr": "https://127.0.0.11:2376"}"#).await,
         400,
-        "invalid_body",
+        "invalid_request",
     );
     assert!(msg.starts_with("id:"), "{msg}");
-    let msg = assert_error(&post(br#"{"id": "e1"}"#).await, 400, "invalid_body");
+    let msg = assert_error(&post(br#"{"id": "e1"}"#).await, 400, "invalid_request");
     assert!(msg.contains("addr"), "{msg}");
     let msg = assert_error(
         &post(br#"{"id": "e1", "addr": "https://x", "cpus": "many"}"#).await,
         400,
-        "invalid_body",
+        "invalid_request",
     );
     assert!(msg.starts_with("cpus:"), "{msg}");
     let msg = assert_error(
         &post(br#"{"id": "e1", "addr": "https://x", "memory": -5}"#).await,
         400,
-        "invalid_body",
+        "invalid_request",
     );
     assert!(msg.starts_with("memory:"), "{msg}");
     let msg = assert_error(
         &post(br#"{"id": "e1", "addr": "https://x", "labels": ["a", 1]}"#).await,
         400,
-        "invalid_body",
+        "invalid_request",
     );
     assert!(msg.starts_with("labels[1]:"), "{msg}");
     let msg = assert_error(
         &post(br#"{"id": "e1", "addr": "https://x", "lables": []}"#).await,
         400,
-        "invalid_body",
+        "invalid_request",
     );
     assert!(msg.contains("lables"), "{msg}");
     // Form-encoded content type (curl -d) is still read as JSON.
@@ -95,7 +93,7 @@ async fn odd_ids_and_values_name_the_field() {
                 json!({"id": id, "addr": "https://127.0.0.11:2376"}),
             )
             .await;
-        let msg = assert_error(&resp, 400, "invalid_field");
+        let msg = assert_error(&resp, 400, "invalid_request");
         assert!(msg.starts_with("id:") && msg.contains(why), "{id:?}: {msg}");
     }
     let resp = app
@@ -105,7 +103,7 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"id": "ok", "addr": "https://127.0.0.11:2376", "cpus": 0}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("cpus:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("cpus:"));
     let resp = app
         .post(
             "/apiv1/engine",
@@ -113,7 +111,7 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"id": "ok", "addr": "https://127.0.0.11:2376", "memory": 0}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("memory:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("memory:"));
     let labels: Vec<String> = (0..100).map(|i| format!("l{i}")).collect();
     let resp = app
         .post(
@@ -122,19 +120,19 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"id": "ok", "addr": "https://127.0.0.11:2376", "labels": labels}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("labels:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("labels:"));
     let resp = app
         .post("/apiv1/engine", t, json!({"id": "ok", "addr": "ftp://x"}))
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("addr:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("addr:"));
     // Path parameters too.
     let path = format!("/apiv1/engine/{long}");
-    assert!(assert_error(&app.get(&path, t).await, 400, "invalid_field").starts_with("id:"));
+    assert!(assert_error(&app.get(&path, t).await, 400, "invalid_request").starts_with("id:"));
     assert!(
         assert_error(
             &app.get("/apiv1/engine/a%3Ab", t).await,
             400,
-            "invalid_field"
+            "invalid_request"
         )
         .starts_with("id:")
     );
@@ -151,7 +149,7 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"username": "x y", "password": "password-1"}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("username:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("username:"));
     let resp = app
         .post(
             "/apiv1/user",
@@ -159,7 +157,7 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"username": "xy", "password": "short"}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("password:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("password:"));
     let resp = app
         .post(
             "/apiv1/user",
@@ -167,7 +165,7 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"username": "xy", "password": "password-1", "role": "root"}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_body").starts_with("role:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("role:"));
     let resp = app
         .post(
             "/apiv1/login",
@@ -175,7 +173,7 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"username": "a".repeat(100), "password": "x"}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("username:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("username:"));
     let resp = app
         .post(
             "/apiv1/login",
@@ -183,7 +181,7 @@ async fn odd_ids_and_values_name_the_field() {
             json!({"username": "a", "password": "x".repeat(5000)}),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("password:"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("password:"));
 }
 
 #[tokio::test]

@@ -3,11 +3,9 @@
 //! an emptied Redis with the stream restored rebuilds engines, reservations and the index.
 //! Engine 8 is this test's own.
 
-mod common;
-
+use crate::common::{TestApp, eventually, sleeper, testbed};
 use clementine::auth::Principal;
 use clementine::domain::Role;
-use common::{TestApp, eventually, sleeper, testbed};
 use serde_json::json;
 
 #[tokio::test]
@@ -204,7 +202,7 @@ async fn replay_reschedules_the_containers_of_a_dead_engine() {
     assert_eq!(reservations[0].claims, 3);
 
     // Clean up (Ann's user is gone with the wipe; remove directly).
-    let d = common::docker(1);
+    let d = crate::common::docker(1);
     for c in d.list_containers(Some(&ann)).await.unwrap() {
         d.remove(c.id.as_deref().unwrap()).await.unwrap();
     }

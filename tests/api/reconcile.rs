@@ -1,9 +1,7 @@
 //! The reconcile pass rebuilds reservations from the engines' container labels.
 
-mod common;
-
+use crate::common::{TestApp, sleeper, test_port};
 use clementine::store::Claim;
-use common::{TestApp, sleeper, test_port};
 use serde_json::json;
 
 async fn reserved(app: &TestApp) -> (u64, u64, Vec<String>) {

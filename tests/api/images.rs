@@ -1,8 +1,6 @@
 //! Saved image configs (per owner) and scaling on the real engines.
 
-mod common;
-
-use common::{TestApp, assert_error, sleeper};
+use crate::common::{TestApp, assert_error, sleeper};
 use reqwest::Method as M;
 use serde_json::json;
 
@@ -75,7 +73,7 @@ async fn saved_config_crud_and_tenancy() {
             json!({"name": "x", "image": sleeper(json!({"cpus": -2}))}),
         )
         .await;
-    assert!(assert_error(&bad, 400, "invalid_field").starts_with("cpus"));
+    assert!(assert_error(&bad, 400, "invalid_request").starts_with("cpus"));
     let bad = app
         .post(
             "/apiv1/image",
@@ -83,7 +81,7 @@ async fn saved_config_crud_and_tenancy() {
             json!({"name": "bad name", "image": sleeper(json!({}))}),
         )
         .await;
-    assert!(assert_error(&bad, 400, "invalid_field").starts_with("name"));
+    assert!(assert_error(&bad, 400, "invalid_request").starts_with("name"));
     let bad = app
         .post(
             "/apiv1/image",
@@ -93,7 +91,7 @@ async fn saved_config_crud_and_tenancy() {
         .await;
     assert_error(&bad, 403, "forbidden");
     let bad = app.post("/apiv1/image", t, json!({"name": "p"})).await;
-    assert!(assert_error(&bad, 400, "invalid_body").contains("image"));
+    assert!(assert_error(&bad, 400, "invalid_request").contains("image"));
 
     // Bob sees none of Ann's configs, on any route.
     let b = Some(bob_token.as_str());
@@ -191,10 +189,10 @@ async fn run_by_name_and_scale_up_and_down() {
     let bad = app
         .post("/apiv1/image/web/scale", t, json!({"instances": 1000}))
         .await;
-    assert!(assert_error(&bad, 400, "invalid_field").starts_with("instances"));
+    assert!(assert_error(&bad, 400, "invalid_request").starts_with("instances"));
     let bad = app
         .post("/apiv1/image/web/scale", t, json!({"instances": -1}))
         .await;
-    assert!(assert_error(&bad, 400, "invalid_body").starts_with("instances"));
+    assert!(assert_error(&bad, 400, "invalid_request").starts_with("instances"));
     app.cleanup_containers().await;
 }

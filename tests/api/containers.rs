@@ -1,9 +1,7 @@
 //! Running containers through clementine on the real TLS engines: run, list, inspect,
 //! lifecycle, destroy, and the errors around them.
 
-mod common;
-
-use common::{TestApp, assert_error, sleeper};
+use crate::common::{TestApp, assert_error, sleeper};
 use serde_json::{Value, json};
 
 fn path(c: &Value, tail: &str) -> String {
@@ -131,7 +129,7 @@ async fn run_errors_are_clear() {
     app.add_engine("e1", 1, &[]).await;
     let t = app.admin_token.clone();
     let resp = app.run(&t, sleeper(json!({"type": "fancy"}))).await;
-    let msg = assert_error(&resp, 400, "invalid_body");
+    let msg = assert_error(&resp, 400, "invalid_request");
     assert!(msg.starts_with("type:") && msg.contains("multi"), "{msg}");
     let resp = app
         .run(&t, sleeper(json!({"name": "no-such-image:1"})))
@@ -141,7 +139,7 @@ async fn run_errors_are_clear() {
     let resp = app
         .post("/apiv1/container?count=0", Some(&t), sleeper(json!({})))
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("count"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("count"));
     let resp = app
         .post(
             "/apiv1/container?strategy=random",
@@ -149,24 +147,24 @@ async fn run_errors_are_clear() {
             sleeper(json!({})),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("strategy"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("strategy"));
     let resp = app.run(&t, sleeper(json!({"memory": 0}))).await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("memory"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("memory"));
     let resp = app
         .run(
             &t,
             sleeper(json!({"bind_ports": [{"port": 70000, "container_port": 80}]})),
         )
         .await;
-    assert!(assert_error(&resp, 400, "invalid_body").starts_with("bind_ports[0].port"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("bind_ports[0].port"));
     let resp = app.run(&t, sleeper(json!({"colour": "red"}))).await;
-    assert!(assert_error(&resp, 400, "invalid_body").contains("colour"));
+    assert!(assert_error(&resp, 400, "invalid_request").contains("colour"));
     let resp = app.get("/apiv1/containers?state=sleepy", Some(&t)).await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("state"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("state"));
     let resp = app
         .get("/apiv1/engine/e1/container/bad%20id", Some(&t))
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("cid"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("cid"));
     assert_error(
         &app.get("/apiv1/engine/e1/container/nope", Some(&t)).await,
         404,
@@ -175,5 +173,5 @@ async fn run_errors_are_clear() {
     let resp = app
         .get("/apiv1/engine/e1/container/nope/logs?tail=0", Some(&t))
         .await;
-    assert!(assert_error(&resp, 400, "invalid_field").starts_with("tail"));
+    assert!(assert_error(&resp, 400, "invalid_request").starts_with("tail"));
 }

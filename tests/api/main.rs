@@ -1,0 +1,24 @@
+//! The integration tests: one binary (one link), a module per capability. They run against the
+//! real Redis and TLS engines of `scripts/testbed.sh`; see `common` for the `TestApp` harness.
+
+#[allow(dead_code)]
+mod common;
+
+mod audit;
+mod audit_live;
+mod auth;
+mod bad_input;
+mod cli;
+mod concurrency;
+mod container_tenancy;
+mod containers;
+mod engine_failure;
+mod engines;
+mod images;
+mod migrations;
+mod openapi;
+mod placement;
+mod reconcile;
+mod redis_outage;
+mod replay;
+mod tenancy;
