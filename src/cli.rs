@@ -13,12 +13,16 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::Principal;
+use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Settings, StoreSettings, process_env};
-use crate::domain::{Role, check_password, check_username};
-use crate::startup::Application;
+use crate::domain::{NewUser, Role, check_password, check_username};
+use crate::shutdown::Shutdown;
+use crate::startup::{Application, build_cluster};
 use crate::store::Store;
 use crate::telemetry;
 
@@ -142,58 +146,23 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
             let password = password.trim_end_matches(['\n', '\r']);
             check_password("password", password).map_err(|e| e.to_string())?;
-            let store = connect(conf).await?;
-            store.migrate().await.map_err(|e| e.to_string())?;
-            let hash = crate::auth::Passwords::default()
-                .hash(password)
-                .await
-                .map_err(|e| e.to_string())?;
-            let role = if admin { Role::Admin } else { Role::User };
-            let audit = crate::events::Audit::new(store.clone(), None);
-            let draft = crate::events::Draft {
-                action: crate::events::actions::USER_CREATE,
-                actor: "clementine-cli".into(),
-                target: Some(name.clone()),
-                op: uuid::Uuid::now_v7().to_string(),
-                detail: Some(serde_json::json!({ "role": role.as_str() }).to_string()),
-                ..Default::default()
+            let new = NewUser {
+                username: name,
+                password: password.to_string(),
+                role: if admin { Role::Admin } else { Role::User },
             };
-            let pending = audit.intent(draft).await.map_err(|e| e.to_string())?;
-            let created = store
-                .create_user(&name, role, &hash, crate::time::now_ms())
-                .await
-                .map_err(|e| e.to_string());
-            let error = match &created {
-                Ok(true) => None,
-                Ok(false) => Some(format!("user {name} already exists")),
-                Err(e) => Some(e.clone()),
-            };
-            audit
-                .outcome(pending, error.clone(), crate::store::IndexChange::None)
-                .await;
-            audit.flush().await;
-            if let Some(error) = error {
-                return Err(error);
-            }
-            println!("created {} {name}", role.as_str());
+            let user = with_cluster(conf, |cluster| async move {
+                cluster.create_user(&Principal::operator(), &new).await
+            })
+            .await?;
+            println!("created {} {}", user.role.as_str(), user.username);
             Ok(())
         }
         Command::Replay { apply } => {
-            let settings = Settings::load(conf, &process_env).map_err(|e| e.to_string())?;
-            telemetry::init(settings.log_format);
-            let (cluster, _, _) = crate::startup::build_cluster(&settings)
-                .await
-                .map_err(|e| e.to_string())?;
-            let operator = crate::auth::Principal {
-                username: "clementine-cli".into(),
-                role: Role::Admin,
-                request_id: Some(format!("cli-{}", uuid::Uuid::now_v7())),
-            };
-            let plan = cluster
-                .replay(&operator, apply)
-                .await
-                .map_err(|e| e.to_string())?;
-            cluster.audit().flush().await;
+            let plan = with_cluster(conf, |cluster| async move {
+                cluster.replay(&Principal::operator(), apply).await
+            })
+            .await?;
             use poem_openapi::types::ToJSON;
             let json = plan.to_json().unwrap_or_default();
             println!(
@@ -207,6 +176,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Runs one action on a cluster built from the settings (no listener, no background tasks),
+/// then writes its queued audit outcomes before returning.
+async fn with_cluster<T, F>(
+    conf: Option<&std::path::Path>,
+    action: impl FnOnce(Arc<Cluster>) -> F,
+) -> Result<T, String>
+where
+    F: Future<Output = Result<T, ClusterError>>,
+{
+    let settings = Settings::load(conf, &process_env).map_err(|e| e.to_string())?;
+    telemetry::init(settings.log_format);
+    let shutdown = Shutdown::new();
+    let (cluster, _, _) = build_cluster(&settings, &shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = action(cluster.clone()).await.map_err(|e| e.to_string());
+    shutdown.close();
+    cluster.audit().flush().await;
+    result
 }
 
 async fn connect(conf: Option<&std::path::Path>) -> Result<Store, String> {

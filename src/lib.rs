@@ -24,6 +24,7 @@ pub mod engine;
 pub mod events;
 pub mod json;
 pub mod scheduler;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,9 +1,11 @@
 //! Builds the application from settings: connects Redis, runs migrations, creates the first
-//! admin, binds the listener and starts the health monitor. `main` only parses the command line;
-//! tests call [`Application::build`] with port 0 and their own key prefix.
+//! admin, binds the listener and starts the background tasks (health monitor, reconcile pass),
+//! all watching one [`Shutdown`]. `main` only parses the command line; tests call
+//! [`Application::build`] with port 0 and their own key prefix.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
@@ -15,7 +17,11 @@ use crate::cluster::{Cluster, ClusterError, spawn_reconciler};
 use crate::config::Settings;
 use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
 use crate::events::{Audit, TailHub};
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
+
+/// How long queued audit outcomes get to reach Redis once the server has drained.
+const OUTBOX_FLUSH: Duration = Duration::from_secs(5);
 
 /// Why the server could not start; one sentence each.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,7 @@ pub enum StartupError {
 /// the background tasks (the `replay` command uses this alone).
 pub async fn build_cluster(
     settings: &Settings,
+    shutdown: &Shutdown,
 ) -> Result<(Arc<Cluster>, Store, Arc<EnginePool>), StartupError> {
     let tls = client_config(&settings.tls)?;
     let store = Store::connect(&settings.store).await?;
@@ -51,8 +58,8 @@ pub async fn build_cluster(
         Passwords::default(),
         Tokens::new(&settings.jwt),
         settings.placement,
-        Audit::new(store.clone(), settings.audit_max_len),
-        TailHub::spawn(store.clone()),
+        Audit::new(store.clone(), settings.audit_max_len, shutdown.clone()),
+        TailHub::spawn(store.clone(), shutdown.clone()),
     ));
     if let Some((user, password)) = &settings.bootstrap_admin
         && cluster.bootstrap_admin(user, password.expose()).await?
@@ -69,12 +76,15 @@ pub struct Application {
     cluster: Arc<Cluster>,
     monitor: JoinHandle<()>,
     reconciler: JoinHandle<()>,
+    shutdown: Shutdown,
+    grace: Duration,
     max_body_bytes: usize,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let (cluster, store, pool) = build_cluster(&settings).await?;
+        let shutdown = Shutdown::new();
+        let (cluster, store, pool) = build_cluster(&settings, &shutdown).await?;
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
             .await
@@ -88,14 +98,21 @@ impl Application {
             .and_then(|a| a.as_socket_addr().copied())
             .unwrap_or(settings.listen);
 
-        let monitor = HealthMonitor::new(store, pool, settings.monitor_interval).spawn();
-        let reconciler = spawn_reconciler(cluster.clone(), settings.reconcile_interval);
+        let monitor =
+            HealthMonitor::new(store, pool, settings.monitor_interval).spawn(shutdown.clone());
+        let reconciler = spawn_reconciler(
+            cluster.clone(),
+            settings.reconcile_interval,
+            shutdown.clone(),
+        );
         Ok(Self {
             addr,
             acceptor,
             cluster,
             monitor,
             reconciler,
+            shutdown,
+            grace: settings.shutdown_grace,
             max_body_bytes: settings.max_body_bytes,
         })
     }
@@ -109,29 +126,35 @@ impl Application {
         self.cluster.clone()
     }
 
-    /// Serves until the future `stop` completes, then drains requests for up to 10 s.
+    /// Serves until the future `stop` completes; then shuts down in order (see [`Shutdown`]):
+    /// background tasks and live streams stop, in-flight requests answer (within the grace),
+    /// and the audit outbox writes what it holds.
     pub async fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = api::app(self.cluster.clone(), self.max_body_bytes);
+        let shutdown = self.shutdown.clone();
+        let signal = async move {
+            stop.await;
+            tracing::info!("shutting down: draining requests");
+            shutdown.begin();
+        };
         let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, stop, Some(std::time::Duration::from_secs(10)))
+            .run_with_graceful_shutdown(app, signal, Some(self.grace))
             .await;
-        self.monitor.abort();
-        self.reconciler.abort();
-        // Outcomes Redis could not take yet get a last chance before the process ends.
-        if tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            self.cluster.audit().flush(),
-        )
-        .await
-        .is_err()
+        // Both return once shutdown has begun (after the round in progress).
+        let _ = tokio::join!(self.monitor, self.reconciler);
+        self.shutdown.close();
+        if tokio::time::timeout(OUTBOX_FLUSH, self.cluster.audit().flush())
+            .await
+            .is_err()
         {
             tracing::error!(
                 "audit outcomes still queued at shutdown; the reconcile pass will settle their intents"
             );
         }
+        tracing::info!("stopped");
         result
     }
 
@@ -158,5 +181,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down");
 }

@@ -111,6 +111,7 @@ impl ContainersApi {
     /// Every container the caller may see, asking all engines at once. Engines that do not
     /// answer within their timeout are listed in `failed`.
     #[oai(path = "/containers", method = "get")]
+    #[allow(clippy::too_many_arguments)] // one argument per query parameter
     async fn list_all(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -123,13 +124,15 @@ impl ContainersApi {
         state: Query<Option<String>>,
         /// Only this owner (admins; users always see only their own).
         owner: Query<Option<String>>,
+        /// Only containers run from this saved image config (the container's `config`).
+        config: Query<Option<String>>,
     ) -> ApiResult<ContainerList> {
         let filter = ContainerFilter {
             engine: engine.0,
             image: image.0,
             state: self::state(state.0.as_deref())?,
             owner: owner.0,
-            saved_as: None,
+            config: config.0,
         };
         ok(cluster.list_all(&auth.0, &filter).await?)
     }

@@ -79,6 +79,20 @@ pub async fn metrics(cluster: Data<&Arc<Cluster>>, metrics: Data<&Arc<Metrics>>)
         "clementine_event_stream_clients {}\n",
         cluster.tail_clients()
     ));
+    out.push_str(
+        "# HELP clementine_engine_listings_total Container listings asked of the engines.\n",
+    );
+    out.push_str("# TYPE clementine_engine_listings_total counter\n");
+    out.push_str(&format!(
+        "clementine_engine_listings_total {}\n",
+        cluster.engine_pool().listings()
+    ));
+    out.push_str("# HELP clementine_reconcile_passes_total Reconcile passes completed.\n");
+    out.push_str("# TYPE clementine_reconcile_passes_total counter\n");
+    out.push_str(&format!(
+        "clementine_reconcile_passes_total {}\n",
+        cluster.reconcile_passes()
+    ));
     let redis_up = cluster.store().ping().await.is_ok();
     out.push_str("# HELP clementine_redis_up Whether Redis answered this scrape.\n");
     out.push_str("# TYPE clementine_redis_up gauge\n");

@@ -18,6 +18,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The operator at the command line (`clementine user add`, `replay`): an admin, recorded
+    /// in the audit log as `clementine-cli`.
+    pub fn operator() -> Self {
+        Principal {
+            username: "clementine-cli".into(),
+            role: Role::Admin,
+            request_id: Some(format!("cli-{}", uuid::Uuid::now_v7())),
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -1,10 +1,11 @@
 //! Engines: add (after a TLS ping), list, get, patch, delete, and one engine's containers.
 
+use super::audited::{Settle, plain};
 use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{
-    Container, Engine, EngineHealth, EnginePatch, EngineStatus, HealthState, InvalidInput,
-    NewEngine, check_engine_id, check_labels,
+    Container, Engine, EngineHealth, EnginePatch, EngineRecord, EngineStatus, HealthState,
+    InvalidInput, NewEngine, check_engine_id, check_labels,
 };
 use crate::engine::{parse_engine_addr, to_container};
 use crate::events::{Draft, actions};
@@ -58,10 +59,8 @@ impl Cluster {
             .engine(&new.id)
             .target(&new.id)
             .detail(serde_json::json!({"addr": addr, "labels": new.labels}));
-        self.audited(draft, self.probe_and_store(new, addr), |e| {
-            Some(engine_detail(e))
-        })
-        .await
+        self.audited(draft, self.probe_and_store(new, addr), engine_detail)
+            .await
     }
 
     async fn probe_and_store(&self, new: &NewEngine, addr: String) -> ClusterResult<Engine> {
@@ -155,7 +154,7 @@ impl Cluster {
             }
             Ok(engine.clone())
         };
-        self.audited(draft, work, |e| Some(engine_detail(e))).await
+        self.audited(draft, work, engine_detail).await
     }
 
     /// Removes an engine from clementine (its containers keep running on it).
@@ -173,7 +172,7 @@ impl Cluster {
             tracing::info!(engine = %id, "engine removed");
             Ok(())
         };
-        self.audited(draft, work, |_| None).await
+        self.audited(draft, work, plain).await
     }
 
     /// The containers on one engine that the caller may see.
@@ -197,8 +196,8 @@ impl Cluster {
 }
 
 /// The engine as the audit log records it: enough to add it again (replay into an empty Redis).
-fn engine_detail(e: &Engine) -> serde_json::Value {
-    serde_json::json!({"addr": e.addr, "cpus": e.cpus, "memory": e.memory, "labels": e.labels, "status": e.status})
+fn engine_detail(e: &Engine, _: &mut Draft) -> Settle {
+    Settle::detail(serde_json::to_value(EngineRecord::of(e)).unwrap_or_default())
 }
 
 fn engine_exists(id: &str) -> ClusterError {

@@ -3,6 +3,7 @@
 
 use futures::StreamExt;
 
+use super::audited::{Settle, plain};
 use super::run::{MAX_COUNT, RunOptions};
 use super::{Cluster, ClusterError, ClusterResult, Conflict, ContainerFilter};
 use crate::auth::Principal;
@@ -10,7 +11,7 @@ use crate::domain::{
     Container, ContainerState, ImageConfig, InvalidInput, NewSavedImage, SavedImage, ScaleResult,
 };
 use crate::events::{Draft, actions};
-use crate::store::{IndexChange, StoredImage};
+use crate::store::StoredImage;
 use crate::time::{now_ms, rfc3339_ms};
 
 fn view(owner: &str, name: String, stored: StoredImage) -> SavedImage {
@@ -72,7 +73,7 @@ impl Cluster {
         self.audited(
             image_draft(principal, actions::IMAGE_SAVE, &new.name, &new.image),
             work,
-            |_| None,
+            plain,
         )
         .await
     }
@@ -104,7 +105,7 @@ impl Cluster {
         self.audited(
             image_draft(principal, actions::IMAGE_REPLACE, name, image),
             work,
-            |_| None,
+            plain,
         )
         .await
     }
@@ -132,7 +133,7 @@ impl Cluster {
             }
             Ok(())
         };
-        self.audited(draft, work, |_| None).await
+        self.audited(draft, work, plain).await
     }
 
     async fn saved(&self, principal: &Principal, name: &str) -> ClusterResult<StoredImage> {
@@ -198,23 +199,16 @@ impl Cluster {
         let draft = image_draft(principal, actions::CONTAINER_SCALE, name, &stored.image)
             .owner(&principal.username)
             .detail(serde_json::json!({ "instances": instances }));
-        let mut pending = self.audit.intent(draft).await?;
-        let result = self.converge(principal, name, stored, instances).await;
-        let error = match &result {
-            Ok(r) => {
-                pending.draft.detail = Some(
-                    serde_json::json!({
-                        "wanted": instances, "instances": r.instances,
-                        "created": r.created.len(), "destroyed": r.destroyed.len(),
-                    })
-                    .to_string(),
-                );
-                r.error.clone()
-            }
-            Err(e) => Some(e.to_string()),
-        };
-        self.audit.outcome(pending, error, IndexChange::None).await;
-        result
+        let work = self.converge(principal, name, stored, instances);
+        self.audited(draft, work, |r, _| Settle {
+            detail: Some(serde_json::json!({
+                "wanted": instances, "instances": r.instances,
+                "created": r.created.len(), "destroyed": r.destroyed.len(),
+            })),
+            error: r.error.clone(),
+            ..Default::default()
+        })
+        .await
     }
 
     /// Scale's work, between its intent and outcome.
@@ -228,7 +222,7 @@ impl Cluster {
         let filter = ContainerFilter {
             owner: Some(principal.username.clone()),
             state: Some(ContainerState::Running),
-            saved_as: Some(name.to_string()),
+            config: Some(name.to_string()),
             ..Default::default()
         };
         let listed = self.list_all(principal, &filter).await?;

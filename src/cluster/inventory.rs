@@ -7,16 +7,16 @@ use futures::future::join_all;
 
 use super::{Cluster, ClusterResult};
 use crate::domain::Engine;
-use crate::engine::labels;
+use crate::engine::labels::ContainerLabels;
 
 /// A container found on an engine, by the op that created it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Located {
     pub engine: String,
     pub container: String,
     pub name: String,
     /// The container's labels (what the reconcile pass records claims from).
-    pub labels: HashMap<String, String>,
+    pub labels: ContainerLabels,
     /// Creation time, unix ms.
     pub created_ms: u64,
 }
@@ -31,10 +31,9 @@ pub struct Inventory {
 }
 
 fn located(engine: &str, c: ContainerSummary) -> Option<(String, Located)> {
-    let labels = c.labels.unwrap_or_default();
-    let op = labels.get(labels::OP)?.clone();
+    let labels = ContainerLabels::from_map(c.labels.as_ref()?).filter(|l| !l.op.is_empty())?;
     Some((
-        op,
+        labels.op.clone(),
         Located {
             engine: engine.to_string(),
             container: c.id.unwrap_or_default(),
@@ -52,7 +51,7 @@ impl Cluster {
     /// Lists this deployment's containers on every engine.
     pub(super) async fn inventory(&self) -> ClusterResult<Inventory> {
         let engines = self.store.list_engines().await?;
-        let deployment = format!("{}={}", labels::CLUSTER, self.store.keys().prefix());
+        let deployment = ContainerLabels::cluster_filter(self.store.keys().prefix());
         let answers = join_all(engines.iter().map(|e| {
             let filter = vec![deployment.clone()];
             async move { self.engines.client(e).list_labelled(filter).await }

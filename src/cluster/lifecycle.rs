@@ -2,10 +2,12 @@
 //! finds the container on an engine the caller may use and checks that the caller owns it;
 //! anything else answers "not found", like a container that does not exist.
 
+use super::audited::{Settle, plain};
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{Container, Engine, InvalidInput};
-use crate::engine::{EngineClient, EngineError, from_inspect, labels};
+use crate::engine::labels::ContainerLabels;
+use crate::engine::{EngineClient, EngineError, from_inspect};
 use crate::events::{Draft, actions};
 use crate::store::IndexChange;
 
@@ -43,12 +45,12 @@ fn check_ref(cid: &str) -> Result<(), InvalidInput> {
     }
 }
 
+/// The op that scheduled a container, from its labels.
 fn op_label(inspect: &bollard::models::ContainerInspectResponse) -> Option<String> {
-    inspect
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.as_ref())
-        .and_then(|l| l.get(labels::OP).cloned())
+    let labels = inspect.config.as_ref()?.labels.as_ref()?;
+    ContainerLabels::from_map(labels)
+        .map(|l| l.op)
+        .filter(|op| !op.is_empty())
 }
 
 /// A container the caller may touch.
@@ -74,11 +76,7 @@ impl Cluster {
             Err(EngineError::NotFound(_)) => return Err(ClusterError::not_found("container", cid)),
             Err(e) => return Err(ClusterError::engine(engine_id, e)),
         };
-        let op = inspect
-            .config
-            .as_ref()
-            .and_then(|c| c.labels.as_ref())
-            .and_then(|l| l.get(labels::OP).cloned());
+        let op = op_label(&inspect);
         let container = from_inspect(inspect, &engine);
         if !principal.may_touch_container(container.owner.as_deref()) {
             return Err(ClusterError::not_found("container", cid));
@@ -154,8 +152,7 @@ impl Cluster {
         draft.name = Some(found.container.name.clone());
         draft.owner = found.container.owner.clone();
         draft.ref_op = found.op.clone();
-        let pending = self.audit.intent(draft).await?;
-        let result: ClusterResult<()> = async {
+        let work = async {
             match found.client.remove(&found.container.id).await {
                 Ok(()) | Err(EngineError::NotFound(_)) => {}
                 Err(e) => return Err(ClusterError::engine(&found.engine.id, e)),
@@ -163,25 +160,18 @@ impl Cluster {
             if let Some(op) = &found.op {
                 self.store.release(&found.engine.id, op).await?;
             }
+            tracing::info!(engine = %found.engine.id, container = %found.container.id, by = %actor.username, "container destroyed");
             Ok(())
-        }
-        .await;
-        match &result {
-            Ok(()) => {
-                let index = found
-                    .op
-                    .clone()
-                    .map_or(IndexChange::None, |op| IndexChange::Remove { op });
-                self.audit.outcome(pending, None, index).await;
-                tracing::info!(engine = %found.engine.id, container = %found.container.id, by = %actor.username, "container destroyed");
-            }
-            Err(e) => {
-                self.audit
-                    .outcome(pending, Some(e.to_string()), IndexChange::None)
-                    .await
-            }
-        }
-        result.map(|()| found.container)
+        };
+        self.audited(draft, work, |_, _| Settle {
+            index: found
+                .op
+                .clone()
+                .map_or(IndexChange::None, |op| IndexChange::Remove { op }),
+            ..Default::default()
+        })
+        .await?;
+        Ok(found.container)
     }
 
     /// Starts, stops or restarts a container; answers its new state.
@@ -210,26 +200,25 @@ impl Cluster {
         draft.name = Some(found.container.name.clone());
         draft.owner = found.container.owner.clone();
         draft.ref_op = found.op.clone();
-        let pending = self.audit.intent(draft).await?;
-        let id = &found.container.id;
-        let done = match action {
-            Action::Start => found.client.start(id).await,
-            Action::Stop(grace) => found.client.stop(id, grace).await,
-            Action::Restart(grace) => found.client.restart(id, grace).await,
+        let work = async {
+            let id = &found.container.id;
+            let done = match action {
+                Action::Start => found.client.start(id).await,
+                Action::Stop(grace) => found.client.stop(id, grace).await,
+                Action::Restart(grace) => found.client.restart(id, grace).await,
+            };
+            // Docker answers 304 for start-when-running and stop-when-stopped; both are fine.
+            match done {
+                Ok(()) | Err(EngineError::Docker { status: 304, .. }) => found
+                    .client
+                    .inspect(id)
+                    .await
+                    .map(|i| from_inspect(i, &found.engine)),
+                Err(e) => Err(e),
+            }
+            .map_err(|e| ClusterError::engine(engine_id, e))
         };
-        // Docker answers 304 for start-when-running and stop-when-stopped; both are fine.
-        let result = match done {
-            Ok(()) | Err(EngineError::Docker { status: 304, .. }) => found
-                .client
-                .inspect(id)
-                .await
-                .map(|i| from_inspect(i, &found.engine)),
-            Err(e) => Err(e),
-        }
-        .map_err(|e| ClusterError::engine(engine_id, e));
-        let error = result.as_ref().err().map(ToString::to_string);
-        self.audit.outcome(pending, error, IndexChange::None).await;
-        result
+        self.audited(draft, work, plain).await
     }
 
     /// The last `tail` log lines.

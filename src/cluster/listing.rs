@@ -21,11 +21,11 @@ pub struct ContainerFilter {
     /// Only for admins; users always see only their own.
     pub owner: Option<String>,
     /// Only containers run from this saved config.
-    pub saved_as: Option<String>,
+    pub config: Option<String>,
 }
 
 impl ContainerFilter {
-    fn keeps(&self, c: &Container, labels_config: Option<&str>) -> bool {
+    fn keeps(&self, c: &Container) -> bool {
         self.image
             .as_ref()
             .is_none_or(|i| image_with_tag(i) == image_with_tag(&c.image.name))
@@ -35,9 +35,9 @@ impl ContainerFilter {
                 .as_ref()
                 .is_none_or(|o| c.owner.as_ref() == Some(o))
             && self
-                .saved_as
+                .config
                 .as_deref()
-                .is_none_or(|s| labels_config == Some(s))
+                .is_none_or(|s| c.config.as_deref() == Some(s))
     }
 }
 
@@ -53,6 +53,9 @@ impl Cluster {
         if let Some(id) = &filter.engine {
             check_engine_id("engine", id)?;
             engines.retain(|e| &e.id == id);
+        }
+        if let Some(config) = &filter.config {
+            check_engine_id("config", config)?;
         }
         let owner = principal
             .owner_filter()
@@ -74,14 +77,8 @@ impl Cluster {
             match answer {
                 Ok(summaries) => {
                     for s in summaries {
-                        let config = s
-                            .labels
-                            .as_ref()
-                            .and_then(|l| l.get(crate::engine::labels::CONFIG).cloned());
                         let c = to_container(s, engine);
-                        if principal.may_touch_container(c.owner.as_deref())
-                            && filter.keeps(&c, config.as_deref())
-                        {
+                        if principal.may_touch_container(c.owner.as_deref()) && filter.keeps(&c) {
                             list.containers.push(c);
                         }
                     }

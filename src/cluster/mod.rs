@@ -3,6 +3,7 @@
 //! anything; handlers stay thin and never decide who may do what.
 
 mod audit_log;
+mod audited;
 mod engines;
 mod error;
 mod guard;
@@ -15,24 +16,26 @@ mod reconcile;
 mod replay;
 mod run;
 mod session;
+mod settle;
 mod users;
 mod validate;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 pub use audit_log::EventQuery;
 pub use error::{ClusterError, Conflict};
 pub use lifecycle::{Action, MAX_TAIL};
 pub use listing::ContainerFilter;
-pub use reconcile::{CLAIM_GRACE, ReconcileReport, SettleReport, spawn_reconciler};
+pub use reconcile::{CLAIM_GRACE, ReconcileReport, spawn_reconciler};
 pub use run::{MAX_COUNT, RunOptions};
+pub use settle::SettleReport;
 pub use validate::image_with_tag;
 
 use crate::auth::{Passwords, Principal, Tokens};
 use crate::config::PlacementSettings;
 use crate::engine::EnginePool;
-use crate::events::{Audit, Draft, TailHub};
-use crate::store::IndexChange;
+use crate::events::{Audit, TailHub};
 use crate::store::Store;
 
 /// Result of a cluster action.
@@ -47,6 +50,8 @@ pub struct Cluster {
     pub(crate) placement: PlacementSettings,
     pub(crate) audit: Audit,
     pub(crate) tail: TailHub,
+    /// Reconcile passes completed by this process (for `/metrics`).
+    reconcile_passes: AtomicU64,
 }
 
 impl Cluster {
@@ -67,6 +72,7 @@ impl Cluster {
             placement,
             audit,
             tail,
+            reconcile_passes: AtomicU64::new(0),
         }
     }
 
@@ -84,32 +90,6 @@ impl Cluster {
 
     pub fn audit(&self) -> &Audit {
         &self.audit
-    }
-}
-
-impl Cluster {
-    /// Runs `work` between an intent and its outcome. `work` is a future, so nothing of it runs
-    /// before the intent is written; `describe` may put what the work produced into the
-    /// outcome's `detail`.
-    pub(crate) async fn audited<T>(
-        &self,
-        draft: Draft,
-        work: impl Future<Output = ClusterResult<T>>,
-        describe: impl FnOnce(&T) -> Option<serde_json::Value>,
-    ) -> ClusterResult<T> {
-        let mut pending = self.audit.intent(draft).await?;
-        let result = work.await;
-        let error = match &result {
-            Ok(value) => {
-                if let Some(detail) = describe(value) {
-                    pending.draft.detail = Some(detail.to_string());
-                }
-                None
-            }
-            Err(e) => Some(e.to_string()),
-        };
-        self.audit.outcome(pending, error, IndexChange::None).await;
-        result
     }
 }
 

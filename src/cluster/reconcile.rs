@@ -11,6 +11,7 @@
 //! deployment's labels that no schedule record accounts for.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -18,10 +19,8 @@ use tokio::task::JoinHandle;
 use super::inventory::{Inventory, Located};
 use super::placement::{cpus_milli, is_unique};
 use super::{Cluster, ClusterResult};
-use crate::domain::PlacementType;
-use crate::engine::labels;
-use crate::events::{Draft, actions};
-use crate::store::{Claim, IndexChange};
+use crate::shutdown::Shutdown;
+use crate::store::Claim;
 use crate::time::now_ms;
 
 /// Claims younger than this are kept even when their container is not (yet) on the engine.
@@ -38,36 +37,17 @@ pub struct ReconcileReport {
 }
 
 /// The claim a labelled container holds.
-fn claim_of(op: &str, found: &Located) -> Claim {
+fn claim_of(found: &Located) -> Claim {
     let l = &found.labels;
     Claim {
-        op: op.to_string(),
+        op: l.op.clone(),
         engine: found.engine.clone(),
-        owner: l.get(labels::OWNER).cloned().unwrap_or_default(),
-        image: l.get(labels::IMAGE).cloned().unwrap_or_default(),
-        cpus_milli: cpus_milli(
-            l.get(labels::CPUS)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0),
-        ),
-        memory: l
-            .get(labels::MEMORY)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-        ports: l
-            .get(labels::PORTS)
-            .map(|p| {
-                p.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        unique: is_unique(
-            l.get(labels::TYPE)
-                .and_then(|t| PlacementType::parse(t))
-                .unwrap_or_default(),
-        ),
+        owner: l.owner.clone(),
+        image: l.image.clone(),
+        cpus_milli: cpus_milli(l.cpus),
+        memory: l.memory,
+        ports: l.ports.clone(),
+        unique: is_unique(l.placement),
     }
 }
 
@@ -92,10 +72,10 @@ impl Cluster {
                 .collect(),
             ..Default::default()
         };
-        for (op, found) in &inventory.by_op {
+        for found in inventory.by_op.values() {
             if self
                 .store
-                .record_claim(&claim_of(op, found), found.created_ms)
+                .record_claim(&claim_of(found), found.created_ms)
                 .await?
             {
                 report.recorded += 1;
@@ -126,171 +106,58 @@ impl Cluster {
         Ok(report)
     }
 
-    /// The whole pass: reservations, intents without outcome and orphans, from one look at
-    /// the engines.
-    pub async fn reconcile(&self) -> ClusterResult<()> {
+    /// The whole pass, from one listing of each engine: reservations, intents without
+    /// outcome, orphans. Each step runs even when another failed, and logs its own error.
+    pub async fn reconcile(&self) -> ClusterResult<ReconcileReport> {
         let inventory = self.inventory().await?;
-        self.reconcile_claims_in(&inventory).await?;
-        self.settle_intents_in(&inventory, CLAIM_GRACE).await?;
-        let orphans = self.orphans_in(&inventory).await?;
-        if !orphans.is_empty() {
-            tracing::warn!(
+        let claims = self.reconcile_claims_in(&inventory).await;
+        if let Err(e) = &claims {
+            tracing::warn!(error = %e, "reconciling reservations failed");
+        }
+        if let Err(e) = self.settle_intents_in(&inventory, CLAIM_GRACE).await {
+            tracing::warn!(error = %e, "settling audit intents failed");
+        }
+        match self.orphans_in(&inventory).await {
+            Ok(orphans) if !orphans.is_empty() => tracing::warn!(
                 count = orphans.len(),
                 ?orphans,
                 "containers with clementine labels but no schedule record"
-            );
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "orphan check failed"),
         }
-        Ok(())
+        self.reconcile_passes.fetch_add(1, Ordering::Relaxed);
+        claims
+    }
+
+    /// Passes completed by this process.
+    pub fn reconcile_passes(&self) -> u64 {
+        self.reconcile_passes.load(Ordering::Relaxed)
     }
 }
 
-/// Runs the reconcile pass at start-up and then on an interval.
-pub fn spawn_reconciler(cluster: Arc<Cluster>, interval: Duration) -> JoinHandle<()> {
+/// Runs the reconcile pass at start-up and then on an interval, until `shutdown`.
+pub fn spawn_reconciler(
+    cluster: Arc<Cluster>,
+    interval: Duration,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            if let Err(e) = cluster.reconcile_claims().await {
-                tracing::warn!(error = %e, "reconcile pass failed");
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.begun() => return,
             }
-            if let Err(e) = cluster.settle_intents(CLAIM_GRACE).await {
-                tracing::warn!(error = %e, "settling audit intents failed");
-            }
-            match cluster.orphans().await {
-                Ok(orphans) if !orphans.is_empty() => {
-                    tracing::warn!(
-                        count = orphans.len(),
-                        ?orphans,
-                        "containers with clementine labels but no schedule record"
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "orphan check failed"),
+            if let Err(e) = cluster.reconcile().await {
+                tracing::warn!(error = %e, "reconcile pass failed: the engine list cannot be read");
             }
         }
     })
 }
 
-/// Outcome of settling intents.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SettleReport {
-    /// Intents given an outcome, by op.
-    pub settled: Vec<String>,
-    /// Intents left open (too young, or their engine did not answer).
-    pub left_open: usize,
-}
-
 impl Cluster {
-    /// Gives intents without outcome (older than `min_age`) the outcome the engines show: a
-    /// schedule whose container exists succeeded; a destroy whose container is gone succeeded;
-    /// anything else is recorded as an error, since its result cannot be known.
-    pub async fn settle_intents(&self, min_age: Duration) -> ClusterResult<SettleReport> {
-        if self.store.open_intents().await?.is_empty() {
-            return Ok(SettleReport::default());
-        }
-        let inventory = self.inventory().await?;
-        self.settle_intents_in(&inventory, min_age).await
-    }
-
-    async fn settle_intents_in(
-        &self,
-        inventory: &Inventory,
-        min_age: Duration,
-    ) -> ClusterResult<SettleReport> {
-        let open = self.store.open_intents().await?;
-        let mut report = SettleReport::default();
-        let newest = now_ms().saturating_sub(min_age.as_millis() as u64);
-        for (op, id) in open {
-            let Some(entry) = self.store.events_range(&id, &id, 1, false).await?.pop() else {
-                continue;
-            };
-            let intent = crate::events::decode(entry);
-            let (ms, _) = crate::events::query::id_key(&intent.id);
-            let Some(mut draft) = Draft::from_intent(&intent).filter(|_| ms <= newest) else {
-                report.left_open += 1;
-                continue;
-            };
-            let engine_down = |engine: &Option<String>| {
-                engine
-                    .as_ref()
-                    .is_some_and(|e| inventory.unreachable.contains_key(e))
-            };
-            draft.detail = Some(serde_json::json!({"settled_by": "reconcile"}).to_string());
-            let (error, index) = match draft.action {
-                actions::CONTAINER_SCHEDULE | actions::CONTAINER_RESCHEDULE => {
-                    match inventory.by_op.get(&op) {
-                        Some(found) => {
-                            draft.engine = Some(found.engine.clone());
-                            draft.container = Some(found.container.clone());
-                            draft.name = Some(found.name.clone());
-                            let json = serde_json::json!({
-                                "container": found.container, "engine": found.engine,
-                                "owner": draft.owner, "name": found.name,
-                            });
-                            (
-                                None,
-                                IndexChange::Add {
-                                    op: op.clone(),
-                                    json: json.to_string(),
-                                },
-                            )
-                        }
-                        None if !inventory.unreachable.is_empty() => {
-                            // It may be on an engine that did not answer: ask again next pass.
-                            report.left_open += 1;
-                            continue;
-                        }
-                        None => (
-                            Some("settled by reconcile: no container was created".to_string()),
-                            IndexChange::None,
-                        ),
-                    }
-                }
-                actions::CONTAINER_DESTROY if engine_down(&draft.engine) => {
-                    report.left_open += 1;
-                    continue;
-                }
-                actions::CONTAINER_DESTROY => {
-                    let still_there = draft
-                        .ref_op
-                        .as_ref()
-                        .is_some_and(|r| inventory.by_op.contains_key(r));
-                    if still_there {
-                        (
-                            Some("settled by reconcile: the container still exists".to_string()),
-                            IndexChange::None,
-                        )
-                    } else {
-                        let index = draft
-                            .ref_op
-                            .clone()
-                            .map_or(IndexChange::None, |op| IndexChange::Remove { op });
-                        (None, index)
-                    }
-                }
-                _ => (
-                    Some(
-                        "settled by reconcile: the outcome was lost; check the current state"
-                            .to_string(),
-                    ),
-                    IndexChange::None,
-                ),
-            };
-            self.audit
-                .outcome(crate::events::Pending { draft }, error, index)
-                .await;
-            report.settled.push(op);
-        }
-        if !report.settled.is_empty() {
-            tracing::info!(
-                settled = report.settled.len(),
-                "settled audit intents without outcome"
-            );
-        }
-        Ok(report)
-    }
-
     /// Containers of this deployment that no schedule record accounts for.
     pub async fn orphans(&self) -> ClusterResult<Vec<(String, String)>> {
         let inventory = self.inventory().await?;

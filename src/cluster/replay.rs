@@ -11,9 +11,7 @@
 use super::run::RunOptions;
 use super::{Cluster, ClusterResult, admin_only};
 use crate::auth::Principal;
-use crate::domain::{
-    Engine, EngineHealth, EngineStatus, ImageConfig, Orphan, ReplayPlan, Reschedule,
-};
+use crate::domain::{EngineRecord, ImageConfig, Orphan, ReplayPlan, Reschedule};
 use crate::events::fold::{Desired, Fold};
 use crate::events::{Draft, actions, decode};
 use crate::scheduler::place;
@@ -112,18 +110,10 @@ impl Cluster {
         Ok(plan)
     }
 
-    async fn restore_engine(&self, id: &str, detail: &serde_json::Value) -> ClusterResult<()> {
-        let engine = Engine {
-            id: id.to_string(),
-            addr: detail["addr"].as_str().unwrap_or_default().to_string(),
-            cpus: detail["cpus"].as_f64().unwrap_or(0.0),
-            memory: detail["memory"].as_u64().unwrap_or(0),
-            labels: serde_json::from_value(detail["labels"].clone()).unwrap_or_default(),
-            status: serde_json::from_value(detail["status"].clone())
-                .unwrap_or(EngineStatus::Active),
-            health: EngineHealth::default(),
-        };
-        self.store.add_engine(&engine).await?;
+    async fn restore_engine(&self, id: &str, record: &EngineRecord) -> ClusterResult<()> {
+        self.store
+            .add_engine(&record.clone().into_engine(id))
+            .await?;
         tracing::info!(engine = %id, "engine restored from the audit log");
         Ok(())
     }

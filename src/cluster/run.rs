@@ -4,13 +4,15 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 
+use super::audited::Settle;
 use super::guard::forbidden_for_users;
 use super::placement::{is_unique, port_text};
 use super::validate::{check_config, image_with_tag};
 use super::{Cluster, ClusterError, ClusterResult, Conflict};
 use crate::auth::{AuthError, Principal};
 use crate::domain::{Container, ImageConfig, InvalidInput};
-use crate::engine::{EngineError, from_inspect, labels};
+use crate::engine::labels::ContainerLabels;
+use crate::engine::{EngineError, from_inspect};
 use crate::events::{Draft, actions};
 use crate::scheduler::Strategy;
 use crate::store::{Claim, IndexChange};
@@ -142,36 +144,18 @@ impl Cluster {
             draft.target = Some(saved.clone());
         }
         let op = draft.op.clone();
-        let mut pending = self.audit.intent(draft).await?;
-        let result = self
-            .place_and_start(placement, config, ports, options, &op)
-            .await;
-        match &result {
-            Ok(c) => {
-                pending.draft.engine = Some(c.engine.id.clone());
-                pending.draft.container = Some(c.id.clone());
-                pending.draft.name = Some(c.name.clone());
-                let json = serde_json::json!({
-                    "container": c.id, "engine": c.engine.id, "owner": placement.username, "name": c.name,
-                });
-                self.audit
-                    .outcome(
-                        pending,
-                        None,
-                        IndexChange::Add {
-                            op,
-                            json: json.to_string(),
-                        },
-                    )
-                    .await;
+        let work = self.place_and_start(placement, config, ports, options, &op);
+        self.audited(draft, work, |c, outcome| {
+            outcome.engine = Some(c.engine.id.clone());
+            outcome.container = Some(c.id.clone());
+            outcome.name = Some(c.name.clone());
+            let owner = &placement.username;
+            Settle {
+                index: IndexChange::added(&op, &c.id, &c.engine.id, owner, &c.name),
+                ..Default::default()
             }
-            Err(e) => {
-                self.audit
-                    .outcome(pending, Some(e.to_string()), IndexChange::None)
-                    .await
-            }
-        }
-        result
+        })
+        .await
     }
 
     /// Place, claim, create, start. An engine that lacks the image is skipped and the next
@@ -208,13 +192,18 @@ impl Cluster {
             effective.cpus = Some(req.cpus);
             effective.memory = Some(req.memory);
             let client = self.engines.client(&engine);
-            let labels = container_labels(
-                &effective,
-                &image,
-                &claim,
-                options,
-                self.store.keys().prefix(),
-            );
+            let labels = ContainerLabels {
+                cluster: self.store.keys().prefix().to_string(),
+                owner: claim.owner.clone(),
+                image: image.clone(),
+                placement: config.r#type,
+                cpus: req.cpus,
+                memory: req.memory,
+                op: claim.op.clone(),
+                ports: claim.ports.clone(),
+                config: options.saved_as.clone(),
+            }
+            .to_map();
             let failure = match client.create_and_start(&effective, labels).await {
                 Ok(id) => match client.inspect(&id).await {
                     Ok(inspect) => {
@@ -251,34 +240,4 @@ impl Cluster {
             excluded.push(engine.id.clone());
         }
     }
-}
-
-/// The labels that make an engine say what a container is and whose.
-fn container_labels(
-    config: &ImageConfig,
-    image: &str,
-    claim: &Claim,
-    options: &RunOptions,
-    deployment: &str,
-) -> HashMap<String, String> {
-    let mut l = HashMap::from([
-        (labels::CLUSTER.to_string(), deployment.to_string()),
-        (labels::OWNER.to_string(), claim.owner.clone()),
-        (labels::IMAGE.to_string(), image.to_string()),
-        (labels::TYPE.to_string(), config.r#type.as_str().to_string()),
-        (
-            labels::CPUS.to_string(),
-            config.cpus.unwrap_or_default().to_string(),
-        ),
-        (
-            labels::MEMORY.to_string(),
-            config.memory.unwrap_or_default().to_string(),
-        ),
-        (labels::OP.to_string(), claim.op.clone()),
-        (labels::PORTS.to_string(), claim.ports.join(",")),
-    ]);
-    if let Some(name) = &options.saved_as {
-        l.insert(labels::CONFIG.to_string(), name.clone());
-    }
-    l
 }

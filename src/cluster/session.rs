@@ -1,5 +1,6 @@
 //! Logging in, checking tokens, and the caller's own account.
 
+use super::audited::plain;
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::{AuthError, IssuedToken, Principal};
 use crate::domain::names::{MAX_NAME_LEN, MAX_PASSWORD_LEN};
@@ -142,7 +143,7 @@ impl Cluster {
                 .tokens
                 .issue(&principal.username, record.role, version)?)
         };
-        self.audited(draft, work, |_| None).await
+        self.audited(draft, work, plain).await
     }
 
     /// The API view of a stored user: grants included, hash left out.
@@ -180,6 +181,6 @@ impl Cluster {
                 .create_user(username, crate::domain::Role::Admin, &hash, now_ms())
                 .await?)
         };
-        self.audited(draft, work, |_| None).await
+        self.audited(draft, work, plain).await
     }
 }

@@ -2,6 +2,7 @@
 
 use futures::future::try_join_all;
 
+use super::audited::{Settle, plain};
 use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{InvalidInput, NewUser, User, check_engine_id, check_password, check_username};
@@ -30,7 +31,7 @@ impl Cluster {
             }
             self.get_user(principal, &new.username).await
         };
-        self.audited(draft, work, |_| None).await
+        self.audited(draft, work, plain).await
     }
 
     pub async fn list_users(&self, principal: &Principal) -> ClusterResult<Vec<User>> {
@@ -68,7 +69,7 @@ impl Cluster {
             }
             Ok(())
         };
-        self.audited(draft, work, |_| None).await
+        self.audited(draft, work, plain).await
     }
 
     /// Replaces the engines granted to a user. Every id must name an existing engine.
@@ -103,7 +104,7 @@ impl Cluster {
             }
             self.get_user(principal, username).await
         };
-        self.audited(draft, work, |_| None).await
+        self.audited(draft, work, plain).await
     }
 
     /// Kills every token issued to a user so far.
@@ -117,8 +118,8 @@ impl Cluster {
                 .await?
                 .ok_or_else(|| ClusterError::not_found("user", username))
         };
-        self.audited(draft, work, |v| {
-            Some(serde_json::json!({ "token_version": v }))
+        self.audited(draft, work, |v, _| {
+            Settle::detail(serde_json::json!({ "token_version": v }))
         })
         .await
     }

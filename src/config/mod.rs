@@ -1,7 +1,8 @@
 //! Typed settings: a JSON file, then `CLEMENTINE_*` environment variables on top.
 //!
-//! Every field of the file has an environment variable that overrides it, so a deployment can run
-//! `clementine` with no file at all. The names below are a contract that deployment scripts rely on.
+//! Every field of the file has an environment variable that overrides it (one table, `raw::ENV`), so
+//! a deployment can run `clementine` with no file at all; every default is in [`defaults`]. The
+//! names below are a contract that deployment scripts rely on.
 //!
 //! | file field             | environment variable              | default                   |
 //! |------------------------|-----------------------------------|---------------------------|
@@ -27,6 +28,7 @@
 //! | `default_memory_mb`    | `CLEMENTINE_DEFAULT_MEMORY_MB`    | `64`                      |
 //! | `reconcile_interval_ms`| `CLEMENTINE_RECONCILE_INTERVAL_MS`| `30000`                   |
 //! | `audit_max_len`        | `CLEMENTINE_AUDIT_MAX_LEN`        | none: the stream is never trimmed |
+//! | `shutdown_grace_ms`    | `CLEMENTINE_SHUTDOWN_GRACE_MS`    | `20000`                   |
 //!
 //! Relative paths are taken from the working directory. The JWT secret must be at least 32 bytes.
 
@@ -36,8 +38,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::scheduler::Strategy;
-use raw::{RawConfig, millis, required_path};
+use raw::{RawConfig, millis};
 
+mod fields;
 mod raw;
 
 /// Start-up cannot go on: one sentence that names the field.
@@ -81,6 +84,8 @@ pub struct Settings {
     pub reconcile_interval: Duration,
     /// Trim the audit stream to about this many entries; `None` keeps everything.
     pub audit_max_len: Option<u64>,
+    /// How long in-flight requests get to answer once shutdown begins.
+    pub shutdown_grace: Duration,
 }
 
 /// How containers are placed when a request does not say.
@@ -97,10 +102,29 @@ impl Default for PlacementSettings {
     fn default() -> Self {
         Self {
             strategy: Strategy::Binpack,
-            default_cpus: 0.1,
-            default_memory_mb: 64,
+            default_cpus: defaults::DEFAULT_CPUS,
+            default_memory_mb: defaults::DEFAULT_MEMORY_MB,
         }
     }
+}
+
+/// The one source of every default value.
+pub mod defaults {
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    pub const REDIS_URL: &str = "redis://127.0.0.1:6379/";
+    pub const KEY_PREFIX: &str = "clementine:";
+    pub const JWT_TTL_SECS: u64 = 3600;
+    pub const JWT_ISSUER: &str = "clementine";
+    pub const JWT_AUDIENCE: &str = "clementine-api";
+    pub const MONITOR_INTERVAL_MS: u64 = 5000;
+    pub const ENGINE_TIMEOUT_MS: u64 = 5000;
+    pub const MAX_BODY_BYTES: usize = 1 << 20;
+    pub const LOG_FORMAT: &str = "text";
+    pub const STRATEGY: &str = "binpack";
+    pub const DEFAULT_CPUS: f64 = 0.1;
+    pub const DEFAULT_MEMORY_MB: u64 = 64;
+    pub const RECONCILE_INTERVAL_MS: u64 = 30_000;
+    pub const SHUTDOWN_GRACE_MS: u64 = 20_000;
 }
 
 /// Where the state lives; all `clementine` subcommands need this much.
@@ -154,149 +178,43 @@ impl Settings {
     pub fn load(path: Option<&Path>, env: EnvLookup) -> Result<Self, ConfigError> {
         let mut raw = RawConfig::read(path)?;
         raw.apply_env(env)?;
-        let store = raw.store()?;
-
-        let listen_text = raw
-            .listen
-            .clone()
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen = listen_text.parse().map_err(|_| {
-            ConfigError(format!(
-                "listen (CLEMENTINE_LISTEN) must be host:port with an IP address, not {listen_text:?}"
-            ))
-        })?;
-
-        let tls = TlsFiles {
-            ca: required_path(&raw.tls.ca, "tls.ca", "CLEMENTINE_TLS_CA")?,
-            cert: required_path(&raw.tls.cert, "tls.cert", "CLEMENTINE_TLS_CERT")?,
-            key: required_path(&raw.tls.key, "tls.key", "CLEMENTINE_TLS_KEY")?,
-        };
-
-        let secret = match (&raw.jwt.secret, &raw.jwt.secret_file) {
-            (_, Some(file)) => std::fs::read_to_string(file)
-                .map(|s| s.trim().to_string())
-                .map_err(|e| {
-                    ConfigError(format!(
-                        "jwt.secret_file (CLEMENTINE_JWT_SECRET_FILE) {file} cannot be read: {e}"
-                    ))
-                })?,
-            (Some(secret), None) => secret.clone(),
-            (None, None) => {
-                return Err(ConfigError(
-                    "jwt.secret is missing: set CLEMENTINE_JWT_SECRET, or jwt.secret or jwt.secret_file in the config file".into(),
-                ));
-            }
-        };
-        if secret.len() < 32 {
-            return Err(ConfigError(
-                "jwt.secret (CLEMENTINE_JWT_SECRET) must be at least 32 bytes".into(),
-            ));
-        }
-        let ttl_secs = raw.jwt.ttl_secs.unwrap_or(3600);
-        if !(10..=30 * 86_400).contains(&ttl_secs) {
-            return Err(ConfigError(
-                "jwt.ttl_secs (CLEMENTINE_JWT_TTL_SECS) must be between 10 and 2592000".into(),
-            ));
-        }
-        let jwt = JwtSettings {
-            secret: Secret::new(secret),
-            ttl: Duration::from_secs(ttl_secs),
-            issuer: raw
-                .jwt
-                .issuer
-                .clone()
-                .unwrap_or_else(|| "clementine".into()),
-            audience: raw
-                .jwt
-                .audience
-                .clone()
-                .unwrap_or_else(|| "clementine-api".into()),
-        };
-
-        let bootstrap_admin = match (&raw.admin_user, &raw.admin_password) {
-            (Some(user), Some(password)) => Some((user.clone(), Secret::new(password.clone()))),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(ConfigError(
-                    "admin_password (CLEMENTINE_ADMIN_PASSWORD) is missing while admin_user is set"
-                        .into(),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError(
-                    "admin_user (CLEMENTINE_ADMIN_USER) is missing while admin_password is set"
-                        .into(),
-                ));
-            }
-        };
-
-        let log_format = match raw.log_format.as_deref().unwrap_or("text") {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
-                return Err(ConfigError(format!(
-                    "log_format (CLEMENTINE_LOG_FORMAT) must be text or json, not {other:?}"
-                )));
-            }
-        };
-
-        let strategy_text = raw.strategy.as_deref().unwrap_or("binpack");
-        let strategy = Strategy::parse(strategy_text).ok_or_else(|| {
-            ConfigError(format!(
-                "strategy (CLEMENTINE_STRATEGY) must be binpack or spread, not {strategy_text:?}"
-            ))
-        })?;
-        let default_cpus = raw.default_cpus.unwrap_or(0.1);
-        if !(default_cpus.is_finite() && default_cpus > 0.0) {
-            return Err(ConfigError(
-                "default_cpus (CLEMENTINE_DEFAULT_CPUS) must be more than 0".into(),
-            ));
-        }
-        let default_memory_mb = raw.default_memory_mb.unwrap_or(64);
-        if default_memory_mb < 4 {
-            return Err(ConfigError(
-                "default_memory_mb (CLEMENTINE_DEFAULT_MEMORY_MB) must be at least 4".into(),
-            ));
-        }
-
-        if raw.audit_max_len.is_some_and(|n| n < 1000) {
-            return Err(ConfigError(
-                "audit_max_len (CLEMENTINE_AUDIT_MAX_LEN) must be at least 1000 when set".into(),
-            ));
-        }
-
         Ok(Settings {
-            audit_max_len: raw.audit_max_len,
-            placement: PlacementSettings {
-                strategy,
-                default_cpus,
-                default_memory_mb,
-            },
-            reconcile_interval: millis(
-                raw.reconcile_interval_ms,
-                30_000,
-                "reconcile_interval_ms (CLEMENTINE_RECONCILE_INTERVAL_MS)",
-                100,
-            )?,
-            listen,
-            store,
-            tls,
-            jwt,
+            listen: raw.listen()?,
+            store: raw.store()?,
+            tls: raw.tls_files()?,
+            jwt: raw.jwt()?,
             monitor_interval: millis(
                 raw.monitor_interval_ms,
-                5000,
+                defaults::MONITOR_INTERVAL_MS,
                 "monitor_interval_ms (CLEMENTINE_MONITOR_INTERVAL_MS)",
                 100,
             )?,
             engine_timeout: millis(
                 raw.engine_timeout_ms,
-                5000,
+                defaults::ENGINE_TIMEOUT_MS,
                 "engine_timeout_ms (CLEMENTINE_ENGINE_TIMEOUT_MS)",
                 100,
             )?,
-            max_body_bytes: raw.max_body_bytes.unwrap_or(1 << 20).max(1024),
-            bootstrap_admin,
-            log_format,
+            max_body_bytes: raw
+                .max_body_bytes
+                .unwrap_or(defaults::MAX_BODY_BYTES)
+                .max(1024),
+            bootstrap_admin: raw.bootstrap_admin()?,
+            log_format: raw.log_format()?,
+            placement: raw.placement()?,
+            reconcile_interval: millis(
+                raw.reconcile_interval_ms,
+                defaults::RECONCILE_INTERVAL_MS,
+                "reconcile_interval_ms (CLEMENTINE_RECONCILE_INTERVAL_MS)",
+                100,
+            )?,
+            audit_max_len: raw.audit_max_len()?,
+            shutdown_grace: millis(
+                raw.shutdown_grace_ms,
+                defaults::SHUTDOWN_GRACE_MS,
+                "shutdown_grace_ms (CLEMENTINE_SHUTDOWN_GRACE_MS)",
+                0,
+            )?,
         })
     }
 }

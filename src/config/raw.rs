@@ -5,7 +5,111 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ConfigError, EnvLookup, Secret, StoreSettings};
+use super::{ConfigError, EnvLookup, Secret, StoreSettings, defaults};
+
+/// How one environment variable sets its field: `Err` says what is wrong with the value.
+type Apply = fn(&mut RawConfig, String) -> Result<(), String>;
+
+/// A text field: taken as it is.
+macro_rules! text {
+    ($($field:ident).+) => {
+        |raw: &mut RawConfig, value: String| {
+            raw.$($field).+ = Some(value);
+            Ok(())
+        }
+    };
+}
+
+/// A number field.
+macro_rules! number {
+    ($($field:ident).+) => {
+        |raw: &mut RawConfig, value: String| {
+            raw.$($field).+ = Some(
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("must be a number, not {value:?}"))?,
+            );
+            Ok(())
+        }
+    };
+}
+
+/// Every environment variable, the config-file field it overrides, and how it is read. The
+/// README's configuration table lists the same rows; a test holds the two together.
+pub(super) const ENV: &[(&str, &str, Apply)] = &[
+    ("CLEMENTINE_LISTEN", "listen", text!(listen)),
+    ("CLEMENTINE_REDIS_URL", "redis_url", text!(redis_url)),
+    ("CLEMENTINE_KEY_PREFIX", "key_prefix", text!(key_prefix)),
+    ("CLEMENTINE_TLS_CA", "tls.ca", text!(tls.ca)),
+    ("CLEMENTINE_TLS_CERT", "tls.cert", text!(tls.cert)),
+    ("CLEMENTINE_TLS_KEY", "tls.key", text!(tls.key)),
+    ("CLEMENTINE_JWT_SECRET", "jwt.secret", text!(jwt.secret)),
+    (
+        "CLEMENTINE_JWT_SECRET_FILE",
+        "jwt.secret_file",
+        text!(jwt.secret_file),
+    ),
+    (
+        "CLEMENTINE_JWT_TTL_SECS",
+        "jwt.ttl_secs",
+        number!(jwt.ttl_secs),
+    ),
+    ("CLEMENTINE_JWT_ISSUER", "jwt.issuer", text!(jwt.issuer)),
+    (
+        "CLEMENTINE_JWT_AUDIENCE",
+        "jwt.audience",
+        text!(jwt.audience),
+    ),
+    (
+        "CLEMENTINE_MONITOR_INTERVAL_MS",
+        "monitor_interval_ms",
+        number!(monitor_interval_ms),
+    ),
+    (
+        "CLEMENTINE_ENGINE_TIMEOUT_MS",
+        "engine_timeout_ms",
+        number!(engine_timeout_ms),
+    ),
+    (
+        "CLEMENTINE_MAX_BODY_BYTES",
+        "max_body_bytes",
+        number!(max_body_bytes),
+    ),
+    ("CLEMENTINE_ADMIN_USER", "admin_user", text!(admin_user)),
+    (
+        "CLEMENTINE_ADMIN_PASSWORD",
+        "admin_password",
+        text!(admin_password),
+    ),
+    ("CLEMENTINE_LOG_FORMAT", "log_format", text!(log_format)),
+    ("CLEMENTINE_STRATEGY", "strategy", text!(strategy)),
+    (
+        "CLEMENTINE_DEFAULT_CPUS",
+        "default_cpus",
+        number!(default_cpus),
+    ),
+    (
+        "CLEMENTINE_DEFAULT_MEMORY_MB",
+        "default_memory_mb",
+        number!(default_memory_mb),
+    ),
+    (
+        "CLEMENTINE_RECONCILE_INTERVAL_MS",
+        "reconcile_interval_ms",
+        number!(reconcile_interval_ms),
+    ),
+    (
+        "CLEMENTINE_AUDIT_MAX_LEN",
+        "audit_max_len",
+        number!(audit_max_len),
+    ),
+    (
+        "CLEMENTINE_SHUTDOWN_GRACE_MS",
+        "shutdown_grace_ms",
+        number!(shutdown_grace_ms),
+    ),
+];
 
 /// The file as written; every field optional so that the environment can fill it in.
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +133,7 @@ pub(super) struct RawConfig {
     pub(super) default_memory_mb: Option<u64>,
     pub(super) reconcile_interval_ms: Option<u64>,
     pub(super) audit_max_len: Option<u64>,
+    pub(super) shutdown_grace_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,63 +167,13 @@ impl RawConfig {
         })
     }
 
+    /// Lays every variable of [`ENV`] that is set over the file's values.
     pub(super) fn apply_env(&mut self, env: EnvLookup) -> Result<(), ConfigError> {
-        fn set(slot: &mut Option<String>, env: EnvLookup, name: &str) {
-            if let Some(v) = env(name) {
-                *slot = Some(v);
+        for (var, _, apply) in ENV {
+            if let Some(value) = env(var) {
+                apply(self, value).map_err(|why| ConfigError(format!("{var} {why}")))?;
             }
         }
-        fn set_num<T: std::str::FromStr>(
-            slot: &mut Option<T>,
-            env: EnvLookup,
-            name: &str,
-        ) -> Result<(), ConfigError> {
-            if let Some(v) = env(name) {
-                *slot = Some(
-                    v.trim()
-                        .parse()
-                        .map_err(|_| ConfigError(format!("{name} must be a number, not {v:?}")))?,
-                );
-            }
-            Ok(())
-        }
-        set(&mut self.listen, env, "CLEMENTINE_LISTEN");
-        set(&mut self.redis_url, env, "CLEMENTINE_REDIS_URL");
-        set(&mut self.key_prefix, env, "CLEMENTINE_KEY_PREFIX");
-        set(&mut self.tls.ca, env, "CLEMENTINE_TLS_CA");
-        set(&mut self.tls.cert, env, "CLEMENTINE_TLS_CERT");
-        set(&mut self.tls.key, env, "CLEMENTINE_TLS_KEY");
-        set(&mut self.jwt.secret, env, "CLEMENTINE_JWT_SECRET");
-        set(&mut self.jwt.secret_file, env, "CLEMENTINE_JWT_SECRET_FILE");
-        set(&mut self.jwt.issuer, env, "CLEMENTINE_JWT_ISSUER");
-        set(&mut self.jwt.audience, env, "CLEMENTINE_JWT_AUDIENCE");
-        set(&mut self.admin_user, env, "CLEMENTINE_ADMIN_USER");
-        set(&mut self.admin_password, env, "CLEMENTINE_ADMIN_PASSWORD");
-        set(&mut self.log_format, env, "CLEMENTINE_LOG_FORMAT");
-        set(&mut self.strategy, env, "CLEMENTINE_STRATEGY");
-        set_num(&mut self.default_cpus, env, "CLEMENTINE_DEFAULT_CPUS")?;
-        set_num(
-            &mut self.default_memory_mb,
-            env,
-            "CLEMENTINE_DEFAULT_MEMORY_MB",
-        )?;
-        set_num(
-            &mut self.reconcile_interval_ms,
-            env,
-            "CLEMENTINE_RECONCILE_INTERVAL_MS",
-        )?;
-        set_num(&mut self.jwt.ttl_secs, env, "CLEMENTINE_JWT_TTL_SECS")?;
-        set_num(
-            &mut self.monitor_interval_ms,
-            env,
-            "CLEMENTINE_MONITOR_INTERVAL_MS",
-        )?;
-        set_num(
-            &mut self.engine_timeout_ms,
-            env,
-            "CLEMENTINE_ENGINE_TIMEOUT_MS",
-        )?;
-        set_num(&mut self.max_body_bytes, env, "CLEMENTINE_MAX_BODY_BYTES")?;
         // An env-provided secret wins over a file named in the config file.
         if env("CLEMENTINE_JWT_SECRET").is_some() && env("CLEMENTINE_JWT_SECRET_FILE").is_none() {
             self.jwt.secret_file = None;
@@ -130,7 +185,7 @@ impl RawConfig {
         let redis_url = self
             .redis_url
             .clone()
-            .unwrap_or_else(|| "redis://127.0.0.1:6379/".into());
+            .unwrap_or_else(|| defaults::REDIS_URL.into());
         if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
             return Err(ConfigError(
                 "redis_url (CLEMENTINE_REDIS_URL) must start with redis:// or rediss://".into(),
@@ -139,7 +194,7 @@ impl RawConfig {
         let key_prefix = self
             .key_prefix
             .clone()
-            .unwrap_or_else(|| "clementine:".into());
+            .unwrap_or_else(|| defaults::KEY_PREFIX.into());
         if key_prefix.len() > 128 || key_prefix.chars().any(|c| c.is_whitespace()) {
             return Err(ConfigError(
                 "key_prefix (CLEMENTINE_KEY_PREFIX) must be at most 128 characters without spaces"

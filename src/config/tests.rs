@@ -147,3 +147,83 @@ fn bad_numbers_and_addresses_are_named() {
     let err = Settings::load(None, &env_of(&env)).unwrap_err();
     assert!(err.0.contains("listen"), "{err}");
 }
+
+/// The rows of the README's configuration table: (file field, environment variable).
+fn readme_rows() -> Vec<(String, String)> {
+    include_str!("../../README.md")
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let var = cells.get(2)?.strip_prefix("`CLEMENTINE_")?;
+            let field = cells.get(1)?.trim_matches('`');
+            Some((
+                field.to_string(),
+                format!("CLEMENTINE_{}", var.trim_matches('`')),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_exactly_the_variables_read() {
+    let readme = readme_rows();
+    let read: Vec<(String, String)> = raw::ENV
+        .iter()
+        .map(|(var, field, _)| (field.to_string(), var.to_string()))
+        .collect();
+    assert_eq!(readme, read);
+}
+
+/// Everything a setting can change, secrets included (Debug hides them).
+fn fingerprint(s: &Settings) -> String {
+    let admin_password = s.bootstrap_admin.as_ref().map(|(_, p)| p.expose());
+    format!(
+        "{s:?} {} {} {admin_password:?}",
+        s.jwt.secret.expose(),
+        s.store.redis_url.expose()
+    )
+}
+
+#[test]
+fn every_variable_in_the_readme_changes_its_setting() {
+    let pem = tmp_file("pem");
+    let other_pem = tmp_file("other pem");
+    let secret_file = tmp_file(&"u".repeat(40));
+    let (p, other, sf) = (pem.s(), other_pem.s(), secret_file.s());
+    let secret = "s".repeat(40);
+    let sample = |var: &str| -> String {
+        match var {
+            "CLEMENTINE_LISTEN" => "127.0.0.1:9998".into(),
+            "CLEMENTINE_REDIS_URL" => "redis://127.0.0.1:1/".into(),
+            "CLEMENTINE_KEY_PREFIX" => "other:".into(),
+            "CLEMENTINE_TLS_CA" | "CLEMENTINE_TLS_CERT" | "CLEMENTINE_TLS_KEY" => other.clone(),
+            "CLEMENTINE_JWT_SECRET" => "t".repeat(40),
+            "CLEMENTINE_JWT_SECRET_FILE" => sf.clone(),
+            "CLEMENTINE_JWT_TTL_SECS" => "120".into(),
+            "CLEMENTINE_JWT_ISSUER" | "CLEMENTINE_JWT_AUDIENCE" => "someone-else".into(),
+            "CLEMENTINE_ADMIN_USER" => "boss".into(),
+            "CLEMENTINE_ADMIN_PASSWORD" => "another-password".into(),
+            "CLEMENTINE_LOG_FORMAT" => "json".into(),
+            "CLEMENTINE_STRATEGY" => "spread".into(),
+            "CLEMENTINE_DEFAULT_CPUS" => "0.5".into(),
+            "CLEMENTINE_DEFAULT_MEMORY_MB" => "128".into(),
+            "CLEMENTINE_AUDIT_MAX_LEN" => "5000".into(),
+            "CLEMENTINE_MAX_BODY_BYTES" => "4096".into(),
+            // The remaining ones are intervals and timeouts in milliseconds.
+            _ => "1234".into(),
+        }
+    };
+    let base_env = full_env(&p, &secret);
+    let base = fingerprint(&Settings::load(None, &env_of(&base_env)).unwrap());
+    let rows = readme_rows();
+    assert!(rows.len() >= 20, "the README table was not found");
+    for (_, var) in rows {
+        let value = sample(&var);
+        let mut env = base_env.clone();
+        env.retain(|(k, _)| *k != var);
+        env.push((&var, &value));
+        let changed =
+            Settings::load(None, &env_of(&env)).unwrap_or_else(|e| panic!("{var}={value}: {e}"));
+        assert_ne!(fingerprint(&changed), base, "{var} changed nothing");
+    }
+}

@@ -23,6 +23,9 @@ pub struct Container {
     /// clementine did not start.
     #[oai(skip_serializing_if_is_none)]
     pub owner: Option<String>,
+    /// The saved image config it was run from (`POST /image/{name}/run` or `scale`), if any.
+    #[oai(skip_serializing_if_is_none)]
+    pub config: Option<String>,
     /// When the container was created (RFC 3339).
     pub created: String,
 }

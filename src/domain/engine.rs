@@ -78,3 +78,41 @@ impl Engine {
         self.status == EngineStatus::Active && self.health.state == HealthState::Healthy
     }
 }
+
+/// An engine as the audit log records it in the `detail` of `engine.add` and `engine.update`
+/// outcomes: enough for replay to add it again to an empty Redis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineRecord {
+    pub addr: String,
+    pub cpus: f64,
+    pub memory: u64,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub status: EngineStatus,
+}
+
+impl EngineRecord {
+    pub fn of(e: &Engine) -> Self {
+        Self {
+            addr: e.addr.clone(),
+            cpus: e.cpus,
+            memory: e.memory,
+            labels: e.labels.clone(),
+            status: e.status,
+        }
+    }
+
+    /// The engine again, with its health not yet known.
+    pub fn into_engine(self, id: &str) -> Engine {
+        Engine {
+            id: id.to_string(),
+            addr: self.addr,
+            cpus: self.cpus,
+            memory: self.memory,
+            labels: self.labels,
+            status: self.status,
+            health: EngineHealth::default(),
+        }
+    }
+}

@@ -17,7 +17,7 @@ mod user;
 
 pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure};
 pub use container::{Container, ContainerState};
-pub use engine::{Engine, EngineHealth, EngineStatus, HealthState};
+pub use engine::{Engine, EngineHealth, EngineRecord, EngineStatus, HealthState};
 pub use event::{AuditEvent, EventPage, Phase};
 pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};
 pub use names::{InvalidInput, check_engine_id, check_labels, check_password, check_username};

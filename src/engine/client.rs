@@ -1,5 +1,7 @@
 //! One engine's client: bollard over the shared pooled TLS transport.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bollard::models::ContainerSummary;
@@ -10,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::EngineError;
-use super::labels;
+use super::labels::ContainerLabels;
 
 /// bollard's request body type, named through its public request alias.
 pub trait BodyOf {
@@ -39,6 +41,7 @@ pub struct EngineClient {
     pub addr: String,
     docker: Docker,
     timeout: Duration,
+    listings: Arc<AtomicU64>,
 }
 
 /// What an engine says about itself.
@@ -54,7 +57,13 @@ pub struct Probe {
 
 impl EngineClient {
     /// Wraps the shared HTTPS client for one engine address (`https://host:port`).
-    pub(crate) fn new(id: &str, addr: &str, http: HttpsClient, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        id: &str,
+        addr: &str,
+        http: HttpsClient,
+        timeout: Duration,
+        listings: Arc<AtomicU64>,
+    ) -> Self {
         let transport = move |req: BollardRequest| {
             let http = http.clone();
             async move {
@@ -77,6 +86,7 @@ impl EngineClient {
             addr: addr.to_string(),
             docker,
             timeout,
+            listings,
         }
     }
 
@@ -140,7 +150,7 @@ impl EngineClient {
         &self,
         owner: Option<&str>,
     ) -> Result<Vec<ContainerSummary>, EngineError> {
-        let labels = owner.map(|o| format!("{}={o}", labels::OWNER));
+        let labels = owner.map(ContainerLabels::owner_filter);
         self.list_labelled(labels.into_iter().collect()).await
     }
 
@@ -156,6 +166,7 @@ impl EngineClient {
             filters,
             ..Default::default()
         };
+        self.listings.fetch_add(1, Ordering::Relaxed);
         self.call(self.docker.list_containers(Some(options))).await
     }
 }

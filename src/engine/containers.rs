@@ -1,17 +1,15 @@
 //! Turns Docker's container summaries into clementine's container shape.
 
-use std::collections::HashMap;
-
 use bollard::models::{ContainerInspectResponse, ContainerSummary, PortSummaryTypeEnum};
 
-use super::labels;
-use crate::domain::{BindPort, Container, ContainerState, Engine, ImageConfig, PlacementType};
+use super::labels::ContainerLabels;
+use crate::domain::{BindPort, Container, ContainerState, Engine, ImageConfig};
 use crate::time::rfc3339_secs;
 
 /// Builds the seed's container shape from a list entry; the image config holds what the engine
 /// reports and what clementine's labels record.
 pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
-    let labels = summary.labels.unwrap_or_default();
+    let labels = summary.labels.as_ref().and_then(ContainerLabels::from_map);
     let ports: Vec<BindPort> = summary
         .ports
         .unwrap_or_default()
@@ -30,7 +28,7 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
             })
         })
         .collect();
-    let image = image_from_labels(&labels, summary.image, &ports);
+    let image = image_from_labels(labels.as_ref(), summary.image, &ports);
     Container {
         id: summary.id.unwrap_or_default(),
         name: summary
@@ -41,38 +39,36 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
         engine: engine.clone(),
         state: ContainerState::parse(&summary.state.map(|s| s.to_string()).unwrap_or_default()),
         ports,
-        owner: labels.get(labels::OWNER).cloned(),
+        owner: labels.as_ref().map(|l| l.owner.clone()),
+        config: labels.and_then(|l| l.config),
         created: rfc3339_secs(summary.created.unwrap_or(0)),
     }
 }
 
 /// The image config as far as the labels (and the engine) tell.
 fn image_from_labels(
-    labels: &HashMap<String, String>,
+    labels: Option<&ContainerLabels>,
     image: Option<String>,
     ports: &[BindPort],
 ) -> ImageConfig {
-    ImageConfig {
-        name: labels
-            .get(labels::IMAGE)
-            .cloned()
-            .or(image)
-            .unwrap_or_default(),
-        r#type: labels
-            .get(labels::TYPE)
-            .and_then(|t| PlacementType::parse(t))
-            .unwrap_or_default(),
-        cpus: labels.get(labels::CPUS).and_then(|v| v.parse().ok()),
-        memory: labels.get(labels::MEMORY).and_then(|v| v.parse().ok()),
+    let mut config = ImageConfig {
+        name: image.unwrap_or_default(),
         bind_ports: ports.to_vec(),
         ..Default::default()
+    };
+    if let Some(l) = labels {
+        config.name = l.image.clone();
+        config.r#type = l.placement;
+        config.cpus = Some(l.cpus);
+        config.memory = Some(l.memory);
     }
+    config
 }
 
 /// Builds the container shape from an inspect answer (richer than a list entry).
 pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Container {
     let config = inspect.config.unwrap_or_default();
-    let labels = config.labels.clone().unwrap_or_default();
+    let labels = config.labels.as_ref().and_then(ContainerLabels::from_map);
     let mut ports: Vec<BindPort> = Vec::new();
     let bindings = inspect
         .network_settings
@@ -101,7 +97,7 @@ pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Conta
         }
     }
     ports.sort_by_key(|p| (p.port, p.container_port));
-    let mut image = image_from_labels(&labels, config.image.clone(), &ports);
+    let mut image = image_from_labels(labels.as_ref(), config.image.clone(), &ports);
     image.args = config.cmd.unwrap_or_default();
     image.entrypoint = config.entrypoint.unwrap_or_default();
     image.environment = config
@@ -129,7 +125,8 @@ pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Conta
                 .unwrap_or_default(),
         ),
         ports,
-        owner: labels.get(labels::OWNER).cloned(),
+        owner: labels.as_ref().map(|l| l.owner.clone()),
+        config: labels.and_then(|l| l.config),
         created: inspect.created.unwrap_or_default(),
     }
 }

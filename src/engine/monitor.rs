@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::EnginePool;
 use crate::domain::{Engine, EngineHealth, HealthState};
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::time::{now_ms, rfc3339_ms};
 
@@ -83,13 +84,16 @@ impl HealthMonitor {
         .await;
     }
 
-    /// Starts the loop on the runtime; it ends when the handle is aborted.
-    pub fn spawn(self) -> JoinHandle<()> {
+    /// Starts the loop on the runtime; it ends when shutdown begins.
+    pub fn spawn(self, shutdown: Shutdown) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(self.interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = shutdown.begun() => return,
+                }
                 self.check_all().await;
             }
         })

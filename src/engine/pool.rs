@@ -1,6 +1,7 @@
 //! The engine clients of this process: built once per engine and reused for every call.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ const POOL_IDLE: Duration = Duration::from_secs(90);
 pub struct EnginePool {
     http: HttpsClient,
     timeout: Duration,
+    /// Container listings asked of any engine (for `/metrics`: what a reconcile pass costs).
+    listings: Arc<AtomicU64>,
     clients: RwLock<HashMap<String, Arc<EngineClient>>>,
 }
 
@@ -43,13 +46,25 @@ impl EnginePool {
         Self {
             http,
             timeout,
+            listings: Arc::default(),
             clients: RwLock::new(HashMap::new()),
         }
     }
 
     /// A client not kept in the pool: for probing an engine before it is stored.
     pub fn detached(&self, id: &str, addr: &str) -> EngineClient {
-        EngineClient::new(id, addr, self.http.clone(), self.timeout)
+        EngineClient::new(
+            id,
+            addr,
+            self.http.clone(),
+            self.timeout,
+            self.listings.clone(),
+        )
+    }
+
+    /// Container listings asked of the engines so far.
+    pub fn listings(&self) -> u64 {
+        self.listings.load(Ordering::Relaxed)
     }
 
     /// The client for an engine, built on first use (or when its address changed).

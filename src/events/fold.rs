@@ -23,11 +23,11 @@ pub struct Desired {
 }
 
 /// Folds entries (oldest first) into the desired set, keyed by op, and the engines the log
-/// knows (id -> JSON with addr, cpus, memory, labels, status).
+/// knows, as their last `engine.add`/`engine.update` outcome recorded them.
 #[derive(Debug, Default, Clone)]
 pub struct Fold {
     pub desired: BTreeMap<String, Desired>,
-    pub engines: BTreeMap<String, serde_json::Value>,
+    pub engines: BTreeMap<String, crate::domain::EngineRecord>,
 }
 
 impl Fold {
@@ -89,10 +89,13 @@ impl Fold {
         self.desired
             .values()
             .map(|d| {
-                let json = serde_json::json!({
-                    "container": d.container, "engine": d.engine, "owner": d.owner, "name": d.name,
-                });
-                (d.op.clone(), json.to_string())
+                let json = crate::store::index_entry(
+                    &d.container,
+                    &d.engine,
+                    &d.owner,
+                    d.name.as_deref().unwrap_or_default(),
+                );
+                (d.op.clone(), json)
             })
             .collect()
     }

@@ -23,6 +23,7 @@ pub use query::{EventFilter, Order};
 pub use tail::TailHub;
 
 use crate::auth::Principal;
+use crate::shutdown::Shutdown;
 use crate::store::{IndexChange, Store, StoreError};
 use crate::time::{now_ms, rfc3339_ms};
 
@@ -176,9 +177,10 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// `max_len`: trim the stream to about this many entries; `None` keeps everything.
-    pub fn new(store: Store, max_len: Option<u64>) -> Self {
-        let outbox = outbox::Outbox::spawn(store.clone(), max_len);
+    /// `max_len`: trim the stream to about this many entries; `None` keeps everything. The
+    /// outbox worker stops once `shutdown` closes, after writing what it holds.
+    pub fn new(store: Store, max_len: Option<u64>, shutdown: Shutdown) -> Self {
+        let outbox = outbox::Outbox::spawn(store.clone(), max_len, shutdown);
         Self {
             store,
             max_len,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::shutdown::Shutdown;
 use crate::store::{Fields, IndexChange, Store};
 
 type Queued = (String, Fields, IndexChange);
@@ -21,14 +22,15 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn spawn(store: Store, max_len: Option<u64>) -> Self {
+    /// Starts the worker; once `shutdown` closes it writes what it holds and stops.
+    pub fn spawn(store: Store, max_len: Option<u64>, shutdown: Shutdown) -> Self {
         let outbox = Outbox {
             queue: Arc::new(Mutex::new(VecDeque::new())),
             wake: Arc::new(Notify::new()),
             drained: Arc::new(Notify::new()),
         };
         let worker = outbox.clone();
-        tokio::spawn(async move { worker.run(store, max_len).await });
+        tokio::spawn(async move { worker.run(store, max_len, shutdown).await });
         outbox
     }
 
@@ -61,13 +63,19 @@ impl Outbox {
         }
     }
 
-    async fn run(&self, store: Store, max_len: Option<u64>) {
+    async fn run(&self, store: Store, max_len: Option<u64>, shutdown: Shutdown) {
         let mut backoff = Duration::from_millis(100);
         loop {
             let next = self.lock().front().cloned();
             let Some((op, fields, index)) = next else {
                 self.drained.notify_waiters();
-                self.wake.notified().await;
+                if shutdown.is_closed() {
+                    return;
+                }
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = shutdown.closed() => {}
+                }
                 continue;
             };
             match store.append_outcome(&op, &fields, &index, max_len).await {

@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use super::decode;
 use super::query::{EventFilter, id_key};
 use crate::domain::AuditEvent;
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreResult};
 
 /// Entries the broadcast buffers for slow clients.
@@ -27,15 +28,27 @@ const CATCH_UP_BATCH: usize = 500;
 pub struct TailHub {
     sender: broadcast::Sender<Arc<AuditEvent>>,
     store: Store,
+    shutdown: Shutdown,
 }
 
 impl TailHub {
-    /// Starts the reader task.
-    pub fn spawn(store: Store) -> Self {
+    /// Starts the reader task. When shutdown begins the reader stops and every live stream
+    /// ends, so the server can drain.
+    pub fn spawn(store: Store, shutdown: Shutdown) -> Self {
         let (sender, _) = broadcast::channel(BUFFER);
-        let hub = TailHub { sender, store };
+        let hub = TailHub {
+            sender,
+            store,
+            shutdown,
+        };
         let reader = hub.clone();
-        tokio::spawn(async move { reader.read_forever().await });
+        let shutdown = hub.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = reader.read_forever() => {}
+                _ = shutdown.begun() => {}
+            }
+        });
         hub
     }
 
@@ -100,6 +113,7 @@ impl TailHub {
             ),
         };
         let state = Follow {
+            shutdown: self.shutdown.clone(),
             store: self.store.clone(),
             filter,
             rx,
@@ -108,13 +122,18 @@ impl TailHub {
             backlog: VecDeque::new(),
         };
         Ok(futures::stream::unfold(state, |mut s| async move {
-            let next = s.next().await?;
+            let shutdown = s.shutdown.clone();
+            let next = tokio::select! {
+                next = s.next() => next?,
+                _ = shutdown.begun() => return None,
+            };
             Some((next, s))
         }))
     }
 }
 
 struct Follow {
+    shutdown: Shutdown,
     store: Store,
     filter: EventFilter,
     rx: broadcast::Receiver<Arc<AuditEvent>>,

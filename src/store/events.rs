@@ -21,19 +21,31 @@ pub type Fields = Vec<(&'static str, String)>;
 /// An entry read back: its id and fields.
 pub type StoredEntry = (String, HashMap<String, String>);
 
+/// One container index entry: where the container of an op is, and whose.
+pub fn index_entry(container: &str, engine: &str, owner: &str, name: &str) -> String {
+    serde_json::json!({"container": container, "engine": engine, "owner": owner, "name": name})
+        .to_string()
+}
+
+impl IndexChange {
+    /// The container of `op` now exists.
+    pub fn added(op: &str, container: &str, engine: &str, owner: &str, name: &str) -> Self {
+        IndexChange::Add {
+            op: op.to_string(),
+            json: index_entry(container, engine, owner, name),
+        }
+    }
+}
+
 /// How an outcome changes the container index.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum IndexChange {
+    #[default]
     None,
     /// A container now exists for this op (JSON `{container, engine, owner, name}`).
-    Add {
-        op: String,
-        json: String,
-    },
+    Add { op: String, json: String },
     /// The container of this op is gone.
-    Remove {
-        op: String,
-    },
+    Remove { op: String },
 }
 
 fn entries(reply: StreamRangeReply) -> Vec<StoredEntry> {

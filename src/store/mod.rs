@@ -19,7 +19,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use claims::{Claim, ClaimRefused, Reservations};
-pub use events::{BlockingReader, Fields, IndexChange, StoredEntry};
+pub use events::{BlockingReader, Fields, IndexChange, StoredEntry, index_entry};
 pub use images::StoredImage;
 pub use keys::Keys;
 pub use users::UserRecord;

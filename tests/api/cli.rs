@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::common::{ADMIN_PASSWORD, TestApp, short_id, test_env};
 
-fn clementine() -> Command {
+pub(crate) fn clementine() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clementine"));
     // Only what each test sets reaches the binary.
     for (k, _) in std::env::vars() {
@@ -18,7 +18,7 @@ fn clementine() -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -108,9 +108,13 @@ async fn user_add_and_migrate() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 
+    // `user add` goes through the cluster like the API does, so it reads the whole config.
+    let mut cli_env = env.clone();
+    cli_env.remove("CLEMENTINE_ADMIN_USER");
+    cli_env.remove("CLEMENTINE_ADMIN_PASSWORD");
     let add = |name: &str, password: &str| {
         let mut child = clementine()
-            .envs(store_env.clone())
+            .envs(cli_env.clone())
             .args(["user", "add", "--admin", name])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -146,9 +150,23 @@ async fn user_add_and_migrate() {
     let (status, me) = app.get("/apiv1/me", Some(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(me["data"]["role"], "admin");
+    // Audited as the CLI operator: the creation, and the refused duplicate.
+    let (_, events) = app
+        .get("/apiv1/events?action=user.create&order=asc", Some(&token))
+        .await;
+    let entries = events["data"]["events"].as_array().unwrap();
+    let outcomes: Vec<_> = entries.iter().filter(|e| e["phase"] == "outcome").collect();
+    assert_eq!(outcomes.len(), 2, "{events}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|e| e["actor"] == "clementine-cli" && e["role"] == "admin")
+    );
+    assert_eq!(outcomes[0]["outcome"], "ok");
+    assert_eq!(outcomes[1]["outcome"], "error");
 }
 
-struct Killed(std::process::Child);
+pub(crate) struct Killed(pub std::process::Child);
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -156,7 +174,7 @@ impl Drop for Killed {
     }
 }
 
-async fn wait_healthy(base: &str) -> bool {
+pub(crate) async fn wait_healthy(base: &str) -> bool {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
             && r.status() == 200

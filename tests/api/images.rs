@@ -169,8 +169,18 @@ async fn run_by_name_and_scale_up_and_down() {
         .collect();
     assert_eq!(ids, [one["data"]["id"].as_str().unwrap()]);
 
-    // Containers run without the saved config do not count.
-    assert_eq!(app.run(&token, sleeper(json!({}))).await.0, 200);
+    assert_eq!(one["data"]["config"], json!("web"));
+
+    // Containers run without the saved config do not count, and carry no `config`.
+    let (status, plain) = app.run(&token, sleeper(json!({}))).await;
+    assert_eq!(status, 200, "{plain}");
+    assert!(plain["data"].get("config").is_none(), "{plain}");
+    let (_, of_web) = app.get("/apiv1/containers?config=web", t).await;
+    let listed = of_web["data"]["containers"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{of_web}");
+    assert_eq!(listed[0]["config"], json!("web"));
+    let (status, bad) = app.get("/apiv1/containers?config=a:b", t).await;
+    assert_eq!(status, 400, "{bad}");
     let (_, same) = app
         .post("/apiv1/image/web/scale", t, json!({"instances": 1}))
         .await;

@@ -21,4 +21,5 @@ mod placement;
 mod reconcile;
 mod redis_outage;
 mod replay;
+mod shutdown;
 mod tenancy;

@@ -101,3 +101,54 @@ async fn rebuilds_lost_claims_and_releases_stale_ones() {
     let left = store.reservations(&["e1".to_string()]).await.unwrap();
     assert_eq!((left[0].claims, left[0].memory), (0, 0));
 }
+
+/// Reads one counter from `/metrics`.
+async fn counter(app: &TestApp, name: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+/// The pass the server runs on its interval lists each engine once, whatever it has to do
+/// (reservations, open intents, orphans).
+#[tokio::test]
+async fn the_interval_pass_lists_each_engine_once() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("CLEMENTINE_RECONCILE_INTERVAL_MS".into(), "100".into());
+    })
+    .await;
+    app.add_engine("e1", 1, &[]).await;
+    app.add_engine("e2", 2, &[]).await;
+    // An intent without outcome: the pass has intents to settle too.
+    let draft = clementine::events::Draft {
+        action: clementine::events::actions::CONTAINER_SCHEDULE,
+        actor: "someone".into(),
+        op: uuid::Uuid::now_v7().to_string(),
+        ..Default::default()
+    };
+    app.cluster.audit().intent(draft).await.unwrap();
+
+    let passes = counter(&app, "clementine_reconcile_passes_total").await;
+    let listings = counter(&app, "clementine_engine_listings_total").await;
+    while counter(&app, "clementine_reconcile_passes_total").await < passes + 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let passes = counter(&app, "clementine_reconcile_passes_total").await - passes;
+    let listings = counter(&app, "clementine_engine_listings_total").await - listings;
+    // Two engines, one listing each per pass (one pass may be in flight at either end).
+    assert!(
+        listings <= 2 * (passes + 1),
+        "{listings} listings in {passes} passes"
+    );
+}

@@ -1,0 +1,126 @@
+//! Each setting checked and typed from the raw config: one method per group of fields, each
+//! error one sentence naming the file field and its environment variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::{RawConfig, required_path};
+use super::{ConfigError, JwtSettings, LogFormat, PlacementSettings, Secret, TlsFiles, defaults};
+use crate::scheduler::Strategy;
+
+fn error<T>(message: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(message.into()))
+}
+
+impl RawConfig {
+    pub(super) fn listen(&self) -> Result<std::net::SocketAddr, ConfigError> {
+        let text = self.listen.as_deref().unwrap_or(defaults::LISTEN);
+        text.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen (CLEMENTINE_LISTEN) must be host:port with an IP address, not {text:?}"
+            ))
+        })
+    }
+
+    pub(super) fn tls_files(&self) -> Result<TlsFiles, ConfigError> {
+        Ok(TlsFiles {
+            ca: required_path(&self.tls.ca, "tls.ca", "CLEMENTINE_TLS_CA")?,
+            cert: required_path(&self.tls.cert, "tls.cert", "CLEMENTINE_TLS_CERT")?,
+            key: required_path(&self.tls.key, "tls.key", "CLEMENTINE_TLS_KEY")?,
+        })
+    }
+
+    pub(super) fn jwt(&self) -> Result<JwtSettings, ConfigError> {
+        let secret = self.jwt_secret()?;
+        if secret.len() < 32 {
+            return error("jwt.secret (CLEMENTINE_JWT_SECRET) must be at least 32 bytes");
+        }
+        let ttl_secs = self.jwt.ttl_secs.unwrap_or(defaults::JWT_TTL_SECS);
+        if !(10..=30 * 86_400).contains(&ttl_secs) {
+            return error("jwt.ttl_secs (CLEMENTINE_JWT_TTL_SECS) must be between 10 and 2592000");
+        }
+        Ok(JwtSettings {
+            secret: Secret::new(secret),
+            ttl: Duration::from_secs(ttl_secs),
+            issuer: self
+                .jwt
+                .issuer
+                .clone()
+                .unwrap_or(defaults::JWT_ISSUER.into()),
+            audience: (self.jwt.audience.clone()).unwrap_or(defaults::JWT_AUDIENCE.into()),
+        })
+    }
+
+    /// The secret itself, or the contents of the secret file (which wins when both are set).
+    fn jwt_secret(&self) -> Result<String, ConfigError> {
+        match (&self.jwt.secret, &self.jwt.secret_file) {
+            (_, Some(file)) => std::fs::read_to_string(PathBuf::from(file))
+                .map(|s| s.trim().to_string())
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "jwt.secret_file (CLEMENTINE_JWT_SECRET_FILE) {file} cannot be read: {e}"
+                    ))
+                }),
+            (Some(secret), None) => Ok(secret.clone()),
+            (None, None) => error(
+                "jwt.secret is missing: set CLEMENTINE_JWT_SECRET, or jwt.secret or jwt.secret_file in the config file",
+            ),
+        }
+    }
+
+    pub(super) fn bootstrap_admin(&self) -> Result<Option<(String, Secret)>, ConfigError> {
+        match (&self.admin_user, &self.admin_password) {
+            (Some(user), Some(password)) => Ok(Some((user.clone(), Secret::new(password.clone())))),
+            (None, None) => Ok(None),
+            (Some(_), None) => error(
+                "admin_password (CLEMENTINE_ADMIN_PASSWORD) is missing while admin_user is set",
+            ),
+            (None, Some(_)) => {
+                error("admin_user (CLEMENTINE_ADMIN_USER) is missing while admin_password is set")
+            }
+        }
+    }
+
+    pub(super) fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.log_format.as_deref().unwrap_or(defaults::LOG_FORMAT) {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => error(format!(
+                "log_format (CLEMENTINE_LOG_FORMAT) must be text or json, not {other:?}"
+            )),
+        }
+    }
+
+    pub(super) fn placement(&self) -> Result<PlacementSettings, ConfigError> {
+        let text = self.strategy.as_deref().unwrap_or(defaults::STRATEGY);
+        let Some(strategy) = Strategy::parse(text) else {
+            return error(format!(
+                "strategy (CLEMENTINE_STRATEGY) must be binpack or spread, not {text:?}"
+            ));
+        };
+        let default_cpus = self.default_cpus.unwrap_or(defaults::DEFAULT_CPUS);
+        if !(default_cpus.is_finite() && default_cpus > 0.0) {
+            return error("default_cpus (CLEMENTINE_DEFAULT_CPUS) must be more than 0");
+        }
+        let default_memory_mb = self
+            .default_memory_mb
+            .unwrap_or(defaults::DEFAULT_MEMORY_MB);
+        if default_memory_mb < 4 {
+            return error("default_memory_mb (CLEMENTINE_DEFAULT_MEMORY_MB) must be at least 4");
+        }
+        Ok(PlacementSettings {
+            strategy,
+            default_cpus,
+            default_memory_mb,
+        })
+    }
+
+    pub(super) fn audit_max_len(&self) -> Result<Option<u64>, ConfigError> {
+        if self.audit_max_len.is_some_and(|n| n < 1000) {
+            return error(
+                "audit_max_len (CLEMENTINE_AUDIT_MAX_LEN) must be at least 1000 when set",
+            );
+        }
+        Ok(self.audit_max_len)
+    }
+}
