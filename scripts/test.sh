@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real services: brings up Redis and the TLS engines
-# (scripts/testbed.sh, installing what is missing), then runs every test.
+# (scripts/testbed.sh, installing what is missing), then runs every test. What the run starts,
+# it stops: the engines tests start for themselves (4-8) always, and the whole test bed when it
+# was not running before.
 #
 #   scripts/test.sh               # all tests
 #   scripts/test.sh -E 'test(tenancy)'   # extra arguments go to cargo nextest (or cargo test)
@@ -10,6 +12,18 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 "$ROOT/scripts/ensure-rust.sh"
+# No function in src/ longer than 60 lines (field mappings excepted; see the script).
+python3 "$ROOT/scripts/long-functions.py"
+
+bed_was_up=false
+bed_status="$("$ROOT/scripts/testbed.sh" status 2>/dev/null || true)"
+if grep -q '^redis .* up' <<<"$bed_status"; then bed_was_up=true; fi
+stop_what_we_started() {
+  for i in 4 5 6 7 8; do "$ROOT/scripts/testbed.sh" stop-engine "$i" || true; done
+  if [ "$bed_was_up" = false ]; then "$ROOT/scripts/testbed.sh" down || true; fi
+}
+trap stop_what_we_started EXIT
+
 # Engines 1-3 are shared by all tests; tests that stop an engine start their own (4-8).
 "$ROOT/scripts/testbed.sh" up 3
 "$ROOT/scripts/testbed.sh" clean

@@ -11,7 +11,7 @@
 //! The seed's single-dash `-conf=FILE` spelling is accepted beside `--conf FILE`.
 
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -110,67 +110,12 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     let conf = cli.conf.as_deref();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let settings = Settings::load(conf, &process_env).map_err(|e| e.to_string())?;
-            telemetry::init(settings.log_format);
-            let app = Application::build(settings)
-                .await
-                .map_err(|e| e.to_string())?;
-            let addr = app.addr();
-            tracing::info!(%addr, "clementine listening");
-            eprintln!("clementine: serving on http://{addr} (Swagger UI at http://{addr}/docs)");
-            app.run_until_stopped().await.map_err(|e| e.to_string())
-        }
-        Command::Migrate => {
-            let store = connect(conf).await?;
-            let report = store.migrate().await.map_err(|e| e.to_string())?;
-            if report.applied.is_empty() {
-                println!("schema is up to date at version {}", report.version);
-            } else {
-                println!(
-                    "applied {}; schema is at version {}",
-                    report.applied.join(", "),
-                    report.version
-                );
-            }
-            Ok(())
-        }
+        Command::Serve => serve(conf).await,
+        Command::Migrate => migrate(conf).await,
         Command::User {
             command: UserCommand::Add { admin, name },
-        } => {
-            check_username("NAME", &name).map_err(|e| e.to_string())?;
-            let mut password = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut password)
-                .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-            let password = password.trim_end_matches(['\n', '\r']);
-            check_password("password", password).map_err(|e| e.to_string())?;
-            let new = NewUser {
-                username: name,
-                password: password.to_string(),
-                role: if admin { Role::Admin } else { Role::User },
-            };
-            let user = with_cluster(conf, |cluster| async move {
-                cluster.create_user(&Principal::operator(), &new).await
-            })
-            .await?;
-            println!("created {} {}", user.role.as_str(), user.username);
-            Ok(())
-        }
-        Command::Replay { apply } => {
-            let plan = with_cluster(conf, |cluster| async move {
-                cluster.replay(&Principal::operator(), apply).await
-            })
-            .await?;
-            use poem_openapi::types::ToJSON;
-            let json = plan.to_json().unwrap_or_default();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json).unwrap_or_default()
-            );
-            Ok(())
-        }
+        } => user_add(conf, name, admin).await,
+        Command::Replay { apply } => replay(conf, apply).await,
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())
@@ -178,10 +123,74 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+async fn serve(conf: Option<&Path>) -> Result<(), String> {
+    let settings = Settings::load(conf, &process_env).map_err(|e| e.to_string())?;
+    telemetry::init(settings.log_format);
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = app.addr();
+    tracing::info!(%addr, "clementine listening");
+    eprintln!("clementine: serving on http://{addr} (Swagger UI at http://{addr}/docs)");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn migrate(conf: Option<&Path>) -> Result<(), String> {
+    let store = connect(conf).await?;
+    let report = store.migrate().await.map_err(|e| e.to_string())?;
+    if report.applied.is_empty() {
+        println!("schema is up to date at version {}", report.version);
+    } else {
+        println!(
+            "applied {}; schema is at version {}",
+            report.applied.join(", "),
+            report.version
+        );
+    }
+    Ok(())
+}
+
+/// Creates a user through the cluster, as the CLI operator (audited like the API's).
+async fn user_add(conf: Option<&Path>, name: String, admin: bool) -> Result<(), String> {
+    check_username("NAME", &name).map_err(|e| e.to_string())?;
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    check_password("password", password).map_err(|e| e.to_string())?;
+    let new = NewUser {
+        username: name,
+        password: password.to_string(),
+        role: if admin { Role::Admin } else { Role::User },
+    };
+    let user = with_cluster(conf, |cluster| async move {
+        cluster.create_user(&Principal::operator(), &new).await
+    })
+    .await?;
+    println!("created {} {}", user.role.as_str(), user.username);
+    Ok(())
+}
+
+async fn replay(conf: Option<&Path>, apply: bool) -> Result<(), String> {
+    let plan = with_cluster(conf, |cluster| async move {
+        cluster.replay(&Principal::operator(), apply).await
+    })
+    .await?;
+    use poem_openapi::types::ToJSON;
+    let json = plan.to_json().unwrap_or_default();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    );
+    Ok(())
+}
+
 /// Runs one action on a cluster built from the settings (no listener, no background tasks),
 /// then writes its queued audit outcomes before returning.
 async fn with_cluster<T, F>(
-    conf: Option<&std::path::Path>,
+    conf: Option<&Path>,
     action: impl FnOnce(Arc<Cluster>) -> F,
 ) -> Result<T, String>
 where
@@ -199,7 +208,7 @@ where
     result
 }
 
-async fn connect(conf: Option<&std::path::Path>) -> Result<Store, String> {
+async fn connect(conf: Option<&Path>) -> Result<Store, String> {
     let settings = StoreSettings::load(conf, &process_env).map_err(|e| e.to_string())?;
     Store::connect(&settings).await.map_err(|e| e.to_string())
 }

@@ -10,9 +10,17 @@
 //! - [`auth`]: argon2id passwords, JWT issue and verification, the access policy.
 //! - [`engine`]: bollard clients over mutual TLS (one per engine, reused) and the health monitor.
 //! - [`store`]: the only module that knows Redis key names; the migrations runner.
-//! - [`domain`]: plain types shared by all of the above.
+//! - [`scheduler`]: pure placement: (request, engine snapshots) -> an engine, or a reason per
+//!   engine. No I/O.
+//! - [`events`]: the audit stream: intents and outcomes, queries, the shared live tail, the fold.
+//! - [`domain`]: plain types shared by all of the above, and the shape checks of what clients
+//!   send.
 //!
-//! [`startup`] wires them together so that tests can start the whole server on port 0.
+//! Around them: [`config`] (typed settings from a file and `CLEMENTINE_*` variables),
+//! [`startup`] (wires the layers together so that tests can start the whole server on port 0),
+//! [`shutdown`] (the signal every background task watches), [`cli`] (the command line `main`
+//! hands over to), [`telemetry`] (logging), and two helpers: [`json`] (parse errors that name
+//! the field) and [`time`] (clock and RFC 3339).
 
 pub mod api;
 pub mod auth;

@@ -1,5 +1,5 @@
 //! Request plumbing: request ids with a tracing span and an access log line per request, and the
-//! body guard (size limit, JSON content type).
+//! body size limit. (Bodies are read as JSON whatever their content type: see `body`.)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +12,7 @@ use super::probes::Metrics;
 use super::{ApiError, ErrorCode};
 
 /// The id of one request: taken from a sane `X-Request-Id` header or made up, echoed in the
-/// answer, attached to every log line of the request (and, later, to audit entries).
+/// answer, attached to every log line of the request and to the audit entries it writes.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 

@@ -47,67 +47,97 @@ pub async fn healthz(cluster: Data<&Arc<Cluster>>) -> Response {
     }
 }
 
+/// Appends one metric in Prometheus text format.
+fn metric(out: &mut String, kind: &str, name: &str, help: &str, samples: &[(&str, f64)]) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+    for (labels, value) in samples {
+        out.push_str(&format!("{name}{labels} {value}\n"));
+    }
+}
+
+/// The metrics that are one number each: (kind, name, help, value).
+fn single_metrics(
+    cluster: &Cluster,
+    http: &Metrics,
+    redis_up: bool,
+) -> [(&'static str, &'static str, &'static str, f64); 6] {
+    [
+        (
+            "counter",
+            "clementine_http_request_seconds_sum",
+            "Time spent answering requests.",
+            http.latency_us.load(Ordering::Relaxed) as f64 / 1e6,
+        ),
+        (
+            "gauge",
+            "clementine_audit_queued_outcomes",
+            "Audit outcomes waiting for Redis.",
+            cluster.audit().queued() as f64,
+        ),
+        (
+            "gauge",
+            "clementine_event_stream_clients",
+            "Live audit tail (SSE) clients.",
+            cluster.tail_clients() as f64,
+        ),
+        (
+            "counter",
+            "clementine_engine_listings_total",
+            "Container listings asked of the engines.",
+            cluster.engine_pool().listings() as f64,
+        ),
+        (
+            "counter",
+            "clementine_reconcile_passes_total",
+            "Reconcile passes completed.",
+            cluster.reconcile_passes() as f64,
+        ),
+        (
+            "gauge",
+            "clementine_redis_up",
+            "Whether Redis answered this scrape.",
+            f64::from(u8::from(redis_up)),
+        ),
+    ]
+}
+
 /// Prometheus text exposition.
 #[handler]
 pub async fn metrics(cluster: Data<&Arc<Cluster>>, metrics: Data<&Arc<Metrics>>) -> String {
     let mut out = String::new();
-    out.push_str(
-        "# HELP clementine_http_requests_total HTTP requests answered, by status class.\n",
+    let classes: Vec<(String, f64)> = (metrics.by_class.iter().enumerate().skip(1))
+        .map(|(class, n)| {
+            let labels = format!("{{class=\"{class}xx\"}}");
+            (labels, n.load(Ordering::Relaxed) as f64)
+        })
+        .collect();
+    let classes: Vec<(&str, f64)> = classes.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    let help = "HTTP requests answered, by status class.";
+    metric(
+        &mut out,
+        "counter",
+        "clementine_http_requests_total",
+        help,
+        &classes,
     );
-    out.push_str("# TYPE clementine_http_requests_total counter\n");
-    for (class, n) in metrics.by_class.iter().enumerate().skip(1) {
-        out.push_str(&format!(
-            "clementine_http_requests_total{{class=\"{class}xx\"}} {}\n",
-            n.load(Ordering::Relaxed)
-        ));
-    }
-    out.push_str("# HELP clementine_http_request_seconds_sum Time spent answering requests.\n");
-    out.push_str("# TYPE clementine_http_request_seconds_sum counter\n");
-    out.push_str(&format!(
-        "clementine_http_request_seconds_sum {}\n",
-        metrics.latency_us.load(Ordering::Relaxed) as f64 / 1e6
-    ));
-    out.push_str("# HELP clementine_audit_queued_outcomes Audit outcomes waiting for Redis.\n");
-    out.push_str("# TYPE clementine_audit_queued_outcomes gauge\n");
-    out.push_str(&format!(
-        "clementine_audit_queued_outcomes {}\n",
-        cluster.audit().queued()
-    ));
-    out.push_str("# HELP clementine_event_stream_clients Live audit tail (SSE) clients.\n");
-    out.push_str("# TYPE clementine_event_stream_clients gauge\n");
-    out.push_str(&format!(
-        "clementine_event_stream_clients {}\n",
-        cluster.tail_clients()
-    ));
-    out.push_str(
-        "# HELP clementine_engine_listings_total Container listings asked of the engines.\n",
-    );
-    out.push_str("# TYPE clementine_engine_listings_total counter\n");
-    out.push_str(&format!(
-        "clementine_engine_listings_total {}\n",
-        cluster.engine_pool().listings()
-    ));
-    out.push_str("# HELP clementine_reconcile_passes_total Reconcile passes completed.\n");
-    out.push_str("# TYPE clementine_reconcile_passes_total counter\n");
-    out.push_str(&format!(
-        "clementine_reconcile_passes_total {}\n",
-        cluster.reconcile_passes()
-    ));
     let redis_up = cluster.store().ping().await.is_ok();
-    out.push_str("# HELP clementine_redis_up Whether Redis answered this scrape.\n");
-    out.push_str("# TYPE clementine_redis_up gauge\n");
-    out.push_str(&format!("clementine_redis_up {}\n", u8::from(redis_up)));
+    for (kind, name, help, value) in single_metrics(&cluster, &metrics, redis_up) {
+        metric(&mut out, kind, name, help, &[("", value)]);
+    }
     if let Ok(engines) = cluster.store().list_engines().await {
-        out.push_str("# HELP clementine_engines Engines by health state.\n");
-        out.push_str("# TYPE clementine_engines gauge\n");
-        for (state, name) in [
-            (HealthState::Healthy, "healthy"),
-            (HealthState::Unhealthy, "unhealthy"),
-            (HealthState::Unknown, "unknown"),
-        ] {
-            let n = engines.iter().filter(|e| e.health.state == state).count();
-            out.push_str(&format!("clementine_engines{{health=\"{name}\"}} {n}\n"));
-        }
+        let count = |state| engines.iter().filter(|e| e.health.state == state).count() as f64;
+        let by_health = [
+            ("{health=\"healthy\"}", count(HealthState::Healthy)),
+            ("{health=\"unhealthy\"}", count(HealthState::Unhealthy)),
+            ("{health=\"unknown\"}", count(HealthState::Unknown)),
+        ];
+        metric(
+            &mut out,
+            "gauge",
+            "clementine_engines",
+            "Engines by health state.",
+            &by_health,
+        );
     }
     out
 }

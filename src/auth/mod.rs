@@ -1,10 +1,12 @@
 //! Who is calling and what they may touch: argon2id passwords, JWT bearer tokens, and the access
 //! policy.
 
+mod guard;
 mod password;
 mod policy;
 mod token;
 
+pub use guard::forbidden_for_users;
 pub use password::Passwords;
 pub use policy::Principal;
 pub use token::{Claims, IssuedToken, Tokens};

@@ -5,14 +5,13 @@ use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{
     Container, Engine, EngineHealth, EnginePatch, EngineRecord, EngineStatus, HealthState,
-    InvalidInput, NewEngine, check_engine_id, check_labels,
+    InvalidInput, MAX_CPUS, NewEngine, check_engine_id, check_labels,
 };
 use crate::engine::{parse_engine_addr, to_container};
 use crate::events::{Draft, actions};
 use crate::time::{now_ms, rfc3339_ms};
 
-/// Largest capacity accepted for one engine, to catch unit mistakes (MB vs bytes).
-const MAX_CPUS: f64 = 4096.0;
+/// Largest memory accepted for one engine, to catch unit mistakes (MB vs bytes).
 const MAX_MEMORY_MB: u64 = 1 << 30;
 
 fn check_cpus(cpus: f64) -> Result<(), InvalidInput> {

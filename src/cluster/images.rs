@@ -1,15 +1,11 @@
-//! Saved image configs (per owner) and scaling: run a config by name, or converge the number of
-//! its running containers.
+//! Saved image configs (per owner): save, replace, read, delete, and run one by name. Scaling
+//! a saved config is in `scale`.
 
-use futures::StreamExt;
-
-use super::audited::{Settle, plain};
-use super::run::{MAX_COUNT, RunOptions};
-use super::{Cluster, ClusterError, ClusterResult, Conflict, ContainerFilter};
+use super::audited::plain;
+use super::run::RunOptions;
+use super::{Cluster, ClusterError, ClusterResult, Conflict};
 use crate::auth::Principal;
-use crate::domain::{
-    Container, ContainerState, ImageConfig, InvalidInput, NewSavedImage, SavedImage, ScaleResult,
-};
+use crate::domain::{Container, ImageConfig, InvalidInput, NewSavedImage, SavedImage};
 use crate::events::{Draft, actions};
 use crate::store::StoredImage;
 use crate::time::{now_ms, rfc3339_ms};
@@ -24,10 +20,7 @@ fn view(owner: &str, name: String, stored: StoredImage) -> SavedImage {
     }
 }
 
-/// A scale that takes longer than this (a hung engine) loses its lock to the next one.
-const SCALE_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
-
-fn image_draft(
+pub(super) fn image_draft(
     principal: &Principal,
     action: &'static str,
     name: &str,
@@ -136,7 +129,11 @@ impl Cluster {
         self.audited(draft, work, plain).await
     }
 
-    async fn saved(&self, principal: &Principal, name: &str) -> ClusterResult<StoredImage> {
+    pub(super) async fn saved(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> ClusterResult<StoredImage> {
         check_name(name)?;
         self.store
             .get_image(&principal.username, name)
@@ -158,126 +155,5 @@ impl Cluster {
             ..options
         };
         self.run(principal, &stored.image, count, &options).await
-    }
-
-    /// Converges the caller's running containers of a saved config to `instances`: up through
-    /// the scheduler, down by destroying the newest first. Refuses to count while an engine the
-    /// caller may use does not answer (the count would be wrong).
-    pub async fn scale(
-        &self,
-        principal: &Principal,
-        name: &str,
-        instances: u32,
-    ) -> ClusterResult<ScaleResult> {
-        if instances > MAX_COUNT {
-            return Err(InvalidInput::new("instances", format!("must be 0 to {MAX_COUNT}")).into());
-        }
-        let stored = self.saved(principal, name).await?;
-        // One scale per config at a time: two would count the same containers and overshoot.
-        let lock = format!("scale:{}:{name}", principal.username);
-        let Some(token) = self.store.try_lock(&lock, SCALE_LOCK_TTL).await? else {
-            return Err(ClusterError::conflict(
-                Conflict::ScaleInProgress,
-                format!("image config {name} is being scaled already; try again when it is done"),
-            ));
-        };
-        let result = self.scale_locked(principal, name, &stored, instances).await;
-        if let Err(e) = self.store.unlock(&lock, &token).await {
-            tracing::warn!(error = %e, "scale lock not released; it expires by itself");
-        }
-        result
-    }
-
-    /// Scale with the lock held: intent, converge, outcome.
-    async fn scale_locked(
-        &self,
-        principal: &Principal,
-        name: &str,
-        stored: &StoredImage,
-        instances: u32,
-    ) -> ClusterResult<ScaleResult> {
-        let draft = image_draft(principal, actions::CONTAINER_SCALE, name, &stored.image)
-            .owner(&principal.username)
-            .detail(serde_json::json!({ "instances": instances }));
-        let work = self.converge(principal, name, stored, instances);
-        self.audited(draft, work, |r, _| Settle {
-            detail: Some(serde_json::json!({
-                "wanted": instances, "instances": r.instances,
-                "created": r.created.len(), "destroyed": r.destroyed.len(),
-            })),
-            error: r.error.clone(),
-            ..Default::default()
-        })
-        .await
-    }
-
-    /// Scale's work, between its intent and outcome.
-    async fn converge(
-        &self,
-        principal: &Principal,
-        name: &str,
-        stored: &StoredImage,
-        instances: u32,
-    ) -> ClusterResult<ScaleResult> {
-        let filter = ContainerFilter {
-            owner: Some(principal.username.clone()),
-            state: Some(ContainerState::Running),
-            config: Some(name.to_string()),
-            ..Default::default()
-        };
-        let listed = self.list_all(principal, &filter).await?;
-        if let Some(failed) = listed.failed.first() {
-            return Err(ClusterError::EngineUnavailable(format!(
-                "cannot count the instances: engine {} did not answer: {}",
-                failed.engine, failed.error
-            )));
-        }
-        let mut running = listed.containers;
-        let current = running.len() as u32;
-        let mut result = ScaleResult {
-            instances: current,
-            complete: true,
-            created: Vec::new(),
-            destroyed: Vec::new(),
-            error: None,
-        };
-        if instances > current {
-            let ports = self.vet_config(principal, &stored.image).await?;
-            let options = RunOptions {
-                saved_as: Some(name.to_string()),
-                ..Default::default()
-            };
-            let outcomes: Vec<ClusterResult<Container>> = futures::stream::iter(current..instances)
-                .map(|_| {
-                    self.run_one(
-                        principal,
-                        &stored.image,
-                        &ports,
-                        &options,
-                        Draft::by(principal, actions::CONTAINER_SCHEDULE),
-                    )
-                })
-                .buffer_unordered(8)
-                .collect()
-                .await;
-            for outcome in outcomes {
-                match outcome {
-                    Ok(c) => result.created.push(c),
-                    Err(e) => result.error = Some(e.to_string()),
-                }
-            }
-        } else {
-            // Newest first: RFC 3339 strings of one format sort by time.
-            running.sort_by(|a, b| b.created.cmp(&a.created));
-            for c in running.into_iter().take((current - instances) as usize) {
-                match self.destroy_placed(principal, &c.engine.id, &c.id).await {
-                    Ok(_) => result.destroyed.push(c),
-                    Err(e) => result.error = Some(e.to_string()),
-                }
-            }
-        }
-        result.instances = current + result.created.len() as u32 - result.destroyed.len() as u32;
-        result.complete = result.instances == instances;
-        Ok(result)
     }
 }

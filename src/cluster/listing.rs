@@ -3,12 +3,11 @@
 
 use futures::future::join_all;
 
-use super::validate::image_with_tag;
 use super::{Cluster, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{
     Capacity, ClusterCapacity, Container, ContainerList, ContainerState, EngineCapacity,
-    EngineFailure, EngineStatus, HealthState, check_engine_id,
+    EngineFailure, EngineStatus, HealthState, check_engine_id, image_with_tag,
 };
 use crate::engine::to_container;
 

@@ -6,7 +6,6 @@ mod audit_log;
 mod audited;
 mod engines;
 mod error;
-mod guard;
 mod images;
 mod inventory;
 mod lifecycle;
@@ -15,10 +14,10 @@ mod placement;
 mod reconcile;
 mod replay;
 mod run;
+mod scale;
 mod session;
 mod settle;
 mod users;
-mod validate;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -30,7 +29,6 @@ pub use listing::ContainerFilter;
 pub use reconcile::{CLAIM_GRACE, ReconcileReport, spawn_reconciler};
 pub use run::{MAX_COUNT, RunOptions};
 pub use settle::SettleReport;
-pub use validate::image_with_tag;
 
 use crate::auth::{Passwords, Principal, Tokens};
 use crate::config::PlacementSettings;

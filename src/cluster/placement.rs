@@ -1,5 +1,6 @@
 //! From a run request to a claimed engine: build the snapshot the scheduler needs, ask it, claim
-//! the room atomically, and on a lost race ask again without the engine that was lost.
+//! the room atomically, and when the claim loses a race read the reservations again and place
+//! again (the engine may still have room).
 
 use std::collections::HashMap;
 
@@ -51,6 +52,15 @@ fn snapshot_of(
 pub(super) fn parse_port_key(s: &str) -> Option<PortKey> {
     let (port, proto) = s.split_once('/')?;
     PortKey::new(port.parse().ok()?, proto)
+}
+
+/// The host ports a (checked) config publishes.
+pub(super) fn ports_of(config: &ImageConfig) -> Vec<PortKey> {
+    config
+        .bind_ports
+        .iter()
+        .filter_map(|p| PortKey::new(p.port, &p.proto))
+        .collect()
 }
 
 pub(super) fn port_text(p: &PortKey) -> String {
@@ -105,86 +115,90 @@ impl Cluster {
     }
 
     /// Places and claims: returns the engine whose room is now held under `claim.op`, and the
-    /// candidates it was chosen from. When a claim loses a race the snapshot is read again (the
-    /// engine may still have room) and placement runs again. `excluded` names engines ruled out
-    /// by the caller (the image is missing there ...), `notes` their reasons for a refusal.
-    #[allow(clippy::too_many_arguments)]
+    /// request it was chosen for. When a claim loses a race the snapshot is read again and
+    /// placement runs again.
     pub(super) async fn place_and_claim(
         &self,
-        principal: &Principal,
-        config: &ImageConfig,
-        image: &str,
-        ports: &[PortKey],
-        strategy: Strategy,
+        attempt: &Attempt<'_>,
         claim: &mut Claim,
-        excluded: &[String],
-        notes: &HashMap<String, String>,
     ) -> ClusterResult<(Engine, PlacementRequest)> {
         for _ in 0..MAX_ATTEMPTS {
-            let candidates = self.candidates(principal).await?;
-            if candidates.engines.is_empty() {
-                return Err(ClusterError::NoFit {
-                    image: image.to_string(),
-                    reasons: vec![if principal.is_admin() {
-                        "the cluster has no engine".into()
-                    } else {
-                        "no engine is granted to you".into()
-                    }],
-                });
-            }
-            let req = self.placement_request(
-                config,
-                image,
-                ports,
-                &candidates.snapshot,
-                &candidates.engines,
-            );
-            let skip: Vec<usize> = candidates
-                .engines
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| excluded.contains(&e.id))
-                .map(|(i, _)| i)
-                .collect();
-            let i = match place(&req, &candidates.snapshot, strategy, &skip) {
-                Ok(i) => i,
-                Err(refusals) => {
-                    let reasons = refusals
-                        .into_iter()
-                        .map(|r| notes.get(&r.engine).cloned().unwrap_or(r.message))
-                        .collect();
-                    return Err(ClusterError::NoFit {
-                        image: image.to_string(),
-                        reasons,
-                    });
-                }
-            };
-            let engine = candidates.engines[i].clone();
+            let (engine, req) = self.choose(attempt).await?;
             claim.engine = engine.id.clone();
             claim.cpus_milli = cpus_milli(req.cpus);
             claim.memory = req.memory;
-            let taken = self
-                .store
-                .claim(
-                    claim,
-                    cpus_milli(engine.cpus),
-                    engine.memory,
-                    crate::time::now_ms(),
-                )
-                .await?;
-            match taken {
+            let now = crate::time::now_ms();
+            let capacity = (cpus_milli(engine.cpus), engine.memory);
+            match self.store.claim(claim, capacity.0, capacity.1, now).await? {
                 Ok(()) => return Ok((engine, req)),
                 Err(refused) => {
                     tracing::debug!(engine = %engine.id, ?refused, "claim lost a race; placing again");
                 }
             }
         }
-        Err(ClusterError::NoFit {
-            image: image.to_string(),
-            reasons: vec![format!(
-                "gave up after losing {MAX_ATTEMPTS} claim races to concurrent requests"
-            )],
-        })
+        Err(attempt.no_fit(vec![format!(
+            "gave up after losing {MAX_ATTEMPTS} claim races to concurrent requests"
+        )]))
+    }
+
+    /// Asks the scheduler, over the caller's candidates as they are now.
+    async fn choose(&self, attempt: &Attempt<'_>) -> ClusterResult<(Engine, PlacementRequest)> {
+        let candidates = self.candidates(attempt.principal).await?;
+        if candidates.engines.is_empty() {
+            return Err(attempt.no_fit(vec![if attempt.principal.is_admin() {
+                "the cluster has no engine".into()
+            } else {
+                "no engine is granted to you".into()
+            }]));
+        }
+        let req = self.placement_request(
+            attempt.config,
+            attempt.image,
+            attempt.ports,
+            &candidates.snapshot,
+            &candidates.engines,
+        );
+        let skip: Vec<usize> = (candidates.engines.iter().enumerate())
+            .filter(|(_, e)| attempt.ruled_out.contains_key(&e.id))
+            .map(|(i, _)| i)
+            .collect();
+        match place(&req, &candidates.snapshot, attempt.strategy, &skip) {
+            Ok(i) => Ok((candidates.engines[i].clone(), req)),
+            Err(refusals) => Err(attempt.no_fit(
+                refusals
+                    .into_iter()
+                    .map(|r| {
+                        attempt
+                            .ruled_out
+                            .get(&r.engine)
+                            .cloned()
+                            .unwrap_or(r.message)
+                    })
+                    .collect(),
+            )),
+        }
+    }
+}
+
+/// One run's placement: what is asked, and the engines earlier tries ruled out.
+pub(super) struct Attempt<'a> {
+    pub principal: &'a Principal,
+    pub config: &'a ImageConfig,
+    /// The image reference, tag included.
+    pub image: &'a str,
+    pub ports: &'a [PortKey],
+    pub strategy: Strategy,
+    /// Engine id -> why it was ruled out (the image is missing there ...), given as its reason
+    /// when nothing fits.
+    pub ruled_out: HashMap<String, String>,
+}
+
+impl Attempt<'_> {
+    fn no_fit(&self, reasons: Vec<String>) -> ClusterError {
+        ClusterError::NoFit {
+            image: self.image.to_string(),
+            reasons,
+        }
     }
 }
 

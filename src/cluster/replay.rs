@@ -8,16 +8,50 @@
 //! old reservation, and rebuilds the container index from the log. Replaying twice in a row: the
 //! second plan is empty.
 
+use super::inventory::Inventory;
+use super::placement::ports_of;
 use super::run::RunOptions;
 use super::{Cluster, ClusterResult, admin_only};
 use crate::auth::Principal;
-use crate::domain::{EngineRecord, ImageConfig, Orphan, ReplayPlan, Reschedule};
+use crate::domain::{
+    EngineRecord, ImageConfig, Orphan, ReplayPlan, Reschedule, check_config, image_with_tag,
+};
 use crate::events::fold::{Desired, Fold};
 use crate::events::{Draft, actions, decode};
 use crate::scheduler::place;
 
 /// Entries read per page while folding.
 const FOLD_PAGE: usize = 1000;
+
+/// Containers the engines hold that no schedule in the log accounts for.
+fn orphans_of(fold: &Fold, inventory: &Inventory) -> Vec<Orphan> {
+    let mut orphans: Vec<Orphan> = (inventory.by_op.iter())
+        .filter(|(op, _)| !fold.desired.contains_key(*op))
+        .map(|(op, found)| Orphan {
+            engine: found.engine.clone(),
+            container: found.container.clone(),
+            name: found.name.clone(),
+            op: op.clone(),
+        })
+        .collect();
+    orphans.sort_by(|a, b| (&a.engine, &a.container).cmp(&(&b.engine, &b.container)));
+    orphans
+}
+
+/// Why a container the log wants is not on the engines; `None` when it is there.
+fn missing_because(desired: &Desired, inventory: &Inventory) -> Option<String> {
+    if inventory.by_op.contains_key(&desired.op) {
+        return None;
+    }
+    let engine = &desired.engine;
+    Some(match inventory.unreachable.get(engine) {
+        Some(error) => format!("engine {engine} is unreachable: {error}"),
+        None if !inventory.engines.iter().any(|e| &e.id == engine) => {
+            format!("engine {engine} is no longer in the cluster")
+        }
+        None => "the container vanished from its engine".to_string(),
+    })
+}
 
 impl Cluster {
     /// Folds the whole stream, oldest first.
@@ -58,32 +92,14 @@ impl Cluster {
             }
         }
         let inventory = self.inventory().await?;
-        for (op, found) in &inventory.by_op {
-            if !fold.desired.contains_key(op) {
-                plan.orphans.push(Orphan {
-                    engine: found.engine.clone(),
-                    container: found.container.clone(),
-                    name: found.name.clone(),
-                    op: op.clone(),
-                });
-            }
-        }
-        plan.orphans
-            .sort_by(|a, b| (&a.engine, &a.container).cmp(&(&b.engine, &b.container)));
+        plan.orphans = orphans_of(&fold, &inventory);
         if apply {
             plan.claims_recorded = self.reconcile_claims_in(&inventory).await?.recorded as u32;
         }
         for desired in fold.desired.values() {
-            if inventory.by_op.contains_key(&desired.op) {
+            let Some(reason) = missing_because(desired, &inventory) else {
                 plan.present += 1;
                 continue;
-            }
-            let reason = match inventory.unreachable.get(&desired.engine) {
-                Some(error) => format!("engine {} is unreachable: {error}", desired.engine),
-                None if !inventory.engines.iter().any(|e| e.id == desired.engine) => {
-                    format!("engine {} is no longer in the cluster", desired.engine)
-                }
-                None => "the container vanished from its engine".to_string(),
             };
             let mut item = Reschedule {
                 op: desired.op.clone(),
@@ -153,14 +169,12 @@ impl Cluster {
                 return Ok(());
             }
         };
-        let ports = match super::validate::check_config(&config) {
-            Ok(p) => p,
-            Err(e) => {
-                item.error = Some(e.to_string());
-                return Ok(());
-            }
-        };
-        let image = super::validate::image_with_tag(&config.name);
+        if let Err(e) = check_config(&config) {
+            item.error = Some(e.to_string());
+            return Ok(());
+        }
+        let ports = ports_of(&config);
+        let image = image_with_tag(&config.name);
         let candidates = self.candidates(owner).await?;
         let req = self.placement_request(
             &config,
@@ -194,13 +208,11 @@ impl Cluster {
                 return;
             }
         };
-        let ports = match super::validate::check_config(&config) {
-            Ok(p) => p,
-            Err(e) => {
-                item.error = Some(e.to_string());
-                return;
-            }
-        };
+        if let Err(e) = check_config(&config) {
+            item.error = Some(e.to_string());
+            return;
+        }
+        let ports = ports_of(&config);
         let mut draft = Draft::by(actor, actions::CONTAINER_RESCHEDULE);
         draft.ref_op = Some(d.op.clone());
         let options = RunOptions {

@@ -1,16 +1,15 @@
-//! Running containers: validate, guard, place, claim, create and start; and destroying them.
+//! Running containers: check the config (shape, then the tenant guard), place, claim, create
+//! and start, each instance audited; `count` instances all or nothing.
 
 use std::collections::HashMap;
 
 use futures::StreamExt;
 
 use super::audited::Settle;
-use super::guard::forbidden_for_users;
-use super::placement::{is_unique, port_text};
-use super::validate::{check_config, image_with_tag};
+use super::placement::{Attempt, is_unique, port_text, ports_of};
 use super::{Cluster, ClusterError, ClusterResult, Conflict};
-use crate::auth::{AuthError, Principal};
-use crate::domain::{Container, ImageConfig, InvalidInput};
+use crate::auth::{AuthError, Principal, forbidden_for_users};
+use crate::domain::{Container, Engine, ImageConfig, InvalidInput, check_config, image_with_tag};
 use crate::engine::labels::ContainerLabels;
 use crate::engine::{EngineError, from_inspect};
 use crate::events::{Draft, actions};
@@ -39,7 +38,8 @@ impl Cluster {
         principal: &Principal,
         config: &ImageConfig,
     ) -> ClusterResult<Vec<crate::scheduler::PortKey>> {
-        let ports = check_config(config)?;
+        check_config(config)?;
+        let ports = ports_of(config);
         if !principal.is_admin() {
             if let Some(option) = forbidden_for_users(config) {
                 return Err(AuthError::Forbidden(format!(
@@ -158,8 +158,8 @@ impl Cluster {
         .await
     }
 
-    /// Place, claim, create, start. An engine that lacks the image is skipped and the next
-    /// best one tried.
+    /// Place, claim, create, start. An engine that lacks the image (or whose host port is
+    /// taken outside clementine) is ruled out and the next best one tried.
     async fn place_and_start(
         &self,
         principal: &Principal,
@@ -169,7 +169,14 @@ impl Cluster {
         op: &str,
     ) -> ClusterResult<Container> {
         let image = image_with_tag(&config.name);
-        let strategy = options.strategy.unwrap_or(self.placement.strategy);
+        let mut attempt = Attempt {
+            principal,
+            config,
+            image: &image,
+            ports,
+            strategy: options.strategy.unwrap_or(self.placement.strategy),
+            ruled_out: HashMap::new(),
+        };
         let mut claim = Claim {
             op: op.to_string(),
             engine: String::new(),
@@ -180,18 +187,8 @@ impl Cluster {
             ports: ports.iter().map(port_text).collect(),
             unique: is_unique(config.r#type),
         };
-        let mut excluded: Vec<String> = Vec::new();
-        let mut notes: HashMap<String, String> = HashMap::new();
         loop {
-            let (engine, req) = self
-                .place_and_claim(
-                    principal, config, &image, ports, strategy, &mut claim, &excluded, &notes,
-                )
-                .await?;
-            let mut effective = config.clone();
-            effective.cpus = Some(req.cpus);
-            effective.memory = Some(req.memory);
-            let client = self.engines.client(&engine);
+            let (engine, req) = self.place_and_claim(&attempt, &mut claim).await?;
             let labels = ContainerLabels {
                 cluster: self.store.keys().prefix().to_string(),
                 owner: claim.owner.clone(),
@@ -202,42 +199,65 @@ impl Cluster {
                 op: claim.op.clone(),
                 ports: claim.ports.clone(),
                 config: options.saved_as.clone(),
+            };
+            match self.create_on(&engine, config, labels).await? {
+                Ok(container) => return Ok(container),
+                Err(failure) => {
+                    self.store.release(&engine.id, op).await?;
+                    let why = rule_out(&engine.id, &image, failure)?;
+                    attempt.ruled_out.insert(engine.id.clone(), why);
+                }
             }
-            .to_map();
-            let failure = match client.create_and_start(&effective, labels).await {
-                Ok(id) => match client.inspect(&id).await {
-                    Ok(inspect) => {
-                        tracing::info!(engine = %engine.id, container = %id, op = %op, owner = %principal.username, image = %image, "container started");
-                        return Ok(from_inspect(inspect, &engine));
-                    }
-                    // It runs and holds its claim; the engine just failed to answer.
-                    Err(e) => return Err(ClusterError::engine(&engine.id, e)),
-                },
-                Err(e) => e,
-            };
-            self.store.release(&engine.id, op).await?;
-            let note = if failure.is_missing_image() {
-                format!(
-                    "{}: image {image} is not present (no registry pull)",
-                    engine.id
-                )
-            } else if failure.is_port_in_use() {
-                format!("{}: a host port is in use outside clementine", engine.id)
-            } else if let EngineError::Conflict(message) = failure {
-                return Err(ClusterError::conflict(
-                    Conflict::EngineConflict,
-                    format!("engine {}: {message}", engine.id),
-                ));
-            } else if failure.is_refusal() {
-                return Err(ClusterError::conflict(
-                    Conflict::ConfigRejected,
-                    format!("engine {} refused the config: {failure}", engine.id),
-                ));
-            } else {
-                return Err(ClusterError::engine(&engine.id, failure));
-            };
-            notes.insert(engine.id.clone(), note);
-            excluded.push(engine.id.clone());
         }
+    }
+
+    /// Creates and starts on the claimed engine, limited to what the labels reserve. The inner
+    /// error is a failed create (the claim is to be released); the outer one a failed inspect
+    /// after a good start: the container runs and keeps its claim, the engine just did not
+    /// answer.
+    async fn create_on(
+        &self,
+        engine: &Engine,
+        config: &ImageConfig,
+        labels: ContainerLabels,
+    ) -> ClusterResult<Result<Container, EngineError>> {
+        let mut effective = config.clone();
+        effective.cpus = Some(labels.cpus);
+        effective.memory = Some(labels.memory);
+        let client = self.engines.client(engine);
+        let id = match client.create_and_start(&effective, labels.to_map()).await {
+            Ok(id) => id,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        let inspect =
+            (client.inspect(&id).await).map_err(|e| ClusterError::engine(&engine.id, e))?;
+        tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, "container started");
+        Ok(Ok(from_inspect(inspect, engine)))
+    }
+}
+
+/// Whether a failed create rules out only this engine (the reason to give for it) or ends the
+/// run (the error to answer).
+fn rule_out(engine: &str, image: &str, failure: EngineError) -> ClusterResult<String> {
+    if failure.is_missing_image() {
+        Ok(format!(
+            "{engine}: image {image} is not present (no registry pull)"
+        ))
+    } else if failure.is_port_in_use() {
+        Ok(format!(
+            "{engine}: a host port is in use outside clementine"
+        ))
+    } else if let EngineError::Conflict(message) = failure {
+        Err(ClusterError::conflict(
+            Conflict::EngineConflict,
+            format!("engine {engine}: {message}"),
+        ))
+    } else if failure.is_refusal() {
+        Err(ClusterError::conflict(
+            Conflict::ConfigRejected,
+            format!("engine {engine} refused the config: {failure}"),
+        ))
+    } else {
+        Err(ClusterError::engine(engine, failure))
     }
 }

@@ -50,25 +50,7 @@ impl Cluster {
             .verify(password, record.as_ref().map(|r| r.password_hash.as_str()))
             .await?;
         let Some(record) = record.filter(|_| ok) else {
-            // Recorded for auditors; an audit outage must not turn a wrong password into a 503.
-            let draft = Draft {
-                action: actions::LOGIN_FAILED,
-                actor: username.to_string(),
-                request_id,
-                op: uuid::Uuid::now_v7().to_string(),
-                ..Default::default()
-            };
-            if let Err(e) = self
-                .audit
-                .record(draft, Some("invalid username or password".into()))
-                .await
-            {
-                tracing::warn!(error = %e, "failed login not audited");
-            }
-            self.store
-                .count_login_failure(username, LOGIN_FAILURE_WINDOW)
-                .await?;
-            return Err(AuthError::InvalidCredentials.into());
+            return Err(self.login_failed(username, request_id).await);
         };
         if failures > 0 {
             self.store.clear_login_failures(username).await?;
@@ -78,6 +60,33 @@ impl Cluster {
             .issue(&record.username, record.role, record.token_version)?;
         let user = self.user_view(record).await?;
         Ok((token, user))
+    }
+
+    /// Audits and counts a failed login; answers the error to give.
+    async fn login_failed(&self, username: &str, request_id: Option<String>) -> ClusterError {
+        // Recorded for auditors; an audit outage must not turn a wrong password into a 503.
+        let draft = Draft {
+            action: actions::LOGIN_FAILED,
+            actor: username.to_string(),
+            request_id,
+            op: uuid::Uuid::now_v7().to_string(),
+            ..Default::default()
+        };
+        if let Err(e) = self
+            .audit
+            .record(draft, Some("invalid username or password".into()))
+            .await
+        {
+            tracing::warn!(error = %e, "failed login not audited");
+        }
+        match self
+            .store
+            .count_login_failure(username, LOGIN_FAILURE_WINDOW)
+            .await
+        {
+            Ok(_) => AuthError::InvalidCredentials.into(),
+            Err(e) => e.into(),
+        }
     }
 
     /// Turns a bearer token into the caller: the signature, expiry, issuer and audience must

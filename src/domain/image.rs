@@ -1,4 +1,4 @@
-//! The image config: what to run and how to place it (citadel's "image", the run request).
+//! The image config: what to run and how to place it (the seed's "image", the run request).
 
 use std::collections::BTreeMap;
 

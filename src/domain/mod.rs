@@ -9,6 +9,7 @@ mod container;
 mod engine;
 mod event;
 mod image;
+mod image_check;
 pub mod names;
 mod replay;
 mod requests;
@@ -20,7 +21,10 @@ pub use container::{Container, ContainerState};
 pub use engine::{Engine, EngineHealth, EngineRecord, EngineStatus, HealthState};
 pub use event::{AuditEvent, EventPage, Phase};
 pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};
-pub use names::{InvalidInput, check_engine_id, check_labels, check_password, check_username};
+pub use image_check::{check_config, image_with_tag};
+pub use names::{
+    InvalidInput, MAX_CPUS, check_engine_id, check_labels, check_password, check_username,
+};
 pub use replay::{Orphan, ReplayPlan, Reschedule};
 pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};
 pub use saved::{NewSavedImage, SavedImage, ScaleRequest, ScaleResult};

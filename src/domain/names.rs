@@ -26,6 +26,8 @@ pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_LABELS: usize = 64;
 /// Longest label.
 pub const MAX_LABEL_LEN: usize = 128;
+/// Most CPUs one engine may have or one container may ask for: catches unit mistakes.
+pub const MAX_CPUS: f64 = 4096.0;
 /// Password length bounds. The upper bound keeps argon2 input (and request bodies) small.
 pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 1024;

@@ -39,7 +39,10 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
         engine: engine.clone(),
         state: ContainerState::parse(&summary.state.map(|s| s.to_string()).unwrap_or_default()),
         ports,
-        owner: labels.as_ref().map(|l| l.owner.clone()),
+        owner: labels
+            .as_ref()
+            .map(|l| l.owner.clone())
+            .filter(|o| !o.is_empty()),
         config: labels.and_then(|l| l.config),
         created: rfc3339_secs(summary.created.unwrap_or(0)),
     }
@@ -65,21 +68,14 @@ fn image_from_labels(
     config
 }
 
-/// Builds the container shape from an inspect answer (richer than a list entry).
-pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Container {
-    let config = inspect.config.unwrap_or_default();
-    let labels = config.labels.as_ref().and_then(ContainerLabels::from_map);
-    let mut ports: Vec<BindPort> = Vec::new();
-    let bindings = inspect
-        .network_settings
-        .and_then(|n| n.ports)
-        .or_else(|| {
-            inspect
-                .host_config
-                .as_ref()
-                .and_then(|h| h.port_bindings.clone())
-        })
+/// The host ports an inspected container publishes (the live bindings, or the configured ones
+/// of a stopped container).
+fn published_ports(inspect: &ContainerInspectResponse) -> Vec<BindPort> {
+    let bindings = (inspect.network_settings.as_ref())
+        .and_then(|n| n.ports.clone())
+        .or_else(|| (inspect.host_config.as_ref()).and_then(|h| h.port_bindings.clone()))
         .unwrap_or_default();
+    let mut ports: Vec<BindPort> = Vec::new();
     for (key, bound) in bindings {
         let (cport, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
         let Ok(container_port) = cport.parse::<u16>() else {
@@ -97,6 +93,14 @@ pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Conta
         }
     }
     ports.sort_by_key(|p| (p.port, p.container_port));
+    ports
+}
+
+/// Builds the container shape from an inspect answer (richer than a list entry).
+pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Container {
+    let ports = published_ports(&inspect);
+    let config = inspect.config.unwrap_or_default();
+    let labels = config.labels.as_ref().and_then(ContainerLabels::from_map);
     let mut image = image_from_labels(labels.as_ref(), config.image.clone(), &ports);
     image.args = config.cmd.unwrap_or_default();
     image.entrypoint = config.entrypoint.unwrap_or_default();
@@ -125,7 +129,10 @@ pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Conta
                 .unwrap_or_default(),
         ),
         ports,
-        owner: labels.as_ref().map(|l| l.owner.clone()),
+        owner: labels
+            .as_ref()
+            .map(|l| l.owner.clone())
+            .filter(|o| !o.is_empty()),
         config: labels.and_then(|l| l.config),
         created: inspect.created.unwrap_or_default(),
     }

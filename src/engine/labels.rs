@@ -68,13 +68,17 @@ impl ContainerLabels {
         map
     }
 
-    /// Reads the labels back; `None` for a container that belongs to no clementine user (no
-    /// owner label). Missing or garbled values read as their defaults (an empty `op`: not
-    /// placed by clementine), since labels can be set by anyone with the engine's API.
+    /// Reads the labels back; `None` for a container with neither an owner nor an op label
+    /// (clementine knows nothing of it). Missing or garbled values read as their defaults (an
+    /// empty `op`: not placed by clementine; an empty `owner`: nobody's), since labels can be
+    /// set by anyone with the engine's API.
     pub fn from_map(map: &HashMap<String, String>) -> Option<Self> {
+        if !map.contains_key(OWNER) && !map.contains_key(OP) {
+            return None;
+        }
         let text = |key: &str| map.get(key).cloned().unwrap_or_default();
         Some(Self {
-            owner: map.get(OWNER)?.clone(),
+            owner: text(OWNER),
             op: text(OP),
             cluster: text(CLUSTER),
             image: text(IMAGE),
@@ -128,7 +132,7 @@ mod tests {
     fn foreign_containers_have_none() {
         assert_eq!(ContainerLabels::from_map(&HashMap::new()), None);
         let only_op = HashMap::from([(OP.to_string(), "x".to_string())]);
-        assert_eq!(ContainerLabels::from_map(&only_op), None);
+        assert_eq!(ContainerLabels::from_map(&only_op).unwrap().owner, "");
         let bare = HashMap::from([(OWNER.to_string(), "ann".to_string())]);
         let read = ContainerLabels::from_map(&bare).unwrap();
         assert_eq!(read.op, "");

@@ -3,7 +3,8 @@
 //! Given a [`PlacementRequest`] and a [`ClusterSnapshot`] (what every candidate engine has and
 //! has promised), [`place`] returns the best engine, or, when none fits, the reason every engine
 //! was refused. The cluster layer then claims the capacity atomically in Redis; if that claim
-//! loses a race it asks again with the loser excluded.
+//! loses a race it reads the reservations again and asks again (the engine may still have
+//! room). Engines the cluster layer ruled out (the image is missing there) are skipped.
 //!
 //! Rules, in the order they are checked (the first failing one is the engine's reason):
 //!

@@ -1,4 +1,5 @@
-//! The tenant guard: options of an image config that only admins may use (privileged mode,
+//! The tenant guard, part of the access policy: options of an image config that only admins may
+//! use (privileged mode,
 //! host or container namespaces, added capabilities, devices, host-path bind mounts), since
 //! each of them lets a container reach the engine's host or other tenants' containers.
 

@@ -1,10 +1,10 @@
-//! Checks an image config before anything is scheduled: shapes and sizes (the tenant guard for
-//! role `user` is in `guard`).
+//! The shape checks of an image config, before anything is scheduled: every field's form and
+//! size, each refusal naming the field. Who may use which option is access policy
+//! (`auth::guard`), not shape.
 
 use std::collections::HashSet;
 
-use crate::domain::{ImageConfig, InvalidInput, check_labels};
-use crate::scheduler::PortKey;
+use super::{ImageConfig, InvalidInput, MAX_CPUS, check_labels};
 
 /// Limits on one image config.
 const MAX_LIST: usize = 256;
@@ -78,8 +78,8 @@ pub fn image_with_tag(name: &str) -> String {
     }
 }
 
-/// Checks every field's shape and size; returns the host ports the config publishes.
-pub fn check_config(config: &ImageConfig) -> Result<Vec<PortKey>, InvalidInput> {
+/// Checks every field's shape and size.
+pub fn check_config(config: &ImageConfig) -> Result<(), InvalidInput> {
     check_image_ref(&config.name)?;
     check_labels("labels", &config.labels)?;
     check_list("args", &config.args)?;
@@ -87,6 +87,22 @@ pub fn check_config(config: &ImageConfig) -> Result<Vec<PortKey>, InvalidInput> 
     check_list("volumes", &config.volumes)?;
     check_list("cap_add", &config.cap_add)?;
     check_list("devices", &config.devices)?;
+    check_environment(config)?;
+    check_dns_name("hostname", &config.hostname, 63)?;
+    check_dns_name("domain", &config.domain, 253)?;
+    check_resources(config)?;
+    check_container_name(config)?;
+    check_restart_policy(config)?;
+    if let Some(mode) = &config.network_mode
+        && (mode.is_empty() || mode.len() > 128)
+    {
+        return Err(invalid("network_mode", "must be 1 to 128 characters"));
+    }
+    check_volumes(config)?;
+    check_ports(config)
+}
+
+fn check_environment(config: &ImageConfig) -> Result<(), InvalidInput> {
     if config.environment.len() > MAX_LIST {
         return Err(invalid(
             "environment",
@@ -106,51 +122,63 @@ pub fn check_config(config: &ImageConfig) -> Result<Vec<PortKey>, InvalidInput> 
             ));
         }
     }
-    check_dns_name("hostname", &config.hostname, 63)?;
-    check_dns_name("domain", &config.domain, 253)?;
+    Ok(())
+}
+
+fn check_resources(config: &ImageConfig) -> Result<(), InvalidInput> {
     if let Some(cpus) = config.cpus
-        && (!cpus.is_finite() || cpus <= 0.0 || cpus > 4096.0)
+        && (!cpus.is_finite() || cpus <= 0.0 || cpus > MAX_CPUS)
     {
-        return Err(invalid("cpus", "must be more than 0 and at most 4096"));
+        return Err(invalid(
+            "cpus",
+            format!("must be more than 0 and at most {MAX_CPUS}"),
+        ));
     }
-    if config.memory == Some(0) || config.memory.is_some_and(|m| m < 4) {
+    if config.memory.is_some_and(|m| m < 4) {
         return Err(invalid("memory", "must be at least 4 MB"));
     }
-    if let Some(name) = &config.container_name {
-        let ok = !name.is_empty()
-            && name.len() <= 128
-            && name.as_bytes()[0].is_ascii_alphanumeric()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        if !ok {
-            return Err(invalid(
-                "container_name",
-                "must be 1 to 128 letters, digits, '_', '.', '-', starting with a letter or digit",
-            ));
-        }
+    Ok(())
+}
+
+fn check_container_name(config: &ImageConfig) -> Result<(), InvalidInput> {
+    let Some(name) = &config.container_name else {
+        return Ok(());
+    };
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !ok {
+        return Err(invalid(
+            "container_name",
+            "must be 1 to 128 letters, digits, '_', '.', '-', starting with a letter or digit",
+        ));
     }
-    if let Some(policy) = &config.restart_policy
-        && !matches!(
-            policy.name.as_str(),
-            "" | "no" | "always" | "unless-stopped" | "on-failure"
-        )
-    {
+    Ok(())
+}
+
+fn check_restart_policy(config: &ImageConfig) -> Result<(), InvalidInput> {
+    let Some(policy) = &config.restart_policy else {
+        return Ok(());
+    };
+    if !matches!(
+        policy.name.as_str(),
+        "" | "no" | "always" | "unless-stopped" | "on-failure"
+    ) {
         return Err(invalid(
             "restart_policy.name",
             "must be no, always, unless-stopped or on-failure",
         ));
     }
-    if let Some(policy) = &config.restart_policy
-        && !(0..=1000).contains(&policy.maximum_retry)
-    {
+    if !(0..=1000).contains(&policy.maximum_retry) {
         return Err(invalid("restart_policy.maximum_retry", "must be 0 to 1000"));
     }
-    if let Some(mode) = &config.network_mode
-        && (mode.is_empty() || mode.len() > 128)
-    {
-        return Err(invalid("network_mode", "must be 1 to 128 characters"));
-    }
+    Ok(())
+}
+
+fn check_volumes(config: &ImageConfig) -> Result<(), InvalidInput> {
     for (i, v) in config.volumes.iter().enumerate() {
         let parts: Vec<&str> = v.split(':').collect();
         let ok = match parts.as_slice() {
@@ -168,15 +196,22 @@ pub fn check_config(config: &ImageConfig) -> Result<Vec<PortKey>, InvalidInput> 
             ));
         }
     }
-    let mut ports = Vec::new();
-    let mut seen = HashSet::new();
+    Ok(())
+}
+
+fn check_ports(config: &ImageConfig) -> Result<(), InvalidInput> {
     if config.bind_ports.len() > 64 {
         return Err(invalid("bind_ports", "at most 64 ports"));
     }
+    let mut seen = HashSet::new();
     for (i, p) in config.bind_ports.iter().enumerate() {
         let field = format!("bind_ports[{i}]");
-        let key = PortKey::new(p.port, &p.proto)
-            .ok_or_else(|| invalid(format!("{field}.proto"), "must be tcp, udp or sctp"))?;
+        if !matches!(p.proto.as_str(), "tcp" | "udp" | "sctp") {
+            return Err(invalid(
+                format!("{field}.proto"),
+                "must be tcp, udp or sctp",
+            ));
+        }
         if p.port == 0 {
             return Err(invalid(format!("{field}.port"), "must be 1 to 65535"));
         }
@@ -191,12 +226,11 @@ pub fn check_config(config: &ImageConfig) -> Result<Vec<PortKey>, InvalidInput> 
         {
             return Err(invalid(format!("{field}.host_ip"), "must be an IP address"));
         }
-        if !seen.insert(key) {
+        if !seen.insert((p.port, p.proto.as_str())) {
             return Err(invalid(format!("{field}.port"), "is published twice"));
         }
-        ports.push(key);
     }
-    Ok(ports)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,211 @@
+//! Scaling a saved config: converge the number of the caller's running containers of it, up
+//! through the scheduler, down by destroying the newest first. [`scale_step`] is the pure
+//! decision; the rest counts, acts and audits.
+
+use futures::StreamExt;
+
+use super::audited::Settle;
+use super::images::image_draft;
+use super::run::{MAX_COUNT, RunOptions};
+use super::{Cluster, ClusterError, ClusterResult, Conflict, ContainerFilter};
+use crate::auth::Principal;
+use crate::domain::{Container, ContainerState, InvalidInput, ScaleResult};
+use crate::events::{Draft, actions};
+use crate::store::StoredImage;
+
+/// A scale that takes longer than this (a hung engine) loses its lock to the next one.
+const SCALE_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// Instances started at the same time when scaling up.
+const SCALE_CONCURRENCY: usize = 8;
+
+/// What a scale must do.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ScaleStep {
+    /// Start this many.
+    Up(u32),
+    /// Destroy these (indices into the running list), newest first.
+    Down(Vec<usize>),
+    Hold,
+}
+
+/// Decides the step from the creation times (RFC 3339) of the running instances.
+pub(super) fn scale_step(created: &[&str], wanted: u32) -> ScaleStep {
+    let current = created.len() as u32;
+    if wanted > current {
+        return ScaleStep::Up(wanted - current);
+    }
+    if wanted == current {
+        return ScaleStep::Hold;
+    }
+    let mut newest_first: Vec<usize> = (0..created.len()).collect();
+    // RFC 3339 strings of one format sort by time; ties keep list order.
+    newest_first.sort_by(|a, b| created[*b].cmp(created[*a]));
+    newest_first.truncate((current - wanted) as usize);
+    ScaleStep::Down(newest_first)
+}
+
+impl Cluster {
+    /// Converges the caller's running containers of a saved config to `instances`: up through
+    /// the scheduler, down by destroying the newest first. Refuses to count while an engine the
+    /// caller may use does not answer (the count would be wrong).
+    pub async fn scale(
+        &self,
+        principal: &Principal,
+        name: &str,
+        instances: u32,
+    ) -> ClusterResult<ScaleResult> {
+        if instances > MAX_COUNT {
+            return Err(InvalidInput::new("instances", format!("must be 0 to {MAX_COUNT}")).into());
+        }
+        let stored = self.saved(principal, name).await?;
+        // One scale per config at a time: two would count the same containers and overshoot.
+        let lock = format!("scale:{}:{name}", principal.username);
+        let Some(token) = self.store.try_lock(&lock, SCALE_LOCK_TTL).await? else {
+            return Err(ClusterError::conflict(
+                Conflict::ScaleInProgress,
+                format!("image config {name} is being scaled already; try again when it is done"),
+            ));
+        };
+        let result = self.scale_locked(principal, name, &stored, instances).await;
+        if let Err(e) = self.store.unlock(&lock, &token).await {
+            tracing::warn!(error = %e, "scale lock not released; it expires by itself");
+        }
+        result
+    }
+
+    /// Scale with the lock held: intent, converge, outcome.
+    async fn scale_locked(
+        &self,
+        principal: &Principal,
+        name: &str,
+        stored: &StoredImage,
+        instances: u32,
+    ) -> ClusterResult<ScaleResult> {
+        let draft = image_draft(principal, actions::CONTAINER_SCALE, name, &stored.image)
+            .owner(&principal.username)
+            .detail(serde_json::json!({ "instances": instances }));
+        let work = self.converge(principal, name, stored, instances);
+        self.audited(draft, work, |r, _| Settle {
+            detail: Some(serde_json::json!({
+                "wanted": instances, "instances": r.instances,
+                "created": r.created.len(), "destroyed": r.destroyed.len(),
+            })),
+            error: r.error.clone(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Scale's work, between its intent and outcome.
+    async fn converge(
+        &self,
+        principal: &Principal,
+        name: &str,
+        stored: &StoredImage,
+        instances: u32,
+    ) -> ClusterResult<ScaleResult> {
+        let running = self.running_instances(principal, name).await?;
+        let created: Vec<&str> = running.iter().map(|c| c.created.as_str()).collect();
+        let mut result = ScaleResult {
+            instances: running.len() as u32,
+            complete: true,
+            created: Vec::new(),
+            destroyed: Vec::new(),
+            error: None,
+        };
+        match scale_step(&created, instances) {
+            ScaleStep::Up(n) => {
+                self.scale_up(principal, name, stored, n, &mut result)
+                    .await?
+            }
+            ScaleStep::Down(victims) => {
+                for c in victims.into_iter().map(|i| &running[i]) {
+                    match self.destroy_placed(principal, &c.engine.id, &c.id).await {
+                        Ok(_) => result.destroyed.push(c.clone()),
+                        Err(e) => result.error = Some(e.to_string()),
+                    }
+                }
+            }
+            ScaleStep::Hold => {}
+        }
+        result.instances += result.created.len() as u32;
+        result.instances -= result.destroyed.len() as u32;
+        result.complete = result.instances == instances;
+        Ok(result)
+    }
+
+    /// The caller's running containers of a saved config; refused while an engine the caller
+    /// may use does not answer, since the count would be wrong.
+    async fn running_instances(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> ClusterResult<Vec<Container>> {
+        let filter = ContainerFilter {
+            owner: Some(principal.username.clone()),
+            state: Some(ContainerState::Running),
+            config: Some(name.to_string()),
+            ..Default::default()
+        };
+        let listed = self.list_all(principal, &filter).await?;
+        if let Some(failed) = listed.failed.first() {
+            return Err(ClusterError::EngineUnavailable(format!(
+                "cannot count the instances: engine {} did not answer: {}",
+                failed.engine, failed.error
+            )));
+        }
+        Ok(listed.containers)
+    }
+
+    /// Starts `n` more instances, each its own audited schedule.
+    async fn scale_up(
+        &self,
+        principal: &Principal,
+        name: &str,
+        stored: &StoredImage,
+        n: u32,
+        result: &mut ScaleResult,
+    ) -> ClusterResult<()> {
+        let ports = self.vet_config(principal, &stored.image).await?;
+        let options = RunOptions {
+            saved_as: Some(name.to_string()),
+            ..Default::default()
+        };
+        let outcomes: Vec<ClusterResult<Container>> = futures::stream::iter(0..n)
+            .map(|_| {
+                let draft = Draft::by(principal, actions::CONTAINER_SCHEDULE);
+                self.run_one(principal, &stored.image, &ports, &options, draft)
+            })
+            .buffer_unordered(SCALE_CONCURRENCY)
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome {
+                Ok(c) => result.created.push(c),
+                Err(e) => result.error = Some(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_down_and_hold() {
+        let created = [
+            "2026-01-01T00:00:01Z",
+            "2026-01-01T00:00:03Z",
+            "2026-01-01T00:00:02Z",
+        ];
+        assert_eq!(scale_step(&created, 5), ScaleStep::Up(2));
+        assert_eq!(scale_step(&created, 3), ScaleStep::Hold);
+        // The newest go first.
+        assert_eq!(scale_step(&created, 1), ScaleStep::Down(vec![1, 2]));
+        assert_eq!(scale_step(&created, 0), ScaleStep::Down(vec![1, 2, 0]));
+        assert_eq!(scale_step(&[], 0), ScaleStep::Hold);
+        assert_eq!(scale_step(&[], 2), ScaleStep::Up(2));
+    }
+}
