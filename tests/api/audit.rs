@@ -124,20 +124,11 @@ async fn every_action_has_one_intent_and_one_outcome() {
     }
 
     // No secret anywhere in the stream.
-    let raw: Vec<String> = {
-        let mut redis = app.redis().await;
-        let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-            .arg(format!("{}events", app.prefix))
-            .arg("-")
-            .arg("+")
-            .query_async(&mut redis)
-            .await
-            .unwrap();
-        entries
-            .into_iter()
-            .flat_map(|(_, f)| f.into_iter().map(|(_, v)| v))
-            .collect()
-    };
+    let raw: Vec<String> = crate::common::stream_entries(&app.prefix)
+        .await
+        .into_iter()
+        .flat_map(|f| f.into_iter().map(|(_, v)| v))
+        .collect();
     let text = raw.join("\n");
     for secret in [
         "user-password-1",

@@ -323,6 +323,23 @@ impl TestApp {
     }
 }
 
+/// Every entry of a deployment's audit stream, oldest first, as its raw field pairs.
+pub async fn stream_entries(prefix: &str) -> Vec<Vec<(String, String)>> {
+    let mut redis = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(format!("{prefix}events"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    entries.into_iter().map(|(_, fields)| fields).collect()
+}
+
 fn lookup_admin(settings: &Settings) -> String {
     settings
         .bootstrap_admin

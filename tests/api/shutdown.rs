@@ -6,25 +6,16 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::cli::{Killed, clementine, free_port, wait_healthy};
-use crate::common::{ADMIN_PASSWORD, docker, engine_addr, redis_url, short_id, sleeper, test_env};
+use crate::common::{
+    ADMIN_PASSWORD, docker, engine_addr, short_id, sleeper, stream_entries, test_env,
+};
 
 /// The audit entries of one action, as (action, phase, op).
 async fn entries_of(prefix: &str, action: &str) -> Vec<(String, String, String)> {
-    let mut redis = redis::Client::open(redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
+    stream_entries(prefix)
         .await
-        .unwrap();
-    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(format!("{prefix}events"))
-        .arg("-")
-        .arg("+")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    entries
         .into_iter()
-        .map(|(_, fields)| {
+        .map(|fields| {
             let get = |k: &str| {
                 fields
                     .iter()
