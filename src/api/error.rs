@@ -180,8 +180,12 @@ impl poem::error::ResponseError for ApiError {
         self.code.status()
     }
 
+    /// The JSON answer; the error itself rides along in the response's extensions, for the
+    /// middleware that audits denied attempts.
     fn as_response(&self) -> Response {
-        Json(self.body()).with_status(self.status()).into_response()
+        let mut response = Json(self.body()).with_status(self.status()).into_response();
+        response.extensions_mut().insert(self.clone());
+        response
     }
 }
 

@@ -10,6 +10,8 @@ use tracing::Instrument;
 
 use super::probes::Metrics;
 use super::{ApiError, ErrorCode};
+use crate::auth::Principal;
+use crate::cluster::Cluster;
 
 /// The id of one request: taken from a sane `X-Request-Id` header or made up, echoed in the
 /// answer, attached to every log line of the request and to the audit entries it writes.
@@ -27,14 +29,31 @@ fn incoming_request_id(req: &Request) -> Option<String> {
     sane.then(|| v.to_string())
 }
 
-/// Assigns the request id, opens the request's span and logs one line when it ends.
+/// Where the bearer extractor leaves the authenticated caller, so that the request's log line
+/// and a denied attempt's audit entry can name them.
+#[derive(Clone, Default)]
+pub struct CallerSlot(Arc<std::sync::Mutex<Option<Principal>>>);
+
+impl CallerSlot {
+    pub fn set(&self, principal: &Principal) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(principal.clone());
+    }
+
+    fn get(&self) -> Option<Principal> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Assigns the request id, opens the request's span, logs one line when it ends, and audits
+/// every 403 as `auth.denied`.
 pub struct RequestLog {
     metrics: Arc<Metrics>,
+    cluster: Arc<Cluster>,
 }
 
 impl RequestLog {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    pub fn new(metrics: Arc<Metrics>, cluster: Arc<Cluster>) -> Self {
+        Self { metrics, cluster }
     }
 }
 
@@ -44,6 +63,7 @@ impl<E: Endpoint> Middleware<E> for RequestLog {
         RequestLogEndpoint {
             inner,
             metrics: self.metrics.clone(),
+            cluster: self.cluster.clone(),
         }
     }
 }
@@ -51,6 +71,7 @@ impl<E: Endpoint> Middleware<E> for RequestLog {
 pub struct RequestLogEndpoint<E> {
     inner: E,
     metrics: Arc<Metrics>,
+    cluster: Arc<Cluster>,
 }
 
 impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
@@ -59,6 +80,8 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Response> {
         let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         req.extensions_mut().insert(RequestId(id.clone()));
+        let caller = CallerSlot::default();
+        req.extensions_mut().insert(caller.clone());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!("request", request_id = %id, %method, %path);
@@ -68,6 +91,17 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             Ok(r) => r.into_response(),
             Err(e) => super::error::render_poem_error(e).await,
         };
+        if let Some(denied) =
+            (resp.extensions().get::<ApiError>()).filter(|a| a.code == ErrorCode::Forbidden)
+        {
+            let route = format!("{method} {path}");
+            let who = caller.get();
+            (self
+                .cluster
+                .record_denied(who.as_ref(), &route, &path, &denied.message))
+            .instrument(span.clone())
+            .await;
+        }
         let elapsed = started.elapsed();
         let status = resp.status();
         self.metrics.observe(status, elapsed);

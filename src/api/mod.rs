@@ -84,7 +84,10 @@ pub fn app(cluster: Arc<Cluster>, max_body_bytes: usize) -> impl Endpoint {
         .at("/metrics", probes::metrics)
         .catch_all_error(error::render_poem_error)
         .with(middleware::BodyLimit::new(max_body_bytes))
-        .with(middleware::RequestLog::new(metrics.clone()))
+        .with(middleware::RequestLog::new(
+            metrics.clone(),
+            cluster.clone(),
+        ))
         .data(cluster)
         .data(metrics)
 }

@@ -6,6 +6,7 @@ use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
+use super::middleware::CallerSlot;
 use super::{ApiError, RequestId};
 use crate::auth::Principal;
 use crate::cluster::Cluster;
@@ -20,8 +21,12 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
         .data::<Arc<Cluster>>()
         .expect("the app installs the cluster as request data");
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-    cluster
+    let principal = cluster
         .authenticate(&bearer.token, request_id)
         .await
-        .map_err(|e| ApiError::from(e).into())
+        .map_err(ApiError::from)?;
+    if let Some(slot) = req.extensions().get::<CallerSlot>() {
+        slot.set(&principal);
+    }
+    Ok(principal)
 }

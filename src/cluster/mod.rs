@@ -4,6 +4,7 @@
 
 mod audit_log;
 mod audited;
+mod denied;
 mod engines;
 mod error;
 mod images;

@@ -3,7 +3,7 @@
 //! | field        | meaning                                                                 |
 //! |--------------|-------------------------------------------------------------------------|
 //! | `action`     | `container.schedule`, `engine.add`, `auth.login_failed` ...             |
-//! | `phase`      | `intent` or `outcome`                                                   |
+//! | `phase`      | `intent` or `outcome`; absent on single entries (`auth.denied`)        |
 //! | `actor`      | username (the name tried, for failed logins)                            |
 //! | `role`       | the actor's role                                                        |
 //! | `engine`, `container`, `name`, `owner` | where and what, for container actions         |
@@ -23,12 +23,17 @@ use crate::store::{Fields, StoredEntry};
 
 /// Stream fields of one half of an action. `error` is `Some(None)` for a successful outcome,
 /// `Some(Some(msg))` for a failed one, `None` for an intent.
-pub fn encode(draft: &Draft, phase: Phase, error: Option<Option<&str>>, time: &str) -> Fields {
-    let mut f: Fields = vec![
-        ("action", draft.action.to_string()),
-        ("phase", phase.as_str().to_string()),
-        ("actor", draft.actor.clone()),
-    ];
+pub fn encode(
+    draft: &Draft,
+    phase: Option<Phase>,
+    error: Option<Option<&str>>,
+    time: &str,
+) -> Fields {
+    let mut f: Fields = vec![("action", draft.action.to_string())];
+    if let Some(phase) = phase {
+        f.push(("phase", phase.as_str().to_string()));
+    }
+    f.push(("actor", draft.actor.clone()));
     let mut opt = |k: &'static str, v: &Option<String>| {
         if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
             f.push((k, v.clone()));
@@ -110,7 +115,7 @@ mod tests {
             op: "op1".into(),
             ..Default::default()
         };
-        let fields = encode(&draft, Phase::Outcome, Some(Some("boom")), "t");
+        let fields = encode(&draft, Some(Phase::Outcome), Some(Some("boom")), "t");
         let event = decode(("1-0".into(), as_map(&fields)));
         assert_eq!(event.id, "1-0");
         assert_eq!(event.action, "container.schedule");
@@ -119,7 +124,7 @@ mod tests {
         assert_eq!(event.error.as_deref(), Some("boom"));
         assert_eq!(event.engine.as_deref(), Some("e1"));
         assert_eq!(event.container, None);
-        let intent = encode(&draft, Phase::Intent, None, "t");
+        let intent = encode(&draft, Some(Phase::Intent), None, "t");
         assert!(!as_map(&intent).contains_key("outcome"));
     }
 }

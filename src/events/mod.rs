@@ -53,6 +53,8 @@ pub mod actions {
     pub const IMAGE_REPLACE: &str = "image.replace";
     pub const IMAGE_DELETE: &str = "image.delete";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
+    /// A 403: one entry (no intent/outcome pair), since nothing was done.
+    pub const AUTH_DENIED: &str = "auth.denied";
 
     /// Every action, for mapping a stored name back to its constant.
     pub const ALL: &[&str] = &[
@@ -75,6 +77,7 @@ pub mod actions {
         IMAGE_REPLACE,
         IMAGE_DELETE,
         LOGIN_FAILED,
+        AUTH_DENIED,
     ];
 
     /// The constant for a stored action name.
@@ -192,7 +195,7 @@ impl Audit {
     pub async fn intent(&self, draft: Draft) -> Result<Pending, AuditUnavailable> {
         let fields = encode(
             &draft,
-            crate::domain::Phase::Intent,
+            Some(crate::domain::Phase::Intent),
             None,
             &rfc3339_ms(now_ms()),
         );
@@ -210,10 +213,26 @@ impl Audit {
         let Pending { draft } = pending;
         let fields = encode(
             &draft,
-            crate::domain::Phase::Outcome,
+            Some(crate::domain::Phase::Outcome),
             Some(error.as_deref()),
             &rfc3339_ms(now_ms()),
         );
+        self.append_or_queue(draft, fields, index).await
+    }
+
+    /// A single entry with no pair and no phase (a denied attempt: nothing was done), with the
+    /// reason as its error. Never fails, like an outcome.
+    pub async fn single(&self, draft: Draft, reason: &str) {
+        let fields = encode(&draft, None, Some(Some(reason)), &rfc3339_ms(now_ms()));
+        self.append_or_queue(draft, fields, IndexChange::None).await
+    }
+
+    async fn append_or_queue(
+        &self,
+        draft: Draft,
+        fields: crate::store::Fields,
+        index: IndexChange,
+    ) {
         if self.outbox.is_empty() {
             match self
                 .store

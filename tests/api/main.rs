@@ -15,6 +15,7 @@ mod containers;
 mod engine_failure;
 mod engines;
 mod images;
+mod isolation;
 mod migrations;
 mod openapi;
 mod placement;

@@ -1,0 +1,33 @@
+//! Denied attempts in the audit log: every 403 (a role check, the tenant guard, a grant or
+//! token-scope check) becomes one `auth.denied` entry, so auditors see probing as it happens.
+
+use super::Cluster;
+use crate::auth::Principal;
+use crate::events::{Draft, actions};
+
+impl Cluster {
+    /// Records a refused request: `route` is `METHOD /path`, `object` what it named (the path,
+    /// which carries the ids), `reason` the refusal as answered. Never fails the request; an
+    /// entry Redis cannot take now is queued like an outcome.
+    pub async fn record_denied(
+        &self,
+        caller: Option<&Principal>,
+        route: &str,
+        object: &str,
+        reason: &str,
+    ) {
+        let mut draft = match caller {
+            Some(principal) => Draft::by(principal, actions::AUTH_DENIED),
+            None => Draft {
+                action: actions::AUTH_DENIED,
+                actor: "anonymous".into(),
+                op: uuid::Uuid::now_v7().to_string(),
+                ..Default::default()
+            },
+        };
+        draft.target = Some(object.to_string());
+        draft.detail = Some(serde_json::json!({ "route": route }).to_string());
+        tracing::info!(actor = %draft.actor, %route, %reason, "request denied");
+        self.audit.single(draft, reason).await;
+    }
+}
