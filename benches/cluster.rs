@@ -49,7 +49,7 @@ fn direct_config(n: usize) -> ImageConfig {
 async fn direct_run(client: &EngineClient, n: usize) -> String {
     let labels = HashMap::from([("clementine.owner".to_string(), "bench-direct".to_string())]);
     client
-        .create_and_start(&direct_config(n), labels)
+        .create_and_start(&direct_config(n), labels, None)
         .await
         .unwrap()
 }

@@ -51,6 +51,7 @@ fn cluster(n: usize) -> ClusterSnapshot {
                     proto: 0,
                 })
                 .collect(),
+            volumes: vec![],
             cpus: 16.0,
             memory: 65536,
             reserved_cpus: ((r >> 32) % 16) as f64,
@@ -81,6 +82,8 @@ fn request(c: &ClusterSnapshot, kind: PlacementType) -> PlacementRequest {
             port: 8003,
             proto: 0,
         }],
+        volumes: vec![],
+        volume_names: vec![],
     }
 }
 

@@ -12,6 +12,8 @@
 # Engine i listens on https://127.0.0.(10+i):2376 and publishes container ports on 127.0.0.(10+i), so
 # two engines can publish the same port like two real hosts. Every engine uses its own bridge
 # (clbr<i>), data root, exec root and pid file; iptables is left alone (the userland proxy publishes).
+# Tenant networks get /28 subnets of 10.214.0.0/16 (4096 of them, shared by all engines, since
+# Docker skips subnets already routed on the host); nothing outside the machine is ever reached.
 # One CA signs the engines' server certificate and the client certificate clementine uses.
 set -euo pipefail
 
@@ -123,6 +125,7 @@ start_engine() {
     -H "tcp://$ip:$DOCKER_PORT" --tlsverify --tlscacert "$CERTS/ca.pem" \
     --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
     --bridge "$br" --ip "$ip" --iptables=false --ip-masq=false --ip-forward=false \
+    --default-address-pool "base=10.214.0.0/16,size=28" \
     --storage-driver "${CLEMENTINE_TESTBED_STORAGE:-overlay2}" --log-level warn \
     --containerd-namespace "clementine-e$i" --containerd-plugins-namespace "clementine-e$i-plugins" \
     >"$exec/dockerd.log" 2>&1 &
@@ -210,6 +213,11 @@ cmd_clean() {
     engine_up "$i" || continue
     ids=$(docker_cli "$i" ps -aq)
     [ -n "$ids" ] && docker_cli "$i" rm -f $ids >/dev/null
+    # Tenant networks and volumes that tests made (clementine labels them all).
+    ids=$(docker_cli "$i" network ls -q --filter label=clementine.owner)
+    [ -n "$ids" ] && docker_cli "$i" network rm $ids >/dev/null
+    ids=$(docker_cli "$i" volume ls -q --filter label=clementine.owner)
+    [ -n "$ids" ] && docker_cli "$i" volume rm -f $ids >/dev/null
   done
   return 0
 }

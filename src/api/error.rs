@@ -128,6 +128,8 @@ fn conflict_code(kind: Conflict) -> &'static str {
         Conflict::ScaleInProgress => "scale_in_progress",
         Conflict::EngineConflict => "engine_conflict",
         Conflict::ConfigRejected => "config_rejected",
+        Conflict::NotOwned => "not_owned",
+        Conflict::VolumeInUse => "volume_in_use",
     }
 }
 

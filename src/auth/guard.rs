@@ -14,7 +14,8 @@ pub fn forbidden_for_users(config: &ImageConfig) -> Option<&'static str> {
     if config.privileged {
         return Some("privileged");
     }
-    if host_ns(&config.network_mode) {
+    // Docker's default bridge is shared by every container on the engine, whoever owns it.
+    if host_ns(&config.network_mode) || config.network_mode.as_deref() == Some("bridge") {
         return Some("network_mode");
     }
     if host_ns(&config.pid_mode) {
@@ -112,6 +113,13 @@ mod tests {
         assert_eq!(
             guard(ImageConfig {
                 network_mode: Some("bridge".into()),
+                ..config()
+            }),
+            Some("network_mode")
+        );
+        assert_eq!(
+            guard(ImageConfig {
+                network_mode: Some("backend".into()),
                 ..config()
             }),
             None

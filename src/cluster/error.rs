@@ -18,6 +18,10 @@ pub enum Conflict {
     EngineConflict,
     /// The engine refused the config as given.
     ConfigRejected,
+    /// A volume or network of the caller's name exists on the engine but is not theirs.
+    NotOwned,
+    /// A volume still mounted by a container.
+    VolumeInUse,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -71,7 +71,14 @@ impl Cluster {
         check_ref(cid)?;
         let engine = self.get_engine(principal, engine_id).await?;
         let client = self.engines.client(&engine);
-        let inspect = match client.inspect(cid).await {
+        // The caller's own name first (names are scoped to their owner), then an id or an
+        // engine-side name as written.
+        let scoped = self.scope.name(&principal.username, cid);
+        let inspect = match client.inspect(&scoped).await {
+            Err(EngineError::NotFound(_)) => client.inspect(cid).await,
+            found => found,
+        };
+        let inspect = match inspect {
             Ok(i) => i,
             Err(EngineError::NotFound(_)) => return Err(ClusterError::not_found("container", cid)),
             Err(e) => return Err(ClusterError::engine(engine_id, e)),

@@ -18,6 +18,7 @@ mod run;
 mod scale;
 mod session;
 mod settle;
+mod tenancy;
 mod users;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use settle::SettleReport;
 
 use crate::auth::{Passwords, Principal, Tokens};
 use crate::config::PlacementSettings;
+use crate::domain::Scope;
 use crate::engine::EnginePool;
 use crate::events::{Audit, TailHub};
 use crate::store::Store;
@@ -51,6 +53,8 @@ pub struct Cluster {
     pub(crate) tail: TailHub,
     /// Reconcile passes completed by this process (for `/metrics`).
     reconcile_passes: AtomicU64,
+    /// Engine-side names of what tenants name.
+    pub(crate) scope: Scope,
 }
 
 impl Cluster {
@@ -64,6 +68,7 @@ impl Cluster {
         tail: TailHub,
     ) -> Self {
         Self {
+            scope: Scope::of_deployment(store.keys().prefix()),
             store,
             engines,
             passwords,

@@ -4,9 +4,13 @@
 
 use std::collections::HashMap;
 
+use futures::future::join_all;
+
+use super::tenancy::TenantObject;
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{Engine, EngineStatus, HealthState, ImageConfig, PlacementType};
+use crate::engine::labels::ContainerLabels;
 use crate::scheduler::{
     ClusterSnapshot, EngineSnapshot, PlacementRequest, PortKey, Strategy, Unavailable, place,
 };
@@ -41,6 +45,7 @@ fn snapshot_of(
         labels,
         images: r.images.iter().map(|i| interner.intern(i)).collect(),
         ports: r.ports.iter().filter_map(|p| parse_port_key(p)).collect(),
+        volumes: Vec::new(),
         cpus: engine.cpus,
         memory: engine.memory,
         reserved_cpus: r.cpus_milli as f64 / 1000.0,
@@ -111,6 +116,8 @@ impl Cluster {
             cpus: config.cpus.unwrap_or(defaults.default_cpus),
             memory: config.memory.unwrap_or(defaults.default_memory_mb),
             ports: ports.to_vec(),
+            volumes: Vec::new(),
+            volume_names: Vec::new(),
         }
     }
 
@@ -143,7 +150,10 @@ impl Cluster {
 
     /// Asks the scheduler, over the caller's candidates as they are now.
     async fn choose(&self, attempt: &Attempt<'_>) -> ClusterResult<(Engine, PlacementRequest)> {
-        let candidates = self.candidates(attempt.principal).await?;
+        let mut candidates = self.candidates(attempt.principal).await?;
+        if !attempt.volumes.is_empty() {
+            self.note_volumes(&mut candidates, attempt).await;
+        }
         if candidates.engines.is_empty() {
             return Err(attempt.no_fit(vec![if attempt.principal.is_admin() {
                 "the cluster has no engine".into()
@@ -151,13 +161,20 @@ impl Cluster {
                 "no engine is granted to you".into()
             }]));
         }
-        let req = self.placement_request(
+        let mut req = self.placement_request(
             attempt.config,
             attempt.image,
             attempt.ports,
             &candidates.snapshot,
             &candidates.engines,
         );
+        // Only volumes some engine holds bind the choice; the others are made where it lands.
+        for volume in attempt.volumes {
+            if let Some(sym) = candidates.snapshot.interner.get(&volume.engine_name) {
+                req.volumes.push(sym);
+                req.volume_names.push(volume.given.clone());
+            }
+        }
         let skip: Vec<usize> = (candidates.engines.iter().enumerate())
             .filter(|(_, e)| attempt.ruled_out.contains_key(&e.id))
             .map(|(i, _)| i)
@@ -180,6 +197,29 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Records on each candidate's snapshot which of the run's volumes it holds. An engine
+    /// that does not answer holds none as far as placement knows (it is skipped anyway once
+    /// the monitor sees it down).
+    async fn note_volumes(&self, candidates: &mut Candidates, attempt: &Attempt<'_>) {
+        let owner = ContainerLabels::owner_filter(&attempt.principal.username);
+        let cluster = ContainerLabels::cluster_filter(self.store.keys().prefix());
+        let listings = join_all(candidates.engines.iter().map(|engine| {
+            let filters = vec![owner.clone(), cluster.clone()];
+            async move { self.engines.client(engine).list_volumes(filters).await }
+        }))
+        .await;
+        let snapshot = &mut candidates.snapshot;
+        for (engine, listed) in snapshot.engines.iter_mut().zip(listings) {
+            for volume in listed.unwrap_or_default() {
+                if attempt.volumes.iter().any(|v| v.engine_name == volume.name) {
+                    engine.volumes.push(snapshot.interner.intern(&volume.name));
+                }
+            }
+        }
+    }
+}
+
 /// One run's placement: what is asked, and the engines earlier tries ruled out.
 pub(super) struct Attempt<'a> {
     pub principal: &'a Principal,
@@ -188,6 +228,8 @@ pub(super) struct Attempt<'a> {
     pub image: &'a str,
     pub ports: &'a [PortKey],
     pub strategy: Strategy,
+    /// The caller's named volumes the config mounts: the run goes where they are.
+    pub volumes: &'a [TenantObject],
     /// Engine id -> why it was ruled out (the image is missing there ...), given as its reason
     /// when nothing fits.
     pub ruled_out: HashMap<String, String>,

@@ -7,6 +7,7 @@ use futures::StreamExt;
 
 use super::audited::Settle;
 use super::placement::{Attempt, is_unique, port_text, ports_of};
+use super::tenancy::engine_side;
 use super::{Cluster, ClusterError, ClusterResult, Conflict};
 use crate::auth::{AuthError, Principal, forbidden_for_users};
 use crate::domain::{Container, Engine, ImageConfig, InvalidInput, check_config, image_with_tag};
@@ -39,16 +40,16 @@ impl Cluster {
         config: &ImageConfig,
     ) -> ClusterResult<Vec<crate::scheduler::PortKey>> {
         check_config(config)?;
-        let ports = ports_of(config);
-        if !principal.is_admin() {
-            if let Some(option) = forbidden_for_users(config) {
-                return Err(AuthError::Forbidden(format!(
-                    "{option}: this option is for admins only"
-                ))
-                .into());
-            }
+        if !principal.is_admin()
+            && let Some(option) = forbidden_for_users(config)
+        {
+            return Err(
+                AuthError::Forbidden(format!("{option}: this option is for admins only")).into(),
+            );
         }
-        Ok(ports)
+        // The names it gives volumes and networks are checked here too.
+        engine_side(&self.scope, principal, config)?;
+        Ok(ports_of(config))
     }
 
     /// Runs `count` instances of a config; all or nothing: when one cannot be placed, the ones
@@ -169,12 +170,14 @@ impl Cluster {
         op: &str,
     ) -> ClusterResult<Container> {
         let image = image_with_tag(&config.name);
+        let side = engine_side(&self.scope, principal, config)?;
         let mut attempt = Attempt {
             principal,
             config,
             image: &image,
             ports,
             strategy: options.strategy.unwrap_or(self.placement.strategy),
+            volumes: &side.volumes,
             ruled_out: HashMap::new(),
         };
         let mut claim = Claim {
@@ -189,6 +192,13 @@ impl Cluster {
         };
         loop {
             let (engine, req) = self.place_and_claim(&attempt, &mut claim).await?;
+            if let Err(e) = self
+                .ensure_tenant_objects(&engine, &principal.username, &side)
+                .await
+            {
+                self.store.release(&engine.id, op).await?;
+                return Err(e);
+            }
             let labels = ContainerLabels {
                 cluster: self.store.keys().prefix().to_string(),
                 owner: claim.owner.clone(),
@@ -199,8 +209,9 @@ impl Cluster {
                 op: claim.op.clone(),
                 ports: claim.ports.clone(),
                 config: options.saved_as.clone(),
+                name: config.container_name.clone(),
             };
-            match self.create_on(&engine, config, labels).await? {
+            match self.create_on(&engine, &side.config, labels).await? {
                 Ok(container) => return Ok(container),
                 Err(failure) => {
                     self.store.release(&engine.id, op).await?;
@@ -225,7 +236,8 @@ impl Cluster {
         effective.cpus = Some(labels.cpus);
         effective.memory = Some(labels.memory);
         let client = self.engines.client(engine);
-        let id = match client.create_and_start(&effective, labels.to_map()).await {
+        let alias = labels.name.as_deref();
+        let id = match (client.create_and_start(&effective, labels.to_map(), alias)).await {
             Ok(id) => id,
             Err(failure) => return Ok(Err(failure)),
         };

@@ -9,7 +9,8 @@ use super::{BindPort, Engine, ImageConfig};
 pub struct Container {
     /// Docker's container id.
     pub id: String,
-    /// Docker's container name (with its leading `/`, as Docker reports it).
+    /// The name its owner gave it, with a leading `/` as Docker reports names (on the engine it
+    /// carries a prefix that keeps tenants apart); Docker's own name when none was given.
     pub name: String,
     /// The image config the container runs, as far as the engine reports it.
     pub image: ImageConfig,

@@ -14,6 +14,7 @@ pub mod names;
 mod replay;
 mod requests;
 mod saved;
+mod scope;
 mod user;
 
 pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure};
@@ -28,4 +29,5 @@ pub use names::{
 pub use replay::{Orphan, ReplayPlan, Reschedule};
 pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};
 pub use saved::{NewSavedImage, SavedImage, ScaleRequest, ScaleResult};
+pub use scope::{MAX_OBJECT_NAME, Scope, check_object_name};
 pub use user::{Role, User};

@@ -31,10 +31,10 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
     let image = image_from_labels(labels.as_ref(), summary.image, &ports);
     Container {
         id: summary.id.unwrap_or_default(),
-        name: summary
-            .names
-            .and_then(|n| n.into_iter().next())
-            .unwrap_or_default(),
+        name: shown_name(
+            labels.as_ref(),
+            summary.names.and_then(|n| n.into_iter().next()),
+        ),
         image,
         engine: engine.clone(),
         state: ContainerState::parse(&summary.state.map(|s| s.to_string()).unwrap_or_default()),
@@ -45,6 +45,15 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
             .filter(|o| !o.is_empty()),
         config: labels.and_then(|l| l.config),
         created: rfc3339_secs(summary.created.unwrap_or(0)),
+    }
+}
+
+/// The name its owner gave it (Docker's own name is scoped to the owner), else Docker's; with
+/// the leading `/` Docker reports.
+fn shown_name(labels: Option<&ContainerLabels>, docker_name: Option<String>) -> String {
+    match labels.and_then(|l| l.name.as_ref()) {
+        Some(given) => format!("/{given}"),
+        None => docker_name.unwrap_or_default(),
     }
 }
 
@@ -118,7 +127,7 @@ pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Conta
     image.network_mode = inspect.host_config.and_then(|h| h.network_mode);
     Container {
         id: inspect.id.unwrap_or_default(),
-        name: inspect.name.unwrap_or_default(),
+        name: shown_name(labels.as_ref(), inspect.name),
         image,
         engine: engine.clone(),
         state: ContainerState::parse(

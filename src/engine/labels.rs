@@ -25,6 +25,9 @@ pub const OP: &str = "clementine.op";
 pub const PORTS: &str = "clementine.ports";
 /// The saved image config it was run from, when it was.
 pub const CONFIG: &str = "clementine.config";
+/// The name the owner gave a container, volume or network (the engine-side name is scoped: see
+/// `domain::Scope`).
+pub const NAME: &str = "clementine.name";
 /// The key prefix of the clementine deployment that placed it. Several deployments (or test
 /// runs) may share engines; each accounts only for its own containers.
 pub const CLUSTER: &str = "clementine.cluster";
@@ -47,6 +50,8 @@ pub struct ContainerLabels {
     pub ports: Vec<String>,
     /// The saved config it was run from.
     pub config: Option<String>,
+    /// The name the owner gave it, when they gave one.
+    pub name: Option<String>,
 }
 
 impl ContainerLabels {
@@ -64,6 +69,9 @@ impl ContainerLabels {
         ]);
         if let Some(config) = &self.config {
             map.insert(CONFIG.to_string(), config.clone());
+        }
+        if let Some(name) = &self.name {
+            map.insert(NAME.to_string(), name.clone());
         }
         map
     }
@@ -94,6 +102,7 @@ impl ContainerLabels {
                 .map(str::to_string)
                 .collect(),
             config: map.get(CONFIG).cloned(),
+            name: map.get(NAME).cloned(),
         })
     }
 
@@ -105,6 +114,34 @@ impl ContainerLabels {
     /// The `key=value` filter that selects one owner's containers.
     pub fn owner_filter(owner: &str) -> String {
         format!("{OWNER}={owner}")
+    }
+}
+
+/// What clementine records on a tenant's volume or network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectLabels {
+    pub cluster: String,
+    pub owner: String,
+    /// The name the owner gave it.
+    pub name: String,
+}
+
+impl ObjectLabels {
+    pub fn to_map(&self) -> HashMap<String, String> {
+        HashMap::from([
+            (CLUSTER.to_string(), self.cluster.clone()),
+            (OWNER.to_string(), self.owner.clone()),
+            (NAME.to_string(), self.name.clone()),
+        ])
+    }
+
+    /// `None` unless all three labels are there.
+    pub fn from_map(map: &HashMap<String, String>) -> Option<Self> {
+        Some(Self {
+            cluster: map.get(CLUSTER)?.clone(),
+            owner: map.get(OWNER)?.clone(),
+            name: map.get(NAME)?.clone(),
+        })
     }
 }
 
@@ -124,6 +161,7 @@ mod tests {
             op: "op-1".into(),
             ports: vec!["80/tcp".into(), "53/udp".into()],
             config: Some("web".into()),
+            name: Some("api".into()),
         };
         assert_eq!(ContainerLabels::from_map(&labels.to_map()), Some(labels));
     }

@@ -11,6 +11,7 @@ mod containers;
 mod error;
 pub mod labels;
 mod monitor;
+mod objects;
 mod ops;
 mod pool;
 mod spec;

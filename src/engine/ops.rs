@@ -25,8 +25,9 @@ impl EngineClient {
         &self,
         config: &ImageConfig,
         labels: HashMap<String, String>,
+        alias: Option<&str>,
     ) -> Result<String, EngineError> {
-        let body = super::spec::create_body(config, labels);
+        let body = super::spec::create_body(config, labels, alias);
         let options = CreateContainerOptions {
             name: config.container_name.clone(),
             ..Default::default()

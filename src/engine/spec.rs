@@ -4,14 +4,19 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, HostConfig, PortBinding, RestartPolicy as DockerRestart,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HostConfig, NetworkingConfig,
+    PortBinding, RestartPolicy as DockerRestart, RestartPolicyNameEnum,
 };
 
 use crate::domain::ImageConfig;
 
-/// Docker's create body for a config, with clementine's labels.
-pub fn create_body(config: &ImageConfig, labels: HashMap<String, String>) -> ContainerCreateBody {
+/// Docker's create body for a config, with clementine's labels. `alias` is the name the
+/// container answers to on its (user-defined) network.
+pub fn create_body(
+    config: &ImageConfig,
+    labels: HashMap<String, String>,
+    alias: Option<&str>,
+) -> ContainerCreateBody {
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &config.bind_ports {
         port_bindings
@@ -72,8 +77,26 @@ pub fn create_body(config: &ImageConfig, labels: HashMap<String, String>) -> Con
         exposed_ports: some_vec(exposed),
         volumes: some_vec(anonymous),
         host_config: Some(host_config),
+        networking_config: networking(config, alias),
         ..Default::default()
     }
+}
+
+/// The alias on the container's own network, so that containers there reach it by the name
+/// its owner gave it (Docker's built-in modes take no aliases).
+fn networking(config: &ImageConfig, alias: Option<&str>) -> Option<NetworkingConfig> {
+    let network = config.network_mode.as_deref()?;
+    let alias = alias?;
+    if matches!(network, "bridge" | "host" | "none" | "default") || network.contains(':') {
+        return None;
+    }
+    let endpoint = EndpointSettings {
+        aliases: Some(vec![alias.to_string()]),
+        ..Default::default()
+    };
+    Some(NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(network.to_string(), endpoint)])),
+    })
 }
 
 /// `/dev/x[:/dev/y[:rwm]]`.
@@ -117,7 +140,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let body = create_body(&config, HashMap::new());
+        let body = create_body(&config, HashMap::new(), None);
         let hc = body.host_config.unwrap();
         assert_eq!(hc.nano_cpus, Some(500_000_000));
         assert_eq!(hc.memory, Some(64 * 1024 * 1024));

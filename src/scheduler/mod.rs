@@ -9,14 +9,15 @@
 //! Rules, in the order they are checked (the first failing one is the engine's reason):
 //!
 //! 1. the engine is a candidate: granted to the caller, `active` and `healthy`;
-//! 2. the placement type's rule ([`PlacementType`]):
+//! 2. the caller's named volumes the request mounts are there (data stays where it was made);
+//! 3. the placement type's rule ([`PlacementType`]):
 //!    `service` — the engine carries every label of the request;
 //!    `unique` — no container of the same image runs there;
 //!    `host` — the engine is one of the `host:<id>` labels;
 //!    `port` — the requested host ports are free there;
 //!    `multi` — service, unique and port together;
-//! 3. host ports are free (for every type: Docker cannot publish one port twice on a host);
-//! 4. capacity, per resource: reserved + request <= capacity, for cpus and for memory alike.
+//! 4. host ports are free (for every type: Docker cannot publish one port twice on a host);
+//! 5. capacity, per resource: reserved + request <= capacity, for cpus and for memory alike.
 //!
 //! Among the engines that pass, the strategy picks: `binpack` (default) the fullest, `spread` the
 //! emptiest; ties go to the lower engine index, so a decision is deterministic.
@@ -76,6 +77,11 @@ pub struct PlacementRequest {
     pub cpus: f64,
     pub memory: u64,
     pub ports: Vec<PortKey>,
+    /// Named volumes the request mounts that already exist on some engine (interned): the
+    /// engine must hold every one. Volumes that exist nowhere yet are made where it lands.
+    pub volumes: Vec<Sym>,
+    /// The same volumes by the names the caller gave, for refusal messages.
+    pub volume_names: Vec<String>,
 }
 
 /// The engine chosen, by index into the snapshot.
@@ -157,6 +163,9 @@ fn fits(req: &PlacementRequest, need: &LabelNeed, e: &EngineSnapshot, index: usi
     if !need.rest.iter().all(|l| e.labels.contains(l)) {
         return false;
     }
+    if !req.volumes.iter().all(|v| e.volumes.contains(v)) {
+        return false;
+    }
     if matches!(req.kind, PlacementType::Unique | PlacementType::Multi)
         && e.images.contains(&req.image)
     {
@@ -201,6 +210,9 @@ pub fn check(req: &PlacementRequest, engine: &EngineSnapshot, index: usize) -> R
     let unique = matches!(kind, PlacementType::Unique | PlacementType::Multi);
     if kind == PlacementType::Host && !req.hosts.contains(&index) {
         return Err(Reason::NotPinned);
+    }
+    if let Some(n) = req.volumes.iter().position(|v| !engine.volumes.contains(v)) {
+        return Err(Reason::VolumeElsewhere(n));
     }
     if labels {
         for (n, label) in req.labels.iter().enumerate() {

@@ -19,6 +19,8 @@ pub enum Reason {
     NotPinned,
     /// Lacks the request's label with this index.
     MissingLabel(usize),
+    /// The request's volume with this index is on another engine.
+    VolumeElsewhere(usize),
     /// `unique`: a container of the image already runs there.
     ImageRunning,
     /// The host port is published there already.
@@ -63,6 +65,10 @@ fn describe(reason: Reason, req: &PlacementRequest) -> String {
         Reason::MissingLabel(n) => format!(
             "lacks label {}",
             req.label_names.get(n).map(String::as_str).unwrap_or("?")
+        ),
+        Reason::VolumeElsewhere(n) => format!(
+            "volume {} is on another engine",
+            req.volume_names.get(n).map(String::as_str).unwrap_or("?")
         ),
         Reason::ImageRunning => "a container of this image runs there (unique)".into(),
         Reason::PortTaken(port) => format!("port {port} taken"),

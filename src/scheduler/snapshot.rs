@@ -76,6 +76,9 @@ pub struct EngineSnapshot {
     pub images: Vec<Sym>,
     /// Host ports claimed there.
     pub ports: Vec<PortKey>,
+    /// The caller's named volumes there (engine-side names, interned): data stays where it is
+    /// made, so a run that mounts one must go where it is.
+    pub volumes: Vec<Sym>,
     pub cpus: f64,
     pub memory: u64,
     pub reserved_cpus: f64,

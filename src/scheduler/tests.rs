@@ -30,6 +30,7 @@ impl Builder {
             labels,
             images: vec![],
             ports: vec![],
+            volumes: vec![],
             cpus,
             memory,
             reserved_cpus: 0.0,
@@ -72,6 +73,8 @@ impl Builder {
                 .iter()
                 .map(|p| PortKey::new(*p, "tcp").unwrap())
                 .collect(),
+            volumes: vec![],
+            volume_names: vec![],
         }
     }
 }
@@ -208,6 +211,29 @@ fn binpack_fills_spread_spreads() {
     );
 }
 
+#[test]
+fn volumes_pull_the_container_to_their_engine() {
+    let mut t = Builder::new()
+        .engine("e1", 4.0, 4096, &[])
+        .engine("e2", 4.0, 4096, &[])
+        .with(|e, interner| e.volumes = vec![interner.intern("clm.x.3.ann.data")]);
+    let mut req = t.request(PlacementType::Service, "busybox:latest", &[], 1.0, 64, &[]);
+    req.volumes = vec![t.cluster.interner.intern("clm.x.3.ann.data")];
+    req.volume_names = vec!["data".into()];
+    assert_eq!(
+        id(&t.cluster, place(&req, &t.cluster, Strategy::Spread, &[])),
+        "e2"
+    );
+    // Full there: the reason names the volume, not some other engine's room.
+    t.cluster.engines[1].reserved_memory = 4096;
+    let refusals = place(&req, &t.cluster, Strategy::Spread, &[]).unwrap_err();
+    assert_eq!(refusals[0].message, "e1: volume data is on another engine");
+    assert!(
+        refusals[1].message.starts_with("e2: memory"),
+        "{refusals:?}"
+    );
+}
+
 fn arb_engine() -> impl proptest::strategy::Strategy<Value = EngineSnapshot> {
     (
         any::<bool>(),
@@ -223,26 +249,30 @@ fn arb_engine() -> impl proptest::strategy::Strategy<Value = EngineSnapshot> {
         1u64..4096,
         0u32..16,
         0u64..4096,
+        prop::collection::vec(200u32..203, 0..3),
     )
         .prop_map(
-            |(granted, unavailable, labels, images, ports, cpus, memory, rc, rm)| EngineSnapshot {
-                id: String::new(),
-                granted: granted || unavailable.is_none(),
-                unavailable,
-                label_mask: EngineSnapshot::mask_of(&labels),
-                labels,
-                images: images.into_iter().map(|i| 100 + i).collect(),
-                ports: ports
-                    .into_iter()
-                    .map(|p| PortKey {
-                        port: 8000 + p,
-                        proto: 0,
-                    })
-                    .collect(),
-                cpus: cpus as f64 / 2.0,
-                memory,
-                reserved_cpus: (rc.min(cpus)) as f64 / 2.0,
-                reserved_memory: rm.min(memory),
+            |(granted, unavailable, labels, images, ports, cpus, memory, rc, rm, volumes)| {
+                EngineSnapshot {
+                    id: String::new(),
+                    granted: granted || unavailable.is_none(),
+                    unavailable,
+                    label_mask: EngineSnapshot::mask_of(&labels),
+                    labels,
+                    images: images.into_iter().map(|i| 100 + i).collect(),
+                    ports: ports
+                        .into_iter()
+                        .map(|p| PortKey {
+                            port: 8000 + p,
+                            proto: 0,
+                        })
+                        .collect(),
+                    cpus: cpus as f64 / 2.0,
+                    memory,
+                    reserved_cpus: (rc.min(cpus)) as f64 / 2.0,
+                    reserved_memory: rm.min(memory),
+                    volumes,
+                }
             },
         )
 }
@@ -265,9 +295,12 @@ fn arb_request() -> impl proptest::strategy::Strategy<Value = PlacementRequest> 
         0u32..8,
         0u64..2048,
         prop::collection::vec(0u16..4, 0..2),
+        prop::collection::vec(200u32..203, 0..2),
     )
         .prop_map(
-            |(kind, image, labels, hosts, cpus, memory, ports)| PlacementRequest {
+            |(kind, image, labels, hosts, cpus, memory, ports, volumes)| PlacementRequest {
+                volume_names: volumes.iter().map(|v| format!("v{v}")).collect(),
+                volumes,
                 kind,
                 image: 100 + image,
                 label_names: labels.iter().map(|l| format!("{l:?}")).collect(),
@@ -294,6 +327,7 @@ fn allowed(req: &PlacementRequest, e: &EngineSnapshot, i: usize) -> bool {
         .all(|l| l.is_some_and(|l| e.labels.contains(&l)));
     let unique_ok = !e.images.contains(&req.image);
     let ports_ok = req.ports.iter().all(|p| !e.ports.contains(p));
+    let volumes_ok = req.volumes.iter().all(|v| e.volumes.contains(v));
     let rule = match req.kind {
         PlacementType::Service => labels_ok,
         PlacementType::Unique => unique_ok,
@@ -305,6 +339,7 @@ fn allowed(req: &PlacementRequest, e: &EngineSnapshot, i: usize) -> bool {
         && e.unavailable.is_none()
         && rule
         && ports_ok
+        && volumes_ok
         && e.reserved_cpus + req.cpus <= e.cpus + 1e-9
         && e.reserved_memory + req.memory <= e.memory
 }

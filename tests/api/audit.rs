@@ -283,7 +283,7 @@ async fn reconcile_settles_intents_left_by_a_crash() {
         container_name: Some(app.unique("crashed")),
         ..Default::default()
     };
-    let id = d.create_and_start(&config, labels).await.unwrap();
+    let id = d.create_and_start(&config, labels, None).await.unwrap();
     // A crash before anything was created.
     let lost = Draft::by(&admin, actions::CONTAINER_SCHEDULE).owner(&app.admin);
     let lost_op = lost.op.clone();
@@ -335,6 +335,7 @@ async fn reconcile_settles_intents_left_by_a_crash() {
                 ..config.clone()
             },
             stray_labels,
+            None,
         )
         .await
         .unwrap();

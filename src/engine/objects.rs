@@ -1,0 +1,99 @@
+//! Tenant objects on one engine besides containers: named volumes and bridge networks. Each is
+//! made on first use with clementine's labels (see [`ObjectLabels`](super::labels::ObjectLabels)),
+//! and found again by name.
+
+use std::collections::HashMap;
+
+use bollard::models::{NetworkCreateRequest, Volume, VolumeCreateRequest};
+use bollard::query_parameters::{ListVolumesOptions, RemoveVolumeOptions};
+
+use super::{EngineClient, EngineError};
+
+/// The bridge driver's option that says where published ports listen.
+const HOST_BINDING: &str = "com.docker.network.bridge.host_binding_ipv4";
+
+impl EngineClient {
+    /// The labels of the named volume, made with `labels` when it does not exist yet (an
+    /// existing volume keeps the labels it has: the caller checks whose it is).
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<HashMap<String, String>, EngineError> {
+        match self.call(self.docker().inspect_volume(name)).await {
+            Ok(volume) => return Ok(volume.labels),
+            Err(EngineError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        // Creating a volume that exists answers the existing one: a race here is harmless.
+        let volume = self.call(self.docker().create_volume(request)).await?;
+        Ok(volume.labels)
+    }
+
+    /// The default bridge's host binding (dockerd's `--ip`), for a new network to publish
+    /// where the engine's admin said ports go: a user-defined bridge would otherwise publish
+    /// on every address of the host, IPv6 included.
+    async fn default_bridge_binding(&self) -> Result<HashMap<String, String>, EngineError> {
+        let bridge = self
+            .call(self.docker().inspect_network("bridge", None))
+            .await?;
+        let options = bridge.options.unwrap_or_default();
+        Ok(options
+            .get(HOST_BINDING)
+            .map(|ip| HashMap::from([(HOST_BINDING.to_string(), ip.clone())]))
+            .unwrap_or_default())
+    }
+
+    /// Volumes carrying every `key=value` label given (all volumes with none).
+    pub async fn list_volumes(
+        &self,
+        label_filters: Vec<String>,
+    ) -> Result<Vec<Volume>, EngineError> {
+        let filters = (!label_filters.is_empty())
+            .then(|| HashMap::from([("label".to_string(), label_filters)]));
+        let options = ListVolumesOptions { filters };
+        let listed = self.call(self.docker().list_volumes(Some(options))).await?;
+        Ok(listed.volumes.unwrap_or_default())
+    }
+
+    pub async fn inspect_volume(&self, name: &str) -> Result<Volume, EngineError> {
+        self.call(self.docker().inspect_volume(name)).await
+    }
+
+    /// Removes a volume; Docker answers 409 while a container uses it.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        let options = RemoveVolumeOptions { force: false };
+        self.call(self.docker().remove_volume(name, Some(options)))
+            .await
+    }
+
+    /// The labels of the named bridge network, made with `labels` when it does not exist yet.
+    ///
+    /// dockerd 20.10 lets two networks share a name when two creates race; the caller
+    /// serialises creates per engine and name within a process, which is where races come from.
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<HashMap<String, String>, EngineError> {
+        match self.call(self.docker().inspect_network(name, None)).await {
+            Ok(network) => return Ok(network.labels.unwrap_or_default()),
+            Err(EngineError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone()),
+            options: Some(self.default_bridge_binding().await?),
+            ..Default::default()
+        };
+        self.call(self.docker().create_network(request)).await?;
+        Ok(labels)
+    }
+}
