@@ -19,6 +19,7 @@ mod response;
 mod security;
 mod session;
 mod users;
+mod volumes;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub type Apis = (
     containers::ContainersApi,
     images::ImagesApi,
     events::EventsApi,
+    volumes::VolumesApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -52,6 +54,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             containers::ContainersApi,
             images::ImagesApi,
             events::EventsApi,
+            volumes::VolumesApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

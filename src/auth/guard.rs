@@ -1,5 +1,5 @@
 //! The tenant guard, part of the access policy: options of an image config that only admins may
-//! use (privileged mode,
+//! use (and names only admins may write) (privileged mode,
 //! host or container namespaces, added capabilities, devices, host-path bind mounts), since
 //! each of them lets a container reach the engine's host or other tenants' containers.
 
@@ -36,8 +36,23 @@ pub fn forbidden_for_users(config: &ImageConfig) -> Option<&'static str> {
     }) {
         return Some("volumes (host path bind mounts)");
     }
+    // Engine-side names (`clm.…`) are how other tenants' objects are named on the engine: a
+    // user names only their own volumes and networks, by the names they gave them.
+    if config
+        .volumes
+        .iter()
+        .any(|v| v.contains(':') && v.starts_with(ENGINE_SIDE))
+    {
+        return Some("volumes (engine-side names of clementine objects)");
+    }
+    if (config.network_mode.as_deref()).is_some_and(|n| n.starts_with(ENGINE_SIDE)) {
+        return Some("network_mode (engine-side names of clementine objects)");
+    }
     None
 }
+
+/// How every engine-side name of a clementine object begins (see `domain::Scope`).
+const ENGINE_SIDE: &str = "clm.";
 
 #[cfg(test)]
 mod tests {

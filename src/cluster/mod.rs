@@ -20,6 +20,7 @@ mod session;
 mod settle;
 mod tenancy;
 mod users;
+mod volumes;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -94,6 +95,11 @@ impl Cluster {
 
     pub fn audit(&self) -> &Audit {
         &self.audit
+    }
+
+    /// The engine-side name of `owner`'s container, volume or network `name`.
+    pub fn engine_name(&self, owner: &str, name: &str) -> String {
+        self.scope.name(owner, name)
     }
 }
 

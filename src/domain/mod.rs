@@ -16,6 +16,7 @@ mod requests;
 mod saved;
 mod scope;
 mod user;
+mod volume;
 
 pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure};
 pub use container::{Container, ContainerState};
@@ -31,3 +32,4 @@ pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, Passwor
 pub use saved::{NewSavedImage, SavedImage, ScaleRequest, ScaleResult};
 pub use scope::{MAX_OBJECT_NAME, Scope, check_object_name};
 pub use user::{Role, User};
+pub use volume::{Volume, VolumeList};

@@ -52,6 +52,7 @@ pub mod actions {
     pub const IMAGE_SAVE: &str = "image.save";
     pub const IMAGE_REPLACE: &str = "image.replace";
     pub const IMAGE_DELETE: &str = "image.delete";
+    pub const VOLUME_DELETE: &str = "volume.delete";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
     /// A 403: one entry (no intent/outcome pair), since nothing was done.
     pub const AUTH_DENIED: &str = "auth.denied";
@@ -76,6 +77,7 @@ pub mod actions {
         IMAGE_SAVE,
         IMAGE_REPLACE,
         IMAGE_DELETE,
+        VOLUME_DELETE,
         LOGIN_FAILED,
         AUTH_DENIED,
     ];

@@ -1,0 +1,122 @@
+//! Named volumes: the caller's, on every engine they may use, and removal. Users address their
+//! volumes by the names they gave them; admins see every volume and address any by its
+//! engine-side name. A volume another tenant owns answers 404, like one that does not exist.
+
+use futures::future::join_all;
+
+use super::audited::plain;
+use super::{Cluster, ClusterError, ClusterResult, Conflict};
+use crate::auth::Principal;
+use crate::domain::{Engine, EngineFailure, Volume, VolumeList, check_object_name};
+use crate::engine::EngineError;
+use crate::engine::labels::{ContainerLabels, ObjectLabels};
+use crate::events::{Draft, actions};
+
+impl Cluster {
+    /// Volumes on every engine the caller may use: a user's own, or (admins) all of them.
+    pub async fn list_volumes(&self, principal: &Principal) -> ClusterResult<VolumeList> {
+        let engines = self.list_engines(principal).await?;
+        let filters = match principal.owner_filter() {
+            Some(owner) => vec![
+                ContainerLabels::owner_filter(owner),
+                ContainerLabels::cluster_filter(self.store.keys().prefix()),
+            ],
+            None => Vec::new(),
+        };
+        let answers = join_all(engines.iter().map(|engine| {
+            let filters = filters.clone();
+            async move {
+                (
+                    engine,
+                    self.engines.client(engine).list_volumes(filters).await,
+                )
+            }
+        }))
+        .await;
+        let mut list = VolumeList {
+            volumes: Vec::new(),
+            failed: Vec::new(),
+        };
+        for (engine, answer) in answers {
+            match answer {
+                Ok(volumes) => list
+                    .volumes
+                    .extend(volumes.into_iter().map(|v| self.volume_view(engine, v))),
+                Err(e) => list.failed.push(EngineFailure {
+                    engine: engine.id.clone(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+        list.volumes
+            .sort_by(|a, b| (&a.engine, &a.name).cmp(&(&b.engine, &b.name)));
+        Ok(list)
+    }
+
+    fn volume_view(&self, engine: &Engine, v: bollard::models::Volume) -> Volume {
+        let ours =
+            ObjectLabels::from_map(&v.labels).filter(|l| l.cluster == self.store.keys().prefix());
+        Volume {
+            name: ours.as_ref().map_or(v.name.clone(), |l| l.name.clone()),
+            engine: engine.id.clone(),
+            owner: ours.map(|l| l.owner),
+            engine_name: v.name,
+            created: v.created_at.map(|t| t.to_string()),
+        }
+    }
+
+    /// Removes a volume (its owner or an admin); 409 while a container uses it. Audited.
+    pub async fn delete_volume(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        name: &str,
+    ) -> ClusterResult<Volume> {
+        check_object_name("name", name)?;
+        let engine = self.get_engine(principal, engine_id).await?;
+        let volume = self.find_volume(principal, &engine, name).await?;
+        let mut draft = Draft::by(principal, actions::VOLUME_DELETE).engine(engine_id);
+        draft.target = Some(volume.name.clone());
+        draft.owner = volume.owner.clone();
+        let client = self.engines.client(&engine);
+        let work = async {
+            match client.remove_volume(&volume.engine_name).await {
+                Ok(()) => Ok(volume.clone()),
+                Err(EngineError::Conflict(_)) => Err(ClusterError::conflict(
+                    Conflict::VolumeInUse,
+                    format!("volume {name} is in use by a container on {engine_id}"),
+                )),
+                Err(EngineError::NotFound(_)) => Err(ClusterError::not_found("volume", name)),
+                Err(e) => Err(ClusterError::engine(engine_id, e)),
+            }
+        };
+        self.audited(draft, work, plain).await
+    }
+
+    /// A user's own volume by the name they gave it; for admins, any volume by its engine-side
+    /// name (or their own by its given name).
+    async fn find_volume(
+        &self,
+        principal: &Principal,
+        engine: &Engine,
+        name: &str,
+    ) -> ClusterResult<Volume> {
+        let client = self.engines.client(engine);
+        let scoped = self.scope.name(&principal.username, name);
+        let found = match client.inspect_volume(&scoped).await {
+            Err(EngineError::NotFound(_)) if principal.is_admin() => {
+                client.inspect_volume(name).await
+            }
+            other => other,
+        };
+        let volume = match found {
+            Ok(v) => self.volume_view(engine, v),
+            Err(EngineError::NotFound(_)) => return Err(ClusterError::not_found("volume", name)),
+            Err(e) => return Err(ClusterError::engine(&engine.id, e)),
+        };
+        if !principal.may_touch_container(volume.owner.as_deref()) {
+            return Err(ClusterError::not_found("volume", name));
+        }
+        Ok(volume)
+    }
+}
