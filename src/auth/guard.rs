@@ -141,3 +141,134 @@ mod tests {
         );
     }
 }
+
+/// Every field of the image config, reviewed: what a user may set, and what only an admin may.
+/// A field added to `ImageConfig` fails this test until it is placed in one of the two lists
+/// (and, if admin-only, refused by the guard).
+#[cfg(test)]
+mod reviewed_fields {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::domain::{BindPort, RestartPolicy};
+
+    /// Safe for users: shapes checked in `domain::check_config`, names scoped to their owner.
+    const USER_FIELDS: &[&str] = &[
+        "name",
+        "type",
+        "labels",
+        "args",
+        "entrypoint",
+        "environment",
+        "hostname",
+        "domain",
+        "cpus",
+        "memory",
+        "bind_ports",
+        "publish",
+        "restart_policy",
+        "container_name",
+        // Scoped to the owner, or refused when they would reach the host or others (below).
+        "volumes",
+        "network_mode",
+    ];
+    /// Each with a value that reaches the engine's host or other tenants.
+    fn admin_only() -> Vec<(&'static str, ImageConfig)> {
+        let base = ImageConfig {
+            name: "busybox:latest".into(),
+            ..Default::default()
+        };
+        vec![
+            (
+                "privileged",
+                ImageConfig {
+                    privileged: true,
+                    ..base.clone()
+                },
+            ),
+            (
+                "cap_add",
+                ImageConfig {
+                    cap_add: vec!["SYS_ADMIN".into()],
+                    ..base.clone()
+                },
+            ),
+            (
+                "devices",
+                ImageConfig {
+                    devices: vec!["/dev/mem".into()],
+                    ..base.clone()
+                },
+            ),
+            (
+                "pid_mode",
+                ImageConfig {
+                    pid_mode: Some("host".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "ipc_mode",
+                ImageConfig {
+                    ipc_mode: Some("host".into()),
+                    ..base.clone()
+                },
+            ),
+        ]
+    }
+
+    /// Every field, set, as the JSON keys serde writes.
+    fn all_fields() -> BTreeSet<String> {
+        let full = ImageConfig {
+            name: "busybox".into(),
+            labels: vec!["x".into()],
+            args: vec!["x".into()],
+            entrypoint: vec!["x".into()],
+            environment: [("A".to_string(), "1".to_string())].into(),
+            hostname: Some("h".into()),
+            domain: Some("d".into()),
+            cpus: Some(1.0),
+            memory: Some(64),
+            bind_ports: vec![BindPort {
+                proto: "tcp".into(),
+                host_ip: None,
+                port: 1,
+                container_port: 1,
+            }],
+            publish: true,
+            network_mode: Some("n".into()),
+            volumes: vec!["v:/v".into()],
+            restart_policy: Some(RestartPolicy::default()),
+            container_name: Some("c".into()),
+            privileged: true,
+            cap_add: vec!["x".into()],
+            devices: vec!["x".into()],
+            pid_mode: Some("host".into()),
+            ipc_mode: Some("host".into()),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(full).unwrap();
+        json.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn every_field_is_reviewed() {
+        let admin = admin_only();
+        let reviewed: BTreeSet<String> = (USER_FIELDS.iter().copied())
+            .chain(admin.iter().map(|(f, _)| *f))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            all_fields(),
+            reviewed,
+            "a field of ImageConfig is not reviewed here"
+        );
+    }
+
+    #[test]
+    fn every_admin_only_field_is_refused_by_name() {
+        for (field, config) in admin_only() {
+            assert_eq!(forbidden_for_users(&config), Some(field), "{field}");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Tokens an attacker makes, against the real binary: every one answers 401, and the server's
+//! log (at debug level) never holds a token's text.
+
+use std::process::Stdio;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::cli::{Killed, clementine, free_port, wait_healthy};
+use crate::common::{ADMIN_PASSWORD, short_id, test_env};
+
+fn sign(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn forged_tokens_are_401_and_never_logged() {
+    let port = free_port();
+    let id = short_id();
+    let mut env = test_env(&id);
+    env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
+    let log = std::env::temp_dir().join(format!("clementine-tokens-{id}.log"));
+    let _server = Killed(
+        clementine()
+            .envs(&env)
+            .env("RUST_LOG", "debug")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(wait_healthy(&base).await, "server did not come up");
+    let http = reqwest::Client::new();
+    let admin = env["CLEMENTINE_ADMIN_USER"].clone();
+    let secret = env["CLEMENTINE_JWT_SECRET"].clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"sub": admin, "role": "admin", "ver": 0, "iat": now, "exp": now + 600,
+                        "iss": "clementine", "aud": "clementine-api", "jti": "x"});
+    let with = |k: &str, v: Value| {
+        let mut c = claims.clone();
+        c[k] = v;
+        c
+    };
+    let mut no_exp = claims.clone();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let ghost = with("sub", json!("nobody-at-all"));
+    let unsigned = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none","typ":"JWT"}"#),
+        b64(claims.to_string().as_bytes())
+    );
+    let forged = [
+        ("wrong iss", sign(&with("iss", json!("elsewhere")), &secret)),
+        ("wrong aud", sign(&with("aud", json!("elsewhere")), &secret)),
+        ("no exp", sign(&no_exp, &secret)),
+        ("expired", sign(&with("exp", json!(now - 120)), &secret)),
+        ("alg none", unsigned),
+        (
+            "another key",
+            sign(&claims, "some-other-secret-some-other-secret"),
+        ),
+        ("a user that does not exist", sign(&ghost, &secret)),
+        (
+            "oversized",
+            format!("{}.{}.x", "a".repeat(9000), "b".repeat(9000)),
+        ),
+    ];
+    // The genuine article works, so the refusals are about the tokens.
+    let login = http
+        .post(format!("{base}/apiv1/login"))
+        .json(&json!({"username": admin, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    for (what, token) in &forged {
+        let resp = http
+            .get(format!("{base}/apiv1/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{what}");
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("request"), "the log was written: {text}");
+    for (what, token) in &forged {
+        let signature = token.rsplit('.').next().unwrap_or(token);
+        let telltale = if signature.len() > 8 {
+            signature
+        } else {
+            token.as_str()
+        };
+        assert!(!text.contains(telltale), "the {what} token is in the log");
+    }
+    std::fs::remove_file(&log).ok();
+}
