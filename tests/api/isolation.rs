@@ -166,6 +166,31 @@ async fn a_volume_belongs_to_its_owner() {
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["data"]["engine"]["id"], json!("e1"));
 
+    // A volume made behind clementine's back, even under ann's engine-side name, is never
+    // mounted for her.
+    let d = crate::common::docker(1);
+    let planted = app.cluster.engine_name(&ann, "planted");
+    let create = bollard::models::VolumeCreateRequest {
+        name: Some(planted.clone()),
+        ..Default::default()
+    };
+    d.docker().create_volume(create).await.unwrap();
+    let resp = app.run(&ann_token, writer("planted", "x")).await;
+    assert_error(&resp, 409, "not_owned");
+    d.remove_volume(&planted).await.unwrap();
+    // An admin mounts any volume by its engine-side name.
+    let admin_run = writer(&engine_name, "admin-was-here");
+    let (status, admin_c) = app.run(&app.admin_token, admin_run).await;
+    assert_eq!(status, 200, "{admin_c}");
+    let admin_saw = logs_of(&app, &app.admin_token, &admin_c).await;
+    assert!(
+        admin_saw.iter().any(|l| l.contains("ann-private")),
+        "{admin_saw:?}"
+    );
+    let admin_id = admin_c["data"]["id"].as_str().unwrap();
+    let path = format!("/apiv1/engine/e1/container/{admin_id}");
+    assert_eq!(app.delete(&path, Some(&app.admin_token)).await.0, 200);
+
     // Removal: 409 while in use, then gone, audited.
     let own = "/apiv1/engine/e1/volume/annsecret";
     assert_error(
