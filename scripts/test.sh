@@ -33,8 +33,10 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export RUST_BACKTRACE=1
 # The example consumer is run by a test as a real program.
 cargo build --bins --examples
-# Contract tests (Schemathesis from the committed spec) before the suite, so that the test
-# runner's summary stays the last line.
+# Clients generated from the committed spec, then contract tests against a running server
+# (Schemathesis, and the seed's flows through the Python client), before the suite, so that the
+# test runner's summary stays the last line.
+"$ROOT/scripts/generate-clients.sh"
 "$ROOT/scripts/contract-test.sh"
 if cargo nextest --version >/dev/null 2>&1; then
   # (There are no doc tests; a trailing "0 passed" doc-test line would hide the real summary.)

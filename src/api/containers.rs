@@ -90,7 +90,7 @@ impl ContainersApi {
     /// Run an image config on the cluster. The scheduler picks an engine the caller may use
     /// that fits the placement type and has room; `count` runs that many (all or nothing).
     /// Answers 409 with every engine's reason when nothing fits.
-    #[oai(path = "/container", method = "post")]
+    #[oai(path = "/container", method = "post", operation_id = "runContainer")]
     async fn run(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -110,7 +110,7 @@ impl ContainersApi {
 
     /// Every container the caller may see, asking all engines at once. Engines that do not
     /// answer within their timeout are listed in `failed`.
-    #[oai(path = "/containers", method = "get")]
+    #[oai(path = "/containers", method = "get", operation_id = "listContainers")]
     #[allow(clippy::too_many_arguments)] // one argument per query parameter
     async fn list_all(
         &self,
@@ -138,7 +138,11 @@ impl ContainersApi {
     }
 
     /// One container.
-    #[oai(path = "/engine/:id/container/:cid", method = "get")]
+    #[oai(
+        path = "/engine/:id/container/:cid",
+        method = "get",
+        operation_id = "inspectContainer"
+    )]
     async fn inspect(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -150,7 +154,11 @@ impl ContainersApi {
     }
 
     /// Kill and remove a container (by id or name) and release its reservation.
-    #[oai(path = "/engine/:id/container/:cid", method = "delete")]
+    #[oai(
+        path = "/engine/:id/container/:cid",
+        method = "delete",
+        operation_id = "destroyContainer"
+    )]
     async fn destroy(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -162,7 +170,11 @@ impl ContainersApi {
     }
 
     /// Start a stopped container.
-    #[oai(path = "/engine/:id/container/:cid/start", method = "post")]
+    #[oai(
+        path = "/engine/:id/container/:cid/start",
+        method = "post",
+        operation_id = "startContainer"
+    )]
     async fn start(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -174,7 +186,11 @@ impl ContainersApi {
     }
 
     /// Stop a container: SIGTERM, then SIGKILL after `t` seconds. It keeps its reservation.
-    #[oai(path = "/engine/:id/container/:cid/stop", method = "post")]
+    #[oai(
+        path = "/engine/:id/container/:cid/stop",
+        method = "post",
+        operation_id = "stopContainer"
+    )]
     async fn stop(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -190,7 +206,11 @@ impl ContainersApi {
     }
 
     /// Restart a container: stop as for `stop`, then start.
-    #[oai(path = "/engine/:id/container/:cid/restart", method = "post")]
+    #[oai(
+        path = "/engine/:id/container/:cid/restart",
+        method = "post",
+        operation_id = "restartContainer"
+    )]
     async fn restart(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -206,7 +226,11 @@ impl ContainersApi {
     }
 
     /// The last lines of a container's output.
-    #[oai(path = "/engine/:id/container/:cid/logs", method = "get")]
+    #[oai(
+        path = "/engine/:id/container/:cid/logs",
+        method = "get",
+        operation_id = "containerLogs"
+    )]
     async fn logs(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -223,7 +247,7 @@ impl ContainersApi {
     }
 
     /// Capacity, reservations and free room of the engines the caller may use.
-    #[oai(path = "/cluster", method = "get")]
+    #[oai(path = "/cluster", method = "get", operation_id = "getCapacity")]
     async fn capacity(
         &self,
         cluster: Data<&Arc<Cluster>>,

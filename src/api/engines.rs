@@ -26,7 +26,7 @@ pub struct EnginesApi;
 impl EnginesApi {
     /// Add an engine (admin). It must answer a ping over mutual TLS first; `cpus` and `memory`
     /// default to what it reports.
-    #[oai(path = "/engine", method = "post")]
+    #[oai(path = "/engine", method = "post", operation_id = "addEngine")]
     async fn add(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -37,13 +37,13 @@ impl EnginesApi {
     }
 
     /// The engines the caller may use (admins: all).
-    #[oai(path = "/engines", method = "get")]
+    #[oai(path = "/engines", method = "get", operation_id = "listEngines")]
     async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<Vec<Engine>> {
         ok(cluster.list_engines(&auth.0).await?)
     }
 
     /// One engine, with its health.
-    #[oai(path = "/engine/:id", method = "get")]
+    #[oai(path = "/engine/:id", method = "get", operation_id = "getEngine")]
     async fn get(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -54,7 +54,7 @@ impl EnginesApi {
     }
 
     /// Change an engine's labels, capacity or status (admin).
-    #[oai(path = "/engine/:id", method = "patch")]
+    #[oai(path = "/engine/:id", method = "patch", operation_id = "updateEngine")]
     async fn patch(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -66,7 +66,7 @@ impl EnginesApi {
     }
 
     /// Remove an engine from clementine (admin). Its containers keep running.
-    #[oai(path = "/engine/:id", method = "delete")]
+    #[oai(path = "/engine/:id", method = "delete", operation_id = "removeEngine")]
     async fn delete(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -78,7 +78,11 @@ impl EnginesApi {
     }
 
     /// The containers on one engine (users: only their own).
-    #[oai(path = "/engine/:id/containers", method = "get")]
+    #[oai(
+        path = "/engine/:id/containers",
+        method = "get",
+        operation_id = "listEngineContainers"
+    )]
     async fn containers(
         &self,
         cluster: Data<&Arc<Cluster>>,

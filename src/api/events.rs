@@ -36,7 +36,7 @@ impl EventsApi {
     /// Audit entries, newest first by default. Admins see every entry; users the entries of
     /// their own actions and about their own containers. Pass `next` back as `cursor` for the
     /// next page.
-    #[oai(path = "/events", method = "get")]
+    #[oai(path = "/events", method = "get", operation_id = "listEvents")]
     async fn list(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -96,7 +96,7 @@ impl EventsApi {
     /// engines, and plan where each missing one would go. A dry run unless `apply=true`, which
     /// places them again (`container.reschedule` entries), restores engines and reservations,
     /// and rebuilds the container index.
-    #[oai(path = "/replay", method = "post")]
+    #[oai(path = "/replay", method = "post", operation_id = "replay")]
     async fn replay(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -111,7 +111,7 @@ impl EventsApi {
     /// action, `data:` the entry as JSON), with a heartbeat comment every 15 s. Reconnect with
     /// `Last-Event-ID` (or `?since=<id>`) to get exactly the entries missed; without either,
     /// the stream starts at the next entry. Same filters and visibility as `GET /events`.
-    #[oai(path = "/events/stream", method = "get")]
+    #[oai(path = "/events/stream", method = "get", operation_id = "streamEvents")]
     async fn stream(
         &self,
         cluster: Data<&Arc<Cluster>>,

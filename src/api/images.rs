@@ -26,7 +26,7 @@ pub struct ImagesApi;
 #[OpenApi(tag = "Tag::Images")]
 impl ImagesApi {
     /// Save an image config under a name of its own (validated like a run request).
-    #[oai(path = "/image", method = "post")]
+    #[oai(path = "/image", method = "post", operation_id = "saveImage")]
     async fn save(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -37,13 +37,13 @@ impl ImagesApi {
     }
 
     /// The caller's saved image configs.
-    #[oai(path = "/images", method = "get")]
+    #[oai(path = "/images", method = "get", operation_id = "listImages")]
     async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<Vec<SavedImage>> {
         ok(cluster.list_images(&auth.0).await?)
     }
 
     /// One saved image config.
-    #[oai(path = "/image/:name", method = "get")]
+    #[oai(path = "/image/:name", method = "get", operation_id = "getImage")]
     async fn get(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -54,7 +54,7 @@ impl ImagesApi {
     }
 
     /// Replace a saved image config (the body is the image config itself).
-    #[oai(path = "/image/:name", method = "put")]
+    #[oai(path = "/image/:name", method = "put", operation_id = "replaceImage")]
     async fn replace(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -66,7 +66,7 @@ impl ImagesApi {
     }
 
     /// Delete a saved image config (its containers keep running).
-    #[oai(path = "/image/:name", method = "delete")]
+    #[oai(path = "/image/:name", method = "delete", operation_id = "deleteImage")]
     async fn delete(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -78,7 +78,7 @@ impl ImagesApi {
     }
 
     /// Run a saved image config, like `POST /container`.
-    #[oai(path = "/image/:name/run", method = "post")]
+    #[oai(path = "/image/:name/run", method = "post", operation_id = "runImage")]
     async fn run(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -98,7 +98,11 @@ impl ImagesApi {
 
     /// Converge the caller's running containers of this config to `instances`: up through the
     /// scheduler, down by destroying the newest first. Reports what was created and destroyed.
-    #[oai(path = "/image/:name/scale", method = "post")]
+    #[oai(
+        path = "/image/:name/scale",
+        method = "post",
+        operation_id = "scaleImage"
+    )]
     async fn scale(
         &self,
         cluster: Data<&Arc<Cluster>>,

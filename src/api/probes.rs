@@ -47,6 +47,16 @@ pub async fn healthz(cluster: Data<&Arc<Cluster>>) -> Response {
     }
 }
 
+/// The OpenAPI spec (the committed `openapi/clementine.json`), built once.
+#[handler]
+pub fn spec() -> Response {
+    static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = SPEC.get_or_init(super::spec_json);
+    Response::builder()
+        .content_type("application/json")
+        .body(text.clone())
+}
+
 /// Appends one metric in Prometheus text format.
 fn metric(out: &mut String, kind: &str, name: &str, help: &str, samples: &[(&str, f64)]) {
     out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));

@@ -58,7 +58,7 @@ pub struct SessionApi;
 #[OpenApi(tag = "Tag::Session")]
 impl SessionApi {
     /// Log in with a username and password; answers a bearer token.
-    #[oai(path = "/login", method = "post")]
+    #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -75,14 +75,18 @@ impl SessionApi {
     }
 
     /// The caller's account.
-    #[oai(path = "/me", method = "get")]
+    #[oai(path = "/me", method = "get", operation_id = "getMe")]
     async fn me(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<User> {
         ok(cluster.me(&auth.0).await?)
     }
 
     /// Change the caller's password. All older tokens of the caller stop working; the answer
     /// carries a new one.
-    #[oai(path = "/me/password", method = "post")]
+    #[oai(
+        path = "/me/password",
+        method = "post",
+        operation_id = "changePassword"
+    )]
     async fn change_password(
         &self,
         cluster: Data<&Arc<Cluster>>,

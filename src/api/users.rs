@@ -39,7 +39,7 @@ pub struct UsersApi;
 #[OpenApi(tag = "Tag::Users")]
 impl UsersApi {
     /// Create a user (`role` defaults to `user`).
-    #[oai(path = "/user", method = "post")]
+    #[oai(path = "/user", method = "post", operation_id = "createUser")]
     async fn create(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -50,13 +50,13 @@ impl UsersApi {
     }
 
     /// Every user.
-    #[oai(path = "/users", method = "get")]
+    #[oai(path = "/users", method = "get", operation_id = "listUsers")]
     async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<Vec<User>> {
         ok(cluster.list_users(&auth.0).await?)
     }
 
     /// One user.
-    #[oai(path = "/user/:name", method = "get")]
+    #[oai(path = "/user/:name", method = "get", operation_id = "getUser")]
     async fn get(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -67,7 +67,7 @@ impl UsersApi {
     }
 
     /// Delete a user and their grants (not their containers).
-    #[oai(path = "/user/:name", method = "delete")]
+    #[oai(path = "/user/:name", method = "delete", operation_id = "deleteUser")]
     async fn delete(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -79,7 +79,11 @@ impl UsersApi {
     }
 
     /// Replace the engines granted to a user.
-    #[oai(path = "/user/:name/engines", method = "put")]
+    #[oai(
+        path = "/user/:name/engines",
+        method = "put",
+        operation_id = "setGrants"
+    )]
     async fn set_grants(
         &self,
         cluster: Data<&Arc<Cluster>>,
@@ -91,7 +95,11 @@ impl UsersApi {
     }
 
     /// Revoke every token issued to a user so far.
-    #[oai(path = "/user/:name/revoke", method = "post")]
+    #[oai(
+        path = "/user/:name/revoke",
+        method = "post",
+        operation_id = "revokeTokens"
+    )]
     async fn revoke(
         &self,
         cluster: Data<&Arc<Cluster>>,

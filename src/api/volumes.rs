@@ -24,14 +24,18 @@ pub struct VolumesApi;
 impl VolumesApi {
     /// The caller's named volumes on every engine they may use (admins: every volume, with its
     /// owner). Engines that do not answer are listed in `failed`.
-    #[oai(path = "/volumes", method = "get")]
+    #[oai(path = "/volumes", method = "get", operation_id = "listVolumes")]
     async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<VolumeList> {
         ok(cluster.list_volumes(&auth.0).await?)
     }
 
     /// Remove a volume: the owner by the name they gave it, an admin any volume by its engine
     /// name. 409 while a container uses it.
-    #[oai(path = "/engine/:id/volume/:name", method = "delete")]
+    #[oai(
+        path = "/engine/:id/volume/:name",
+        method = "delete",
+        operation_id = "deleteVolume"
+    )]
     async fn delete(
         &self,
         cluster: Data<&Arc<Cluster>>,

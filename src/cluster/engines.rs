@@ -12,7 +12,7 @@ use crate::events::{Draft, actions};
 use crate::time::{now_ms, rfc3339_ms};
 
 /// Largest memory accepted for one engine, to catch unit mistakes (MB vs bytes).
-const MAX_MEMORY_MB: u64 = 1 << 30;
+pub const MAX_MEMORY_MB: u64 = 1 << 30;
 
 fn check_cpus(cpus: f64) -> Result<(), InvalidInput> {
     if !cpus.is_finite() || cpus <= 0.0 || cpus > MAX_CPUS {

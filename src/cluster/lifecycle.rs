@@ -12,7 +12,7 @@ use crate::events::{Draft, actions};
 use crate::store::IndexChange;
 
 /// Longest container reference accepted (ids are 64 hex characters, names at most 128).
-const MAX_REF: usize = 128;
+pub const MAX_REF: usize = 128;
 /// Most log lines one call returns.
 pub const MAX_TAIL: u32 = 10_000;
 

@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 pub use audit_log::EventQuery;
+pub use engines::MAX_MEMORY_MB;
 pub use error::{ClusterError, Conflict};
-pub use lifecycle::{Action, MAX_TAIL};
+pub use lifecycle::{Action, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};
 pub use listing::ContainerFilter;
 pub use reconcile::{CLAIM_GRACE, ReconcileReport, spawn_reconciler};
 pub use run::{MAX_COUNT, RunOptions};

@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use super::{ImageConfig, InvalidInput, MAX_CPUS, check_labels};
 
 /// Limits on one image config.
-const MAX_LIST: usize = 256;
-const MAX_ITEM: usize = 4096;
-const MAX_IMAGE_REF: usize = 256;
+pub const MAX_LIST: usize = 256;
+pub const MAX_ITEM: usize = 4096;
+pub const MAX_IMAGE_REF: usize = 256;
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> InvalidInput {
     InvalidInput::new(field, reason)

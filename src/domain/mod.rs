@@ -23,9 +23,10 @@ pub use container::{Container, ContainerState};
 pub use engine::{Engine, EngineHealth, EngineRecord, EngineStatus, HealthState};
 pub use event::{AuditEvent, EventPage, Phase};
 pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};
-pub use image_check::{check_config, image_with_tag};
+pub use image_check::{MAX_IMAGE_REF, MAX_ITEM, MAX_LIST, check_config, image_with_tag};
 pub use names::{
-    InvalidInput, MAX_CPUS, check_engine_id, check_labels, check_password, check_username,
+    InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_PASSWORD_LEN,
+    MIN_PASSWORD_LEN, check_engine_id, check_labels, check_password, check_username,
 };
 pub use replay::{Orphan, ReplayPlan, Reschedule};
 pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};

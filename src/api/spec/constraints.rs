@@ -1,0 +1,193 @@
+//! The limits the server checks, written into the request schemas from the same constants the
+//! checks use, so a client can validate before it sends.
+
+use serde_json::{Value, json};
+
+use crate::cluster::{MAX_COUNT, MAX_GRACE_SECS, MAX_MEMORY_MB, MAX_REF, MAX_TAIL};
+use crate::domain::{
+    MAX_CPUS, MAX_IMAGE_REF, MAX_ITEM, MAX_LABEL_LEN, MAX_LABELS, MAX_LIST, MAX_NAME_LEN,
+    MAX_OBJECT_NAME, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
+};
+use crate::events::query::MAX_LIMIT;
+
+/// Ids and names: what `domain::names` and `domain::scope` accept.
+const NAME_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
+
+fn name(max: usize) -> Value {
+    json!({"pattern": NAME_PATTERN, "minLength": 1, "maxLength": max})
+}
+
+fn list(max_items: usize, item: Value) -> Value {
+    json!({"maxItems": max_items, "items": item})
+}
+
+/// (schema, property, constraints) for request bodies.
+pub(super) fn fields() -> Vec<(&'static str, &'static str, Value)> {
+    let label = json!({"minLength": 1, "maxLength": MAX_LABEL_LEN});
+    let item = json!({"maxLength": MAX_ITEM});
+    let cpus = json!({"exclusiveMinimum": true, "minimum": 0, "maximum": MAX_CPUS});
+    vec![
+        (
+            "Credentials",
+            "username",
+            json!({"maxLength": MAX_NAME_LEN}),
+        ),
+        (
+            "Credentials",
+            "password",
+            json!({"maxLength": MAX_PASSWORD_LEN}),
+        ),
+        ("NewUser", "username", name(MAX_NAME_LEN)),
+        (
+            "NewUser",
+            "password",
+            json!({"minLength": MIN_PASSWORD_LEN, "maxLength": MAX_PASSWORD_LEN}),
+        ),
+        (
+            "PasswordChange",
+            "new_password",
+            json!({"minLength": MIN_PASSWORD_LEN, "maxLength": MAX_PASSWORD_LEN}),
+        ),
+        ("Grants", "engines", list(1024, name(MAX_NAME_LEN))),
+        ("NewEngine", "id", name(MAX_NAME_LEN)),
+        (
+            "NewEngine",
+            "addr",
+            json!({"pattern": "^https://", "maxLength": 256}),
+        ),
+        ("NewEngine", "labels", list(MAX_LABELS, label.clone())),
+        ("NewEngine", "cpus", cpus.clone()),
+        (
+            "NewEngine",
+            "memory",
+            json!({"minimum": 1, "maximum": MAX_MEMORY_MB}),
+        ),
+        ("EnginePatch", "labels", list(MAX_LABELS, label.clone())),
+        ("EnginePatch", "cpus", cpus.clone()),
+        (
+            "EnginePatch",
+            "memory",
+            json!({"minimum": 1, "maximum": MAX_MEMORY_MB}),
+        ),
+        ("NewSavedImage", "name", name(MAX_NAME_LEN)),
+        (
+            "ScaleRequest",
+            "instances",
+            json!({"minimum": 0, "maximum": MAX_COUNT}),
+        ),
+        (
+            "ImageConfig",
+            "name",
+            json!({"pattern": "^[A-Za-z0-9_][A-Za-z0-9._/:@-]*$", "minLength": 1, "maxLength": MAX_IMAGE_REF}),
+        ),
+        ("ImageConfig", "labels", list(MAX_LABELS, label)),
+        ("ImageConfig", "args", list(MAX_LIST, item.clone())),
+        ("ImageConfig", "entrypoint", list(MAX_LIST, item.clone())),
+        (
+            "ImageConfig",
+            "volumes",
+            list(
+                MAX_LIST,
+                json!({"pattern": "^[^:]+(:/[^:]*)?(:ro|:rw)?$", "maxLength": MAX_ITEM}),
+            ),
+        ),
+        ("ImageConfig", "cap_add", list(MAX_LIST, item.clone())),
+        ("ImageConfig", "devices", list(MAX_LIST, item)),
+        (
+            "ImageConfig",
+            "environment",
+            json!({"maxProperties": MAX_LIST, "additionalProperties": {"type": "string", "maxLength": MAX_ITEM}}),
+        ),
+        (
+            "ImageConfig",
+            "hostname",
+            json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9.-]*$", "maxLength": 63}),
+        ),
+        (
+            "ImageConfig",
+            "domain",
+            json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9.-]*$", "maxLength": 253}),
+        ),
+        ("ImageConfig", "cpus", cpus),
+        ("ImageConfig", "memory", json!({"minimum": 4})),
+        ("ImageConfig", "bind_ports", json!({"maxItems": 64})),
+        (
+            "ImageConfig",
+            "network_mode",
+            json!({"minLength": 1, "maxLength": 128}),
+        ),
+        ("ImageConfig", "container_name", name(128)),
+        ("BindPort", "proto", json!({"enum": ["tcp", "udp", "sctp"]})),
+        ("BindPort", "port", json!({"minimum": 1})),
+        ("BindPort", "container_port", json!({"minimum": 1})),
+        (
+            "RestartPolicy",
+            "name",
+            json!({"enum": ["", "no", "always", "unless-stopped", "on-failure"]}),
+        ),
+        (
+            "RestartPolicy",
+            "maximum_retry",
+            json!({"minimum": 0, "maximum": 1000}),
+        ),
+    ]
+}
+
+/// (parameter name, constraints) for path and query parameters, wherever they appear.
+fn parameters() -> Vec<(&'static str, Value)> {
+    vec![
+        ("id", name(MAX_NAME_LEN)),
+        ("name", name(MAX_OBJECT_NAME)),
+        ("cid", name(MAX_REF)),
+        ("engine", name(MAX_NAME_LEN)),
+        ("config", name(MAX_NAME_LEN)),
+        ("count", json!({"minimum": 1, "maximum": MAX_COUNT})),
+        ("tail", json!({"minimum": 1, "maximum": MAX_TAIL})),
+        ("t", json!({"minimum": 0, "maximum": MAX_GRACE_SECS})),
+        ("limit", json!({"minimum": 1, "maximum": MAX_LIMIT})),
+        ("strategy", json!({"enum": ["binpack", "spread"]})),
+        ("order", json!({"enum": ["asc", "desc"]})),
+        ("outcome", json!({"enum": ["ok", "error"]})),
+        (
+            "state",
+            json!({"enum": ["created", "running", "paused", "restarting", "removing", "exited", "dead"]}),
+        ),
+    ]
+}
+
+pub(super) fn apply(spec: &mut Value) {
+    for (schema, property, limits) in fields() {
+        let path = format!("/components/schemas/{schema}/properties/{property}");
+        let target = spec.pointer_mut(&path);
+        // A field renamed in the code without this table would silently lose its limits.
+        debug_assert!(target.is_some(), "{path} is not in the spec");
+        if let Some(target) = target {
+            merge(target, &limits);
+        }
+    }
+    let limits = parameters();
+    for (_, op) in super::operations(spec) {
+        let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+        for param in params.into_iter().flatten() {
+            let name = param["name"].as_str().unwrap_or_default().to_string();
+            if let Some((_, l)) = limits.iter().find(|(n, _)| *n == name) {
+                merge(&mut param["schema"], l);
+            }
+        }
+    }
+}
+
+/// Adds `limits` to a schema object (an `items` or `additionalProperties` limit into its own).
+fn merge(target: &mut Value, limits: &Value) {
+    let (Some(target), Some(limits)) = (target.as_object_mut(), limits.as_object()) else {
+        return;
+    };
+    for (key, value) in limits {
+        match (key.as_str(), target.get_mut(key)) {
+            ("items" | "additionalProperties", Some(inner)) => merge(inner, value),
+            _ => {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
