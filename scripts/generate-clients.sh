@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Generates clients from the committed spec (openapi/clementine.json) and checks them:
+# Validates the committed spec (openapi/clementine.json) with openapi-spec-validator, then
+# generates clients from it and checks them:
 #
 # - Python, with openapi-python-client (PyPI), into .testbed/clients/python; any warning fails
 #   the script. The package is installed into .testbed/venv, where clients/python/seed_flow.py
@@ -15,6 +16,10 @@ cd "$ROOT"
 VENV="$ROOT/.testbed/venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 [ -x "$VENV/bin/openapi-python-client" ] || "$VENV/bin/pip" install --quiet 'openapi-python-client>=0.29,<0.30'
+[ -x "$VENV/bin/openapi-spec-validator" ] || "$VENV/bin/pip" install --quiet 'openapi-spec-validator>=0.7,<0.9'
+
+# A standard validator first: zero errors.
+"$VENV/bin/openapi-spec-validator" openapi/clementine.json
 
 out="$ROOT/.testbed/clients/python"
 log=$("$VENV/bin/openapi-python-client" generate --path openapi/clementine.json \
