@@ -31,6 +31,7 @@ fn operator() -> Principal {
         username: "bench".into(),
         role: Role::Admin,
         request_id: Some("bench".into()),
+        token: None,
     }
 }
 

@@ -19,6 +19,7 @@ mod response;
 mod security;
 mod session;
 mod spec;
+mod tokens;
 mod users;
 mod volumes;
 
@@ -43,6 +44,7 @@ pub type Apis = (
     images::ImagesApi,
     events::EventsApi,
     volumes::VolumesApi,
+    tokens::TokensApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -56,6 +58,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             images::ImagesApi,
             events::EventsApi,
             volumes::VolumesApi,
+            tokens::TokensApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

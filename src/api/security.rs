@@ -8,12 +8,15 @@ use poem_openapi::auth::Bearer;
 
 use super::middleware::CallerSlot;
 use super::{ApiError, RequestId};
-use crate::auth::Principal;
+use crate::auth::api_token::{Need, covers, required_scope};
+use crate::auth::{AuthError, Principal};
 use crate::cluster::Cluster;
 
-/// JWT from `POST /apiv1/login`, sent as `Authorization: Bearer <token>`.
+/// A login JWT from `POST /apiv1/login`, or an API token (`clm_...`) from `POST /apiv1/tokens`,
+/// sent as `Authorization: Bearer <token>`. An API token reaches only the routes its scopes
+/// cover (403 elsewhere, audited like any refusal).
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
+#[oai(ty = "bearer", checker = "authenticate")]
 pub struct Auth(pub Principal);
 
 async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
@@ -27,6 +30,18 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
         .map_err(ApiError::from)?;
     if let Some(slot) = req.extensions().get::<CallerSlot>() {
         slot.set(&principal);
+    }
+    if let Some(grant) = &principal.token {
+        let (method, path) = (req.method().as_str(), req.original_uri().path());
+        let need = required_scope(method, path);
+        if !covers(&grant.scopes, need) {
+            let needs = match need {
+                Need::Scope(scope) => format!("the {} scope", scope.as_str()),
+                Need::Session => "a login session".to_string(),
+            };
+            let message = format!("this API token cannot {method} {path}: that needs {needs}");
+            return Err(ApiError::from(AuthError::Forbidden(message)).into());
+        }
     }
     Ok(principal)
 }

@@ -1,6 +1,7 @@
 //! Who is calling and what they may touch: argon2id passwords, JWT bearer tokens, and the access
 //! policy.
 
+pub mod api_token;
 mod guard;
 mod password;
 mod policy;
@@ -8,7 +9,7 @@ mod token;
 
 pub use guard::forbidden_for_users;
 pub use password::Passwords;
-pub use policy::Principal;
+pub use policy::{Principal, TokenGrant};
 pub use token::{Claims, IssuedToken, Tokens};
 
 /// Authentication failures. Messages are safe to show: they never include a secret.

@@ -4,17 +4,27 @@
 //! only the containers labelled as theirs. Whatever a user may not see answers as if it did not
 //! exist (404), so ids of other tenants' engines and containers do not leak.
 
-use crate::domain::Role;
+use crate::domain::{Role, TokenScope};
 
 use super::AuthError;
 
 /// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Principal {
     pub username: String,
+    /// The role now (read at every request), not when the credential was issued.
     pub role: Role,
     /// The request being served, for the audit log.
     pub request_id: Option<String>,
+    /// The API token the request came with, if not a login session.
+    pub token: Option<TokenGrant>,
+}
+
+/// An API token in use: its id (never its text) and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub id: String,
+    pub scopes: Vec<TokenScope>,
 }
 
 impl Principal {
@@ -25,6 +35,7 @@ impl Principal {
             username: "clementine-cli".into(),
             role: Role::Admin,
             request_id: Some(format!("cli-{}", uuid::Uuid::now_v7())),
+            token: None,
         }
     }
 
@@ -69,6 +80,7 @@ mod tests {
             username: "ann".into(),
             role,
             request_id: None,
+            token: None,
         }
     }
 

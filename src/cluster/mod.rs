@@ -19,6 +19,7 @@ mod scale;
 mod session;
 mod settle;
 mod tenancy;
+mod tokens;
 mod users;
 mod volumes;
 

@@ -145,6 +145,7 @@ impl Cluster {
                 username: user.username,
                 role: user.role,
                 request_id: actor.request_id.clone(),
+                token: None,
             }),
             None => Err(format!("owner {} no longer exists", d.owner)),
         })

@@ -97,12 +97,16 @@ impl Cluster {
         token: &str,
         request_id: Option<String>,
     ) -> ClusterResult<Principal> {
+        if super::tokens::is_api_token(token) {
+            return self.authenticate_api_token(token, request_id).await;
+        }
         let claims = self.tokens.verify(token)?;
         match self.store.user_token_state(&claims.sub).await? {
             Some((role, version)) if version == claims.ver => Ok(Principal {
                 username: claims.sub,
                 role,
                 request_id,
+                token: None,
             }),
             Some(_) => Err(AuthError::InvalidToken("token revoked").into()),
             None => Err(AuthError::InvalidToken("unknown user").into()),

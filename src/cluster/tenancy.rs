@@ -171,6 +171,7 @@ mod tests {
             username: "ann".into(),
             role,
             request_id: None,
+            token: None,
         }
     }
 

@@ -67,7 +67,7 @@ impl Cluster {
             if !self.store.delete_user(username).await? {
                 return Err(ClusterError::not_found("user", username));
             }
-            Ok(())
+            self.drop_user_tokens(username).await
         };
         self.audited(draft, work, plain).await
     }
@@ -107,16 +107,16 @@ impl Cluster {
         self.audited(draft, work, plain).await
     }
 
-    /// Kills every token issued to a user so far.
+    /// Kills every token issued to a user so far: login sessions and API tokens.
     pub async fn revoke(&self, principal: &Principal, username: &str) -> ClusterResult<u64> {
         admin_only(principal)?;
         check_username("name", username)?;
         let draft = Draft::by(principal, actions::USER_REVOKE).target(username);
         let work = async {
-            self.store
-                .bump_token_version(username)
-                .await?
-                .ok_or_else(|| ClusterError::not_found("user", username))
+            let version = (self.store.bump_token_version(username).await?)
+                .ok_or_else(|| ClusterError::not_found("user", username))?;
+            self.drop_user_tokens(username).await?;
+            Ok(version)
         };
         self.audited(draft, work, |v, _| {
             Settle::detail(serde_json::json!({ "token_version": v }))

@@ -54,6 +54,8 @@ pub struct AuditEvent {
     pub error: Option<String>,
     /// The HTTP request that caused it.
     pub request_id: Option<String>,
+    /// The id of the API token the request came with (never its text).
+    pub token: Option<String>,
     /// Operation id shared by an intent and its outcome (and the container's `clementine.op`).
     pub op: String,
     /// For destroys and reschedules: the op that scheduled the container.

@@ -15,6 +15,7 @@ mod replay;
 mod requests;
 mod saved;
 mod scope;
+mod token;
 mod user;
 mod volume;
 
@@ -32,5 +33,6 @@ pub use replay::{Orphan, ReplayPlan, Reschedule};
 pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};
 pub use saved::{NewSavedImage, SavedImage, ScaleRequest, ScaleResult};
 pub use scope::{MAX_OBJECT_NAME, Scope, check_object_name};
+pub use token::{ApiToken, IssuedApiToken, MAX_TOKEN_SECS, NewToken, TokenScope};
 pub use user::{Role, User};
 pub use volume::{Volume, VolumeList};

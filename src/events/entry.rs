@@ -12,6 +12,7 @@
 //! | `outcome`    | `ok` or `error` (outcomes only)                                         |
 //! | `error`      | the error message                                                       |
 //! | `request_id` | the HTTP request                                                        |
+//! | `token`      | the id of the API token the request came with (never its text)         |
 //! | `op`         | shared by an intent and its outcome; the container's `clementine.op`    |
 //! | `ref_op`     | for destroys and reschedules, the op that scheduled the container       |
 //! | `detail`     | JSON with anything else                                                 |
@@ -47,6 +48,7 @@ pub fn encode(
     opt("target", &draft.target);
     opt("image", &draft.image);
     opt("request_id", &draft.request_id);
+    opt("token", &draft.token);
     opt("ref_op", &draft.ref_op);
     opt("detail", &draft.detail);
     if let Some(result) = error {
@@ -85,6 +87,7 @@ pub fn decode((id, mut f): StoredEntry) -> AuditEvent {
         outcome: take("outcome"),
         error: take("error"),
         request_id: take("request_id"),
+        token: take("token"),
         op: take("op").unwrap_or_default(),
         ref_op: take("ref_op"),
         detail: take("detail"),

@@ -53,6 +53,8 @@ pub mod actions {
     pub const IMAGE_REPLACE: &str = "image.replace";
     pub const IMAGE_DELETE: &str = "image.delete";
     pub const VOLUME_DELETE: &str = "volume.delete";
+    pub const TOKEN_CREATE: &str = "token.create";
+    pub const TOKEN_REVOKE: &str = "token.revoke";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
     /// A 403: one entry (no intent/outcome pair), since nothing was done.
     pub const AUTH_DENIED: &str = "auth.denied";
@@ -78,6 +80,8 @@ pub mod actions {
         IMAGE_REPLACE,
         IMAGE_DELETE,
         VOLUME_DELETE,
+        TOKEN_CREATE,
+        TOKEN_REVOKE,
         LOGIN_FAILED,
         AUTH_DENIED,
     ];
@@ -102,6 +106,8 @@ pub struct Draft {
     pub target: Option<String>,
     pub image: Option<String>,
     pub request_id: Option<String>,
+    /// The API token the request came with, by id.
+    pub token: Option<String>,
     pub op: String,
     pub ref_op: Option<String>,
     pub detail: Option<String>,
@@ -115,6 +121,7 @@ impl Draft {
             actor: principal.username.clone(),
             role: Some(principal.role.as_str()),
             request_id: principal.request_id.clone(),
+            token: principal.token.as_ref().map(|t| t.id.clone()),
             op: uuid::Uuid::now_v7().to_string(),
             ..Default::default()
         }
@@ -160,6 +167,7 @@ impl Draft {
             target: e.target.clone(),
             image: e.image.clone(),
             request_id: e.request_id.clone(),
+            token: e.token.clone(),
             op: e.op.clone(),
             ref_op: e.ref_op.clone(),
             detail: e.detail.clone(),

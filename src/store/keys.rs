@@ -24,6 +24,9 @@
 //! | `P lock:{name}`          | string | a short-lived lock (`scale:{owner}:{config}`), value = holder token, with a TTL |
 //! | `P login_failures:{name}`| string | failed logins of a username in the current window, with a TTL |
 //! | `P index:containers`     | hash   | op id -> JSON `{container, engine, owner, name}` of containers scheduled and not destroyed |
+//! | `P token:{id}`           | hash   | an API token: `owner`, `name`, `scopes`, `hash` (SHA-256 of its secret), `created_ms`, `expires_ms`, `last_used_ms` |
+//! | `P user:{name}:tokens`   | set    | ids of the user's API tokens                               |
+//! | `P tokens`               | set    | every API token id                                         |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
 //! kind can be mistaken for another.
@@ -120,6 +123,18 @@ impl Keys {
 
     pub fn login_failures(&self, username: &str) -> String {
         format!("{}login_failures:{username}", self.prefix)
+    }
+
+    pub fn token(&self, id: &str) -> String {
+        format!("{}token:{id}", self.prefix)
+    }
+
+    pub fn user_tokens(&self, name: &str) -> String {
+        format!("{}user:{name}:tokens", self.prefix)
+    }
+
+    pub fn tokens(&self) -> String {
+        format!("{}tokens", self.prefix)
     }
 
     pub fn saved_images(&self, owner: &str) -> String {

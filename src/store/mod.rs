@@ -11,6 +11,7 @@ mod images;
 pub mod keys;
 mod locks;
 pub mod migrations;
+mod tokens;
 mod users;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use claims::{Claim, ClaimRefused, Reservations};
 pub use events::{BlockingReader, Fields, IndexChange, StoredEntry, index_entry};
 pub use images::StoredImage;
 pub use keys::Keys;
+pub use tokens::TokenRecord;
 pub use users::UserRecord;
 
 use crate::config::StoreSettings;

@@ -262,6 +262,7 @@ async fn reconcile_settles_intents_left_by_a_crash() {
         username: app.admin.clone(),
         role: clementine::domain::Role::Admin,
         request_id: None,
+        token: None,
     };
     // A crash after the container was created, before the outcome: the container carries the op.
     let mut survived = Draft::by(&admin, actions::CONTAINER_SCHEDULE).owner(&app.admin);

@@ -33,6 +33,7 @@ struct Ann {
     name: String,
     container: String,
     volume_engine_name: String,
+    token_id: String,
 }
 
 fn probe(method: M, path: &str, body: Option<Value>, expect: Expect) -> Probe {
@@ -273,6 +274,33 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
                 Denied,
             ),
         ),
+        (
+            "POST /tokens",
+            probe(
+                M::POST,
+                "/apiv1/tokens",
+                Some(json!({"name": "root", "scopes": ["admin"]})),
+                Denied,
+            ),
+        ),
+        (
+            "GET /tokens",
+            probe(
+                M::GET,
+                "/apiv1/tokens?all=true",
+                None,
+                Hides(vec![ann.token_id.clone()]),
+            ),
+        ),
+        (
+            "DELETE /token/{id}",
+            probe(
+                M::DELETE,
+                &format!("/apiv1/token/{}", ann.token_id),
+                None,
+                Denied,
+            ),
+        ),
     ];
     entries
         .into_iter()
@@ -319,6 +347,7 @@ async fn ann_state(app: &TestApp, token: &str) -> Value {
     let (_, images) = app.get("/apiv1/images", Some(token)).await;
     let (_, volumes) = app.get("/apiv1/volumes", Some(token)).await;
     let (_, engines) = app.get("/apiv1/engines", Some(token)).await;
+    let (_, tokens) = app.get("/apiv1/tokens", Some(token)).await;
     let states: Vec<Value> = (containers["data"]["containers"].as_array().unwrap().iter())
         .map(|c| json!([c["id"], c["state"]]))
         .collect();
@@ -326,7 +355,8 @@ async fn ann_state(app: &TestApp, token: &str) -> Value {
         .map(|e| json!([e["id"], e["status"], e["labels"]]))
         .collect();
     json!({"me": me["data"], "containers": states, "images": images["data"],
-           "volumes": volumes["data"]["volumes"], "engines": engines})
+           "volumes": volumes["data"]["volumes"], "engines": engines,
+           "tokens": tokens["data"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect::<Vec<_>>()})
 }
 
 #[tokio::test]
@@ -347,7 +377,10 @@ async fn another_tenant_reaches_nothing_on_any_route() {
         app.post("/apiv1/image", Some(&ann_token), saved).await.0,
         200
     );
+    let minted = json!({"name": "ci", "scopes": ["read"]});
+    let (_, token) = app.post("/apiv1/tokens", Some(&ann_token), minted).await;
     let ann_objects = Ann {
+        token_id: token["data"]["id"].as_str().unwrap().to_string(),
         name: ann.clone(),
         container: c["data"]["id"].as_str().unwrap().to_string(),
         volume_engine_name: app.cluster.engine_name(&ann, "vol"),

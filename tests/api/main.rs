@@ -26,3 +26,4 @@ mod replay;
 mod shutdown;
 mod tenancy;
 mod token_attacks;
+mod tokens;

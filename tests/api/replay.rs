@@ -182,6 +182,7 @@ async fn replay_reschedules_the_containers_of_a_dead_engine() {
         username: "restore".into(),
         role: Role::Admin,
         request_id: None,
+        token: None,
     };
     let rebuilt = app.cluster.replay(&operator, true).await.unwrap();
     assert_eq!(

@@ -70,6 +70,13 @@ pub(super) fn fields() -> Vec<(&'static str, &'static str, Value)> {
             json!({"minimum": 1, "maximum": MAX_MEMORY_MB}),
         ),
         ("NewSavedImage", "name", name(MAX_NAME_LEN)),
+        ("NewToken", "name", name(MAX_OBJECT_NAME)),
+        ("NewToken", "scopes", json!({"minItems": 1})),
+        (
+            "NewToken",
+            "expires_in_secs",
+            json!({"minimum": 60, "maximum": crate::domain::MAX_TOKEN_SECS}),
+        ),
         (
             "ScaleRequest",
             "instances",

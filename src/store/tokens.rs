@@ -1,0 +1,117 @@
+//! API token records: `token:{id}` (a hash), with the ids of each owner's tokens in
+//! `user:{name}:tokens` and every id in `tokens`. Only the SHA-256 of a token's secret is kept.
+
+use std::collections::HashMap;
+
+use redis::AsyncCommands;
+
+use super::{Store, StoreResult};
+use crate::domain::TokenScope;
+
+/// A stored API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub owner: String,
+    pub name: String,
+    pub scopes: Vec<TokenScope>,
+    /// SHA-256 of the secret, hex.
+    pub hash: String,
+    pub created_ms: u64,
+    pub expires_ms: Option<u64>,
+    pub last_used_ms: Option<u64>,
+}
+
+impl TokenRecord {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let scopes: Vec<&str> = self.scopes.iter().map(|s| s.as_str()).collect();
+        let mut f = vec![
+            ("owner", self.owner.clone()),
+            ("name", self.name.clone()),
+            ("scopes", scopes.join(",")),
+            ("hash", self.hash.clone()),
+            ("created_ms", self.created_ms.to_string()),
+        ];
+        if let Some(expires) = self.expires_ms {
+            f.push(("expires_ms", expires.to_string()));
+        }
+        f
+    }
+
+    fn from_hash(id: &str, h: HashMap<String, String>) -> Option<Self> {
+        let number = |k: &str| h.get(k).and_then(|v| v.parse().ok());
+        Some(Self {
+            id: id.to_string(),
+            owner: h.get("owner")?.clone(),
+            name: h.get("name")?.clone(),
+            scopes: (h.get("scopes")?.split(','))
+                .filter_map(TokenScope::parse)
+                .collect(),
+            hash: h.get("hash")?.clone(),
+            created_ms: number("created_ms")?,
+            expires_ms: number("expires_ms"),
+            last_used_ms: number("last_used_ms"),
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_token(&self, t: &TokenRecord) -> StoreResult<()> {
+        let _: () = redis::pipe()
+            .atomic()
+            .hset_multiple(self.keys.token(&t.id), &t.fields())
+            .ignore()
+            .sadd(self.keys.user_tokens(&t.owner), &t.id)
+            .ignore()
+            .sadd(self.keys.tokens(), &t.id)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_token(&self, id: &str) -> StoreResult<Option<TokenRecord>> {
+        let h: HashMap<String, String> = self.conn().hgetall(self.keys.token(id)).await?;
+        Ok(TokenRecord::from_hash(id, h))
+    }
+
+    /// One owner's tokens, or (`None`) everyone's; by creation time.
+    pub async fn list_tokens(&self, owner: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
+        let set = owner.map_or_else(|| self.keys.tokens(), |o| self.keys.user_tokens(o));
+        let ids: Vec<String> = self.conn().smembers(set).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hgetall(self.keys.token(id));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut self.conn()).await?;
+        let mut tokens: Vec<TokenRecord> = (ids.iter().zip(hashes))
+            .filter_map(|(id, h)| TokenRecord::from_hash(id, h))
+            .collect();
+        tokens.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+        Ok(tokens)
+    }
+
+    /// Deletes a token; whether it existed.
+    pub async fn delete_token(&self, t: &TokenRecord) -> StoreResult<bool> {
+        let (deleted, _, _): (i64, i64, i64) = redis::pipe()
+            .atomic()
+            .del(self.keys.token(&t.id))
+            .srem(self.keys.user_tokens(&t.owner), &t.id)
+            .srem(self.keys.tokens(), &t.id)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(deleted == 1)
+    }
+
+    /// Records a use (callers write at most once a minute per token).
+    pub async fn touch_token(&self, id: &str, now_ms: u64) -> StoreResult<()> {
+        let _: () = self
+            .conn()
+            .hset(self.keys.token(id), "last_used_ms", now_ms)
+            .await?;
+        Ok(())
+    }
+}
