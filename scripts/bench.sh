@@ -5,6 +5,7 @@
 #   scripts/bench.sh cluster     # end-to-end on the test bed (brings it up): run overhead,
 #                                # list-all, parallel runs
 #   scripts/bench.sh audit       # audit appends, event queries, SSE fan-out (brings the bed up)
+#   scripts/bench.sh tokens      # GET with an API token against a login JWT (wrk; bed's Redis)
 #   scripts/bench.sh all         # every benchmark
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,8 @@ case "$what" in
     "$ROOT/scripts/testbed.sh" up 3
     eval "$("$ROOT/scripts/testbed.sh" env)"
     cargo bench -j2 --bench audit ;;&
-  scheduler|cluster|audit|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|all" >&2; exit 2 ;;
+  tokens|all)
+    "$ROOT/scripts/bench-tokens.sh" ;;&
+  scheduler|cluster|audit|tokens|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tokens|all" >&2; exit 2 ;;
 esac

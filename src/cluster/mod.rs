@@ -58,6 +58,8 @@ pub struct Cluster {
     reconcile_passes: AtomicU64,
     /// Engine-side names of what tenants name.
     pub(crate) scope: Scope,
+    /// Owners of the API tokens this process has seen.
+    token_owners: tokens::TokenOwners,
 }
 
 impl Cluster {
@@ -80,6 +82,7 @@ impl Cluster {
             audit,
             tail,
             reconcile_passes: AtomicU64::new(0),
+            token_owners: tokens::TokenOwners::default(),
         }
     }
 

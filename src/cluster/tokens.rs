@@ -126,6 +126,25 @@ impl Cluster {
         self.audited(draft, work, super::audited::plain).await
     }
 
+    /// A token and its owner's role now: one pipelined read once the owner is known to this
+    /// process (owners never change), one script the first time.
+    async fn token_and_owner(
+        &self,
+        id: &str,
+    ) -> ClusterResult<Option<(TokenRecord, Option<crate::domain::Role>)>> {
+        if let Some(owner) = self.token_owners.get(id) {
+            let found = self.store.token_of_owner(id, &owner).await?;
+            if let Some(found) = found.filter(|(t, _)| t.owner == owner) {
+                return Ok(Some(found));
+            }
+        }
+        let found = self.store.token_and_owner(id).await?;
+        if let Some((record, _)) = &found {
+            self.token_owners.remember(id, &record.owner);
+        }
+        Ok(found)
+    }
+
     /// Ends every API token of a user (on revoke and delete).
     pub(super) async fn drop_user_tokens(&self, username: &str) -> ClusterResult<()> {
         for token in self.store.list_tokens(Some(username)).await? {
@@ -142,15 +161,14 @@ impl Cluster {
     ) -> ClusterResult<Principal> {
         let invalid = |why| ClusterError::from(AuthError::InvalidToken(why));
         let (id, secret) = api_token::parse(text).ok_or_else(|| invalid("malformed API token"))?;
-        let record = (self.store.get_token(id).await?)
-            .filter(|t| api_token::matches(secret, &t.hash))
+        let (record, role) = (self.token_and_owner(id).await?)
+            .filter(|(t, _)| api_token::matches(secret, &t.hash))
             .ok_or_else(|| invalid("unknown or revoked API token"))?;
         let now = now_ms();
         if record.expires_ms.is_some_and(|e| e <= now) {
             return Err(invalid("API token expired"));
         }
-        let (role, _) = (self.store.user_token_state(&record.owner).await?)
-            .ok_or_else(|| invalid("unknown user"))?;
+        let role = role.ok_or_else(|| invalid("unknown user"))?;
         if record
             .last_used_ms
             .is_none_or(|t| now.saturating_sub(t) >= TOUCH_EVERY_MS)
@@ -166,6 +184,32 @@ impl Cluster {
                 scopes: record.scopes,
             }),
         })
+    }
+}
+
+/// Token id -> owner, for the tokens this process has seen (a bounded cache of facts that
+/// never change: a token keeps its owner until it is deleted).
+#[derive(Default)]
+pub(crate) struct TokenOwners(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+/// Entries kept before the cache starts over.
+const OWNERS_KEPT: usize = 10_000;
+
+impl TokenOwners {
+    fn get(&self, id: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn remember(&self, id: &str, owner: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= OWNERS_KEPT {
+            map.clear();
+        }
+        map.insert(id.to_string(), owner.to_string());
     }
 }
 
