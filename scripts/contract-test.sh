@@ -31,6 +31,7 @@ log="$ROOT/.testbed/contract-server.log"
 CLEMENTINE_LISTEN="127.0.0.1:$port" CLEMENTINE_KEY_PREFIX="contract:$id:" \
   CLEMENTINE_JWT_SECRET="contract-secret-$id-0123456789abcdef" \
   CLEMENTINE_ADMIN_USER=admin CLEMENTINE_ADMIN_PASSWORD="$admin_password" \
+  CLEMENTINE_PULL_REGISTRIES="$CLEMENTINE_TESTBED_REGISTRY" \
   "$ROOT/target/debug/clementine" 2>"$log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT

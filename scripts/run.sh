@@ -18,6 +18,8 @@ if [ -z "${CLEMENTINE_ADMIN_PASSWORD:-}" ]; then
   CLEMENTINE_ADMIN_PASSWORD="$(cat .testbed/admin-password)"
 fi
 export CLEMENTINE_ADMIN_USER="${CLEMENTINE_ADMIN_USER:-admin}"
+# This machine reaches no registry but the test bed's: engines pull only from it.
+export CLEMENTINE_PULL_REGISTRIES="${CLEMENTINE_PULL_REGISTRIES:-127.0.0.1:5000}"
 export CLEMENTINE_ADMIN_PASSWORD
 
 cargo build -j2 --release --bin clementine

@@ -23,6 +23,7 @@ CERTS="$TB/certs"
 STATE="${CLEMENTINE_TESTBED_STATE:-/var/lib/clementine-testbed}"
 RUNDIR="/run/clementine-testbed"
 REDIS_PORT="${CLEMENTINE_TESTBED_REDIS_PORT:-6390}"
+REGISTRY_PORT="${CLEMENTINE_TESTBED_REGISTRY_PORT:-5000}"
 MAX_ENGINES=8
 DOCKER_PORT=2376
 IMAGES=(busybox:latest clementine/web:latest)
@@ -44,12 +45,51 @@ install_packages() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v curl >/dev/null || missing+=(curl)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # No service manager here: keep package scripts from trying to start daemons.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    rm -f /usr/sbin/policy-rc.d
   fi
+}
+
+# An open registry (distribution 2.8) on loopback, plain HTTP: dockerd treats registries on
+# 127.0.0.0/8 as insecure by default. Engines reach it at 127.0.0.1 since they share the host's
+# network namespace.
+start_registry() {
+  mkdir -p "$RUNDIR" "$STATE/registry"
+  curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && return 0
+  log "starting a registry on 127.0.0.1:$REGISTRY_PORT"
+  cat > "$RUNDIR/registry.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+YML
+  nohup docker-registry serve "$RUNDIR/registry.yml" >"$RUNDIR/registry.log" 2>&1 &
+  echo $! > "$RUNDIR/registry.pid"
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null && return 0; sleep 0.1; done
+  log "the registry did not start; see $RUNDIR/registry.log"; exit 1
+}
+
+# Pushes `clementine/pulltest:1` (busybox) into the registry from engine 1, once.
+push_images() {
+  local ref="127.0.0.1:$REGISTRY_PORT/clementine/pulltest:1"
+  curl -sf -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://127.0.0.1:$REGISTRY_PORT/v2/clementine/pulltest/manifests/1" && return 0
+  docker_cli 1 tag busybox:latest "$ref"
+  docker_cli 1 push "$ref" >/dev/null
+  docker_cli 1 rmi "$ref" >/dev/null
 }
 
 make_certs() {
@@ -185,16 +225,19 @@ cmd_up() {
   start_redis
   for i in $(seq 1 "$n"); do start_engine "$i"; done
   for i in $(seq 1 "$n"); do wait_engine "$i"; import_images "$i"; done
+  start_registry
+  push_images
   log "up: redis 127.0.0.1:$REDIS_PORT, $n engine(s) at https://127.0.0.11..$(engine_ip "$n"):$DOCKER_PORT"
 }
 
 cmd_down() {
   need_root
   for i in $(seq 1 $MAX_ENGINES); do stop_engine "$i"; done
-  if [ -f "$RUNDIR/redis.pid" ]; then
-    kill "$(cat "$RUNDIR/redis.pid")" 2>/dev/null || true
-    rm -f "$RUNDIR/redis.pid"
-  fi
+  for pidf in "$RUNDIR/redis.pid" "$RUNDIR/registry.pid"; do
+    [ -f "$pidf" ] || continue
+    kill "$(cat "$pidf")" 2>/dev/null || true
+    rm -f "$pidf"
+  done
   for i in $(seq 1 $MAX_ENGINES); do ip link del "clbr$i" 2>/dev/null || true; done
   log "down"
 }
@@ -233,6 +276,7 @@ export CLEMENTINE_TLS_KEY=$CERTS/client-key.pem
 export CLEMENTINE_TESTBED_CERTS=$CERTS
 export CLEMENTINE_TESTBED_ENGINES=$n
 export CLEMENTINE_TESTBED_SCRIPT=$ROOT/scripts/testbed.sh
+export CLEMENTINE_TESTBED_REGISTRY=127.0.0.1:$REGISTRY_PORT
 ENV
 }
 
@@ -243,6 +287,8 @@ case "${1:-}" in
   env) cmd_env ;;
   clean) cmd_clean ;;
   start-engine) need_root; make_certs; start_engine "$2"; wait_engine "$2"; import_images "$2" ;;
+  start-registry) need_root; start_registry ;;
+  stop-registry) need_root; [ -f "$RUNDIR/registry.pid" ] && kill "$(cat "$RUNDIR/registry.pid")" && rm -f "$RUNDIR/registry.pid" ;;
   stop-engine) need_root; stop_engine "$2" ;;
   # Freeze/thaw: the engine accepts connections but never answers (a hung daemon).
   freeze-engine) need_root; kill -STOP "$(cat "$RUNDIR/e$2/dockerd.pid")" ;;

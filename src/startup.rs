@@ -51,7 +51,10 @@ pub async fn build_cluster(
     let report = store.migrate().await?;
     tracing::info!(version = report.version, applied = ?report.applied, "schema ready");
 
-    let pool = Arc::new(EnginePool::new(tls, settings.engine_timeout));
+    let pool = Arc::new(
+        EnginePool::new(tls, settings.engine_timeout, settings.pull_timeout)
+            .with_pull_registries(settings.pull_registries.clone()),
+    );
     let cluster = Arc::new(Cluster::new(
         store.clone(),
         pool.clone(),

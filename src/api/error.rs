@@ -16,7 +16,7 @@ use poem_openapi::types::Type;
 
 use crate::auth::AuthError;
 use crate::cluster::{ClusterError, Conflict};
-use crate::engine::EngineError;
+use crate::engine::{EngineError, PullFailure};
 use crate::store::StoreError;
 
 /// An error answer.
@@ -60,6 +60,10 @@ pub enum ErrorCode {
     EngineTlsFailed,
     EngineTimeout,
     TooManyAttempts,
+    /// 422: the registry wants credentials the caller does not have.
+    RegistryUnauthorized,
+    /// 503: the registry does not answer.
+    RegistryUnavailable,
     /// 503: something clementine depends on is down; try again.
     EngineUnavailable,
     StoreUnavailable,
@@ -83,6 +87,8 @@ impl ErrorCode {
             C::UnsupportedMediaType => S::UNSUPPORTED_MEDIA_TYPE,
             C::EngineUnreachable | C::EngineTlsFailed | C::EngineTimeout => S::UNPROCESSABLE_ENTITY,
             C::TooManyAttempts => S::TOO_MANY_REQUESTS,
+            C::RegistryUnauthorized => S::UNPROCESSABLE_ENTITY,
+            C::RegistryUnavailable => S::SERVICE_UNAVAILABLE,
             C::EngineUnavailable | C::StoreUnavailable | C::AuditUnavailable => {
                 S::SERVICE_UNAVAILABLE
             }
@@ -110,6 +116,8 @@ impl ErrorCode {
             C::EngineTlsFailed => "engine_tls_failed",
             C::EngineTimeout => "engine_timeout",
             C::TooManyAttempts => "too_many_attempts",
+            C::RegistryUnauthorized => "registry_unauthorized",
+            C::RegistryUnavailable => "registry_unavailable",
             C::EngineUnavailable => "engine_unavailable",
             C::StoreUnavailable => "store_unavailable",
             C::AuditUnavailable => "audit_unavailable",
@@ -261,6 +269,11 @@ impl From<ClusterError> for ApiError {
             ClusterError::EngineUnavailable(_) => C::EngineUnavailable,
             ClusterError::AuditUnavailable(_) => C::AuditUnavailable,
             ClusterError::NoFit { .. } => C::NoEngineFits,
+            ClusterError::Pull { failure, .. } => match failure {
+                PullFailure::NotFound => C::NotFound("image"),
+                PullFailure::Unauthorized => C::RegistryUnauthorized,
+                _ => C::RegistryUnavailable,
+            },
             ClusterError::Throttled { .. } => C::TooManyAttempts,
         };
         ApiError::new(code, message)

@@ -166,6 +166,8 @@ mod reviewed_fields {
         "memory",
         "bind_ports",
         "publish",
+        // Pulls use only the caller's own or shared registry credentials.
+        "pull",
         "restart_policy",
         "container_name",
         // Scoped to the owner, or refused when they would reach the host or others (below).
@@ -240,6 +242,7 @@ mod reviewed_fields {
             volumes: vec!["v:/v".into()],
             restart_policy: Some(RestartPolicy::default()),
             container_name: Some("c".into()),
+            pull: crate::domain::PullPolicy::Always,
             privileged: true,
             cap_add: vec!["x".into()],
             devices: vec!["x".into()],

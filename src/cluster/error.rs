@@ -62,6 +62,15 @@ pub enum ClusterError {
     /// Too many failed logins for this username: wait.
     #[error("too many failed logins for this user; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// The registry would not give the image: it does not have it, wants other credentials,
+    /// or does not answer.
+    #[error("pulling {image} from {registry} failed: {message}")]
+    Pull {
+        image: String,
+        registry: String,
+        failure: crate::engine::PullFailure,
+        message: String,
+    },
     /// No engine can take the container; the reason for each engine.
     #[error("no engine can run {image}: {}", reasons.join("; "))]
     NoFit { image: String, reasons: Vec<String> },

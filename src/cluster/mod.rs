@@ -12,12 +12,14 @@ mod inventory;
 mod lifecycle;
 mod listing;
 mod placement;
+mod pulls;
 mod reconcile;
 mod replay;
 mod run;
 mod scale;
 mod session;
 mod settle;
+mod start;
 mod tenancy;
 mod tokens;
 mod users;
@@ -60,6 +62,8 @@ pub struct Cluster {
     pub(crate) scope: Scope,
     /// Owners of the API tokens this process has seen.
     token_owners: tokens::TokenOwners,
+    /// Pulls in flight, per engine and image.
+    pull_flights: pulls::PullFlights,
 }
 
 impl Cluster {
@@ -83,6 +87,7 @@ impl Cluster {
             tail,
             reconcile_passes: AtomicU64::new(0),
             token_owners: tokens::TokenOwners::default(),
+            pull_flights: pulls::PullFlights::default(),
         }
     }
 

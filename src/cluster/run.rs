@@ -7,12 +7,12 @@ use futures::StreamExt;
 
 use super::audited::Settle;
 use super::placement::{Attempt, is_unique, port_text, ports_of};
+use super::start::{StartFailure, rule_out};
 use super::tenancy::engine_side;
-use super::{Cluster, ClusterError, ClusterResult, Conflict};
+use super::{Cluster, ClusterResult};
 use crate::auth::{AuthError, Principal, forbidden_for_users};
-use crate::domain::{Container, Engine, ImageConfig, InvalidInput, check_config, image_with_tag};
+use crate::domain::{Container, ImageConfig, InvalidInput, check_config, image_with_tag};
 use crate::engine::labels::ContainerLabels;
-use crate::engine::{EngineError, from_inspect};
 use crate::events::{Draft, actions};
 use crate::scheduler::Strategy;
 use crate::store::{Claim, IndexChange};
@@ -192,13 +192,6 @@ impl Cluster {
         };
         loop {
             let (engine, req) = self.place_and_claim(&attempt, &mut claim).await?;
-            if let Err(e) = self
-                .ensure_tenant_objects(&engine, &principal.username, &side)
-                .await
-            {
-                self.store.release(&engine.id, op).await?;
-                return Err(e);
-            }
             let labels = ContainerLabels {
                 cluster: self.store.keys().prefix().to_string(),
                 owner: claim.owner.clone(),
@@ -211,65 +204,15 @@ impl Cluster {
                 config: options.saved_as.clone(),
                 name: config.container_name.clone(),
             };
-            match self.create_on(&engine, &side.config, labels).await? {
+            match self.start_on(principal, &engine, &side, labels).await {
                 Ok(container) => return Ok(container),
-                Err(failure) => {
+                Err(StartFailure::Kept(e)) => return Err(e),
+                Err(StartFailure::Released(failed)) => {
                     self.store.release(&engine.id, op).await?;
-                    let why = rule_out(&engine.id, &image, failure)?;
+                    let why = rule_out(&engine.id, &image, failed)?;
                     attempt.ruled_out.insert(engine.id.clone(), why);
                 }
             }
         }
-    }
-
-    /// Creates and starts on the claimed engine, limited to what the labels reserve. The inner
-    /// error is a failed create (the claim is to be released); the outer one a failed inspect
-    /// after a good start: the container runs and keeps its claim, the engine just did not
-    /// answer.
-    async fn create_on(
-        &self,
-        engine: &Engine,
-        config: &ImageConfig,
-        labels: ContainerLabels,
-    ) -> ClusterResult<Result<Container, EngineError>> {
-        let mut effective = config.clone();
-        effective.cpus = Some(labels.cpus);
-        effective.memory = Some(labels.memory);
-        let client = self.engines.client(engine);
-        let alias = labels.name.as_deref();
-        let id = match (client.create_and_start(&effective, labels.to_map(), alias)).await {
-            Ok(id) => id,
-            Err(failure) => return Ok(Err(failure)),
-        };
-        let inspect =
-            (client.inspect(&id).await).map_err(|e| ClusterError::engine(&engine.id, e))?;
-        tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, "container started");
-        Ok(Ok(from_inspect(inspect, engine)))
-    }
-}
-
-/// Whether a failed create rules out only this engine (the reason to give for it) or ends the
-/// run (the error to answer).
-fn rule_out(engine: &str, image: &str, failure: EngineError) -> ClusterResult<String> {
-    if failure.is_missing_image() {
-        Ok(format!(
-            "{engine}: image {image} is not present (no registry pull)"
-        ))
-    } else if failure.is_port_in_use() {
-        Ok(format!(
-            "{engine}: a host port is in use outside clementine"
-        ))
-    } else if let EngineError::Conflict(message) = failure {
-        Err(ClusterError::conflict(
-            Conflict::EngineConflict,
-            format!("engine {engine}: {message}"),
-        ))
-    } else if failure.is_refusal() {
-        Err(ClusterError::conflict(
-            Conflict::ConfigRejected,
-            format!("engine {engine} refused the config: {failure}"),
-        ))
-    } else {
-        Err(ClusterError::engine(engine, failure))
     }
 }

@@ -29,6 +29,8 @@
 //! | `reconcile_interval_ms`| `CLEMENTINE_RECONCILE_INTERVAL_MS`| `30000`                   |
 //! | `audit_max_len`        | `CLEMENTINE_AUDIT_MAX_LEN`        | none: the stream is never trimmed |
 //! | `shutdown_grace_ms`    | `CLEMENTINE_SHUTDOWN_GRACE_MS`    | `20000`                   |
+//! | `pull_timeout_ms`      | `CLEMENTINE_PULL_TIMEOUT_MS`      | `300000`                  |
+//! | `pull_registries`      | `CLEMENTINE_PULL_REGISTRIES`      | any (comma-separated list) |
 //!
 //! Relative paths are taken from the working directory. The JWT secret must be at least 32 bytes.
 
@@ -86,6 +88,11 @@ pub struct Settings {
     pub audit_max_len: Option<u64>,
     /// How long in-flight requests get to answer once shutdown begins.
     pub shutdown_grace: Duration,
+    /// How long one image pull may take (apart from the quick-call engine timeout).
+    pub pull_timeout: Duration,
+    /// The registries engines may pull from (`host[:port]`, `docker.io` for unqualified
+    /// images); `None`: any.
+    pub pull_registries: Option<Vec<String>>,
 }
 
 /// How containers are placed when a request does not say.
@@ -125,6 +132,7 @@ pub mod defaults {
     pub const DEFAULT_MEMORY_MB: u64 = 64;
     pub const RECONCILE_INTERVAL_MS: u64 = 30_000;
     pub const SHUTDOWN_GRACE_MS: u64 = 20_000;
+    pub const PULL_TIMEOUT_MS: u64 = 300_000;
 }
 
 /// Where the state lives; all `clementine` subcommands need this much.
@@ -215,6 +223,19 @@ impl Settings {
                 "shutdown_grace_ms (CLEMENTINE_SHUTDOWN_GRACE_MS)",
                 0,
             )?,
+            pull_timeout: millis(
+                raw.pull_timeout_ms,
+                defaults::PULL_TIMEOUT_MS,
+                "pull_timeout_ms (CLEMENTINE_PULL_TIMEOUT_MS)",
+                1000,
+            )?,
+            pull_registries: raw.pull_registries.as_deref().map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
         })
     }
 }

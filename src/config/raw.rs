@@ -109,6 +109,16 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         "shutdown_grace_ms",
         number!(shutdown_grace_ms),
     ),
+    (
+        "CLEMENTINE_PULL_TIMEOUT_MS",
+        "pull_timeout_ms",
+        number!(pull_timeout_ms),
+    ),
+    (
+        "CLEMENTINE_PULL_REGISTRIES",
+        "pull_registries",
+        text!(pull_registries),
+    ),
 ];
 
 /// The file as written; every field optional so that the environment can fill it in.
@@ -134,6 +144,8 @@ pub(super) struct RawConfig {
     pub(super) reconcile_interval_ms: Option<u64>,
     pub(super) audit_max_len: Option<u64>,
     pub(super) shutdown_grace_ms: Option<u64>,
+    pub(super) pull_timeout_ms: Option<u64>,
+    pub(super) pull_registries: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

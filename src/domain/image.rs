@@ -73,6 +73,11 @@ pub struct ImageConfig {
     /// Name for the container (Docker picks one when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
+    /// When the chosen engine pulls the image: `missing` (default: only when it lacks it),
+    /// `always` (before every run, for moving tags), `never` (only engines that hold it).
+    #[oai(default, skip_serializing_if = "PullPolicy::is_missing")]
+    #[serde(default, skip_serializing_if = "PullPolicy::is_missing")]
+    pub pull: PullPolicy,
     /// Admin-only: run privileged.
     #[oai(default, skip_serializing_if = "is_false")]
     #[serde(default)]
@@ -137,6 +142,26 @@ pub struct RestartPolicy {
     #[oai(default)]
     #[serde(default)]
     pub maximum_retry: i64,
+}
+
+/// When an engine pulls the image of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "lowercase")]
+#[oai(rename_all = "lowercase")]
+pub enum PullPolicy {
+    /// Only when the chosen engine lacks it.
+    #[default]
+    Missing,
+    /// Before every run.
+    Always,
+    /// Never: only engines that hold it are used.
+    Never,
+}
+
+impl PullPolicy {
+    pub fn is_missing(&self) -> bool {
+        *self == PullPolicy::Missing
+    }
 }
 
 /// The placement rule of an image config.

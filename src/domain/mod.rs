@@ -23,7 +23,7 @@ pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, Engi
 pub use container::{Container, ContainerState};
 pub use engine::{Engine, EngineHealth, EngineRecord, EngineStatus, HealthState};
 pub use event::{AuditEvent, EventPage, Phase};
-pub use image::{BindPort, ImageConfig, PlacementType, RestartPolicy};
+pub use image::{BindPort, ImageConfig, PlacementType, PullPolicy, RestartPolicy};
 pub use image_check::{MAX_IMAGE_REF, MAX_ITEM, MAX_LIST, check_config, image_with_tag};
 pub use names::{
     InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_PASSWORD_LEN,

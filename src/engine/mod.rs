@@ -14,6 +14,7 @@ mod monitor;
 mod objects;
 mod ops;
 mod pool;
+mod pull;
 mod spec;
 mod tls;
 
@@ -22,4 +23,5 @@ pub use containers::{from_inspect, to_container};
 pub use error::EngineError;
 pub use monitor::{HealthMonitor, check_engine};
 pub use pool::EnginePool;
+pub use pull::{PullFailure, registry_of};
 pub use tls::{TlsError, client_config, parse_engine_addr};

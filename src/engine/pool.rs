@@ -21,14 +21,18 @@ const POOL_IDLE: Duration = Duration::from_secs(90);
 pub struct EnginePool {
     http: HttpsClient,
     timeout: Duration,
+    /// Bounds one image pull.
+    pull_timeout: Duration,
+    /// Registries pulls may use; `None`: any.
+    pull_registries: Option<Vec<String>>,
     /// Container listings asked of any engine (for `/metrics`: what a reconcile pass costs).
     listings: Arc<AtomicU64>,
     clients: RwLock<HashMap<String, Arc<EngineClient>>>,
 }
 
 impl EnginePool {
-    /// `timeout` bounds quick calls (ping, list) and TCP connects.
-    pub fn new(tls: Arc<ClientConfig>, timeout: Duration) -> Self {
+    /// `timeout` bounds quick calls (ping, list) and TCP connects; `pull_timeout` one pull.
+    pub fn new(tls: Arc<ClientConfig>, timeout: Duration, pull_timeout: Duration) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.set_nodelay(true);
         tcp.enforce_http(false);
@@ -46,6 +50,8 @@ impl EnginePool {
         Self {
             http,
             timeout,
+            pull_timeout,
+            pull_registries: None,
             listings: Arc::default(),
             clients: RwLock::new(HashMap::new()),
         }
@@ -60,6 +66,22 @@ impl EnginePool {
             self.timeout,
             self.listings.clone(),
         )
+    }
+
+    /// Only these registries may be pulled from (the rest count as `pull: never`).
+    pub fn with_pull_registries(mut self, registries: Option<Vec<String>>) -> Self {
+        self.pull_registries = registries;
+        self
+    }
+
+    /// Whether engines may pull from this registry.
+    pub fn may_pull_from(&self, registry: &str) -> bool {
+        (self.pull_registries.as_ref()).is_none_or(|allowed| allowed.iter().any(|r| r == registry))
+    }
+
+    /// How long one pull may take.
+    pub fn pull_timeout(&self) -> Duration {
+        self.pull_timeout
     }
 
     /// Container listings asked of the engines so far.

@@ -53,6 +53,7 @@ pub mod actions {
     pub const IMAGE_REPLACE: &str = "image.replace";
     pub const IMAGE_DELETE: &str = "image.delete";
     pub const VOLUME_DELETE: &str = "volume.delete";
+    pub const IMAGE_PULL: &str = "image.pull";
     pub const TOKEN_CREATE: &str = "token.create";
     pub const TOKEN_REVOKE: &str = "token.revoke";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
@@ -80,6 +81,7 @@ pub mod actions {
         IMAGE_REPLACE,
         IMAGE_DELETE,
         VOLUME_DELETE,
+        IMAGE_PULL,
         TOKEN_CREATE,
         TOKEN_REVOKE,
         LOGIN_FAILED,

@@ -65,6 +65,7 @@ pub fn docker(i: u8) -> EngineClient {
     let pool = EnginePool::new(
         client_config(&tls_files()).unwrap(),
         Duration::from_secs(10),
+        Duration::from_secs(120),
     );
     pool.detached(&format!("direct-{i}"), &engine_addr(i))
 }
@@ -130,6 +131,13 @@ pub fn test_env(id: &str) -> HashMap<String, String> {
     set("CLEMENTINE_ADMIN_USER", format!("admin-{id}"));
     set("CLEMENTINE_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
     set("CLEMENTINE_MAX_BODY_BYTES", "65536".into());
+    // Engines pull only from the test bed's registry (and a port where none listens), never
+    // from outside this machine.
+    let registry = env_or("CLEMENTINE_TESTBED_REGISTRY", || "127.0.0.1:5000".into());
+    set(
+        "CLEMENTINE_PULL_REGISTRIES",
+        format!("{registry},127.0.0.1:5999"),
+    );
     env
 }
 

@@ -20,6 +20,7 @@ mod isolation;
 mod migrations;
 mod openapi;
 mod placement;
+mod pulls;
 mod reconcile;
 mod redis_outage;
 mod replay;

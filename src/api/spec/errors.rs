@@ -12,14 +12,14 @@ const EXTRA: &[(&str, &[u16])] = &[
     ("deleteUser", &[409]),
     ("setGrants", &[404]),
     ("addEngine", &[409, 422]),
-    ("runContainer", &[409]),
+    ("runContainer", &[404, 409, 422]),
     ("destroyContainer", &[409]),
     ("startContainer", &[409]),
     ("stopContainer", &[409]),
     ("restartContainer", &[409]),
     ("saveImage", &[409]),
-    ("runImage", &[409]),
-    ("scaleImage", &[409]),
+    ("runImage", &[409, 422]),
+    ("scaleImage", &[409, 422]),
     ("deleteVolume", &[409]),
 ];
 

@@ -1,0 +1,129 @@
+//! Starting a run on the engine it claimed: its tenant objects, the image (pulled when the
+//! config's `pull` policy says so), create and start. What a failure means for the claim and
+//! for the other engines is decided here ([`rule_out`]).
+
+use super::tenancy::EngineSide;
+use super::{Cluster, ClusterError, ClusterResult, Conflict};
+use crate::auth::Principal;
+use crate::domain::{Container, Engine, ImageConfig, PullPolicy};
+use crate::engine::labels::ContainerLabels;
+use crate::engine::{EngineError, PullFailure, from_inspect, registry_of};
+
+/// Why a start on the claimed engine failed.
+pub(super) enum StartFailure {
+    /// Nothing runs: the claim is to be released, and [`rule_out`] decides what next.
+    Released(Failed),
+    /// The container runs and keeps its claim; the engine did not answer afterwards.
+    Kept(ClusterError),
+}
+
+/// What failed before anything ran.
+pub(super) enum Failed {
+    /// The tenant's network or volumes could not be made or are not theirs.
+    Objects(ClusterError),
+    Create(EngineError),
+    Pull(PullFailure, String),
+}
+
+impl Cluster {
+    /// Tenant objects, the image as the policy says, create and start.
+    pub(super) async fn start_on(
+        &self,
+        principal: &Principal,
+        engine: &Engine,
+        side: &EngineSide,
+        labels: ContainerLabels,
+    ) -> Result<Container, StartFailure> {
+        let released = StartFailure::Released;
+        (self
+            .ensure_tenant_objects(engine, &labels.owner, side)
+            .await)
+            .map_err(|e| released(Failed::Objects(e)))?;
+        // A registry pulls may not use counts as `never`: the engine must hold the image.
+        let allowed = self.engines.may_pull_from(registry_of(&labels.image));
+        let policy = if allowed {
+            side.config.pull
+        } else {
+            PullPolicy::Never
+        };
+        if policy == PullPolicy::Always {
+            (self.pull_for_run(principal, engine, &labels.image).await)
+                .map_err(|(f, m)| released(Failed::Pull(f, m)))?;
+        }
+        match self.create_on(engine, &side.config, &labels).await? {
+            Err(f) if f.is_missing_image() && policy == PullPolicy::Missing => {
+                (self.pull_for_run(principal, engine, &labels.image).await)
+                    .map_err(|(f, m)| released(Failed::Pull(f, m)))?;
+                let again = self.create_on(engine, &side.config, &labels).await?;
+                again.map_err(|f| released(Failed::Create(f)))
+            }
+            created => created.map_err(|f| released(Failed::Create(f))),
+        }
+    }
+
+    /// Creates and starts, limited to what the labels reserve. The inner error is a failed
+    /// create; the outer one a failed inspect after a good start.
+    async fn create_on(
+        &self,
+        engine: &Engine,
+        config: &ImageConfig,
+        labels: &ContainerLabels,
+    ) -> Result<Result<Container, EngineError>, StartFailure> {
+        let mut effective = config.clone();
+        effective.cpus = Some(labels.cpus);
+        effective.memory = Some(labels.memory);
+        let client = self.engines.client(engine);
+        let alias = labels.name.as_deref();
+        let id = match (client.create_and_start(&effective, labels.to_map(), alias)).await {
+            Ok(id) => id,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        let inspect = (client.inspect(&id).await)
+            .map_err(|e| StartFailure::Kept(ClusterError::engine(&engine.id, e)))?;
+        tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, "container started");
+        Ok(Ok(from_inspect(inspect, engine)))
+    }
+}
+
+/// Whether a failed start rules out only this engine (the reason to give for it) or ends the
+/// run (the error to answer).
+pub(super) fn rule_out(engine: &str, image: &str, failed: Failed) -> ClusterResult<String> {
+    let failure = match failed {
+        Failed::Objects(e) => return Err(e),
+        Failed::Pull(PullFailure::Engine, message) => {
+            return Ok(format!("{engine}: pulling {image} failed there: {message}"));
+        }
+        Failed::Pull(failure, message) => {
+            let registry = registry_of(image).to_string();
+            let image = image.to_string();
+            return Err(ClusterError::Pull {
+                image,
+                registry,
+                failure,
+                message,
+            });
+        }
+        Failed::Create(failure) => failure,
+    };
+    if failure.is_missing_image() {
+        Ok(format!(
+            "{engine}: image {image} is not present (and not pulled)"
+        ))
+    } else if failure.is_port_in_use() {
+        Ok(format!(
+            "{engine}: a host port is in use outside clementine"
+        ))
+    } else if let EngineError::Conflict(message) = failure {
+        Err(ClusterError::conflict(
+            Conflict::EngineConflict,
+            format!("engine {engine}: {message}"),
+        ))
+    } else if failure.is_refusal() {
+        Err(ClusterError::conflict(
+            Conflict::ConfigRejected,
+            format!("engine {engine} refused the config: {failure}"),
+        ))
+    } else {
+        Err(ClusterError::engine(engine, failure))
+    }
+}

@@ -1,0 +1,184 @@
+//! Pulls on placement from the test bed's registry (distribution 2.8 on 127.0.0.1:5000): pull
+//! on missing, once per engine for concurrent runs; `always` follows a moved tag; `never`,
+//! unknown images and a registry that does not answer fail clearly and leave no claim.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    EventsOptions, PushImageOptions, RemoveImageOptions, TagImageOptions,
+};
+use futures::StreamExt;
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, assert_error, docker};
+
+fn registry() -> String {
+    std::env::var("CLEMENTINE_TESTBED_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into())
+}
+
+/// Pushes engine 1's `source` as `<registry>/clementine/pulltest:<tag>`; the reference.
+async fn push(source: &str, tag: &str) -> String {
+    let d = docker(1);
+    let repo = format!("{}/clementine/pulltest", registry());
+    let options = TagImageOptions {
+        repo: Some(repo.clone()),
+        tag: Some(tag.to_string()),
+    };
+    d.docker().tag_image(source, Some(options)).await.unwrap();
+    let push = PushImageOptions {
+        tag: Some(tag.to_string()),
+        ..Default::default()
+    };
+    let mut stream = d.docker().push_image(&repo, Some(push), None);
+    while let Some(item) = stream.next().await {
+        let info = item.unwrap();
+        assert!(info.error_detail.is_none(), "push: {info:?}");
+    }
+    let reference = format!("{repo}:{tag}");
+    let _ = d
+        .docker()
+        .remove_image(&reference, None::<RemoveImageOptions>, None)
+        .await;
+    reference
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `pull` events of an image on engine `i` between two instants (unix seconds).
+async fn pulls_on(i: u8, image: &str, since: u64, until: u64) -> usize {
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["image".to_string()]),
+        ("event".to_string(), vec!["pull".to_string()]),
+    ]);
+    let options = EventsOptions {
+        since: Some(since.to_string()),
+        until: Some(until.to_string()),
+        filters: Some(filters),
+    };
+    let d = docker(i);
+    let events: Vec<_> = d.docker().events(Some(options)).collect().await;
+    events
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.actor.as_ref().and_then(|a| a.id.as_deref()) == Some(image))
+        .count()
+}
+
+fn pinned(image: &str, engine: &str, pull: &str) -> Value {
+    json!({"name": image, "args": ["sleep", "600"], "cpus": 0.05, "memory": 8,
+           "type": "host", "labels": [format!("host:{engine}")], "pull": pull})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_image_is_pulled_once_per_engine() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e2", 2, &[]).await;
+    let image = push("busybox:latest", &format!("once-{}", app.id)).await;
+    let since = now_secs();
+    let runs = (0..10).map(|_| app.run(&app.admin_token, pinned(&image, "e2", "missing")));
+    let answers = join_all(runs).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        pulls_on(2, &image, since, now_secs() + 1).await,
+        1,
+        "one pull for ten runs"
+    );
+    let (_, page) = app
+        .get(
+            "/apiv1/events?action=image.pull&outcome=ok",
+            Some(&app.admin_token),
+        )
+        .await;
+    let entries = page["data"]["events"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{page}");
+    let detail: Value = serde_json::from_str(entries[0]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["registry"], json!(registry()));
+    assert!(
+        detail["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "{detail}"
+    );
+    app.cleanup_containers().await;
+}
+
+#[tokio::test]
+async fn always_follows_a_moved_tag() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e2", 2, &[]).await;
+    let tag = format!("moving-{}", app.id);
+    let image = push("busybox:latest", &tag).await;
+    let image_of = |body: &Value| {
+        let id = body["data"]["id"].as_str().unwrap().to_string();
+        async move { docker(2).inspect(&id).await.unwrap().image.unwrap() }
+    };
+    let (status, first) = app
+        .run(&app.admin_token, pinned(&image, "e2", "always"))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    push("clementine/web:latest", &tag).await;
+    let (status, second) = app
+        .run(&app.admin_token, pinned(&image, "e2", "always"))
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(
+        image_of(&first).await,
+        image_of(&second).await,
+        "the newer image runs"
+    );
+    app.cleanup_containers().await;
+}
+
+#[tokio::test]
+async fn pull_failures_answer_clearly_and_leave_no_claim() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e3", 3, &[]).await;
+    let t = app.admin_token.clone();
+    let absent = push("busybox:latest", &format!("never-{}", app.id)).await;
+    let msg = assert_error(
+        &app.run(&t, pinned(&absent, "e3", "never")).await,
+        409,
+        "no_engine_fits",
+    );
+    assert!(msg.contains("not present"), "{msg}");
+
+    let unknown = format!("{}/clementine/nope-{}:1", registry(), app.id);
+    let msg = assert_error(
+        &app.run(&t, pinned(&unknown, "e3", "missing")).await,
+        404,
+        "image_not_found",
+    );
+    assert!(msg.contains(&unknown) && msg.contains(&registry()), "{msg}");
+
+    let down = format!("127.0.0.1:5999/clementine/x-{}:1", app.id);
+    let msg = assert_error(
+        &app.run(&t, pinned(&down, "e3", "missing")).await,
+        503,
+        "registry_unavailable",
+    );
+    assert!(msg.contains("127.0.0.1:5999"), "{msg}");
+
+    let (_, capacity) = app.get("/apiv1/cluster", Some(&t)).await;
+    assert_eq!(
+        capacity["data"]["total"]["containers"],
+        json!(0),
+        "{capacity}"
+    );
+    let (_, pulls) = app
+        .get("/apiv1/events?action=image.pull&outcome=error", Some(&t))
+        .await;
+    assert_eq!(
+        pulls["data"]["events"].as_array().unwrap().len(),
+        2,
+        "{pulls}"
+    );
+}
