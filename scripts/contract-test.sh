@@ -32,6 +32,7 @@ CLEMENTINE_LISTEN="127.0.0.1:$port" CLEMENTINE_KEY_PREFIX="contract:$id:" \
   CLEMENTINE_JWT_SECRET="contract-secret-$id-0123456789abcdef" \
   CLEMENTINE_ADMIN_USER=admin CLEMENTINE_ADMIN_PASSWORD="$admin_password" \
   CLEMENTINE_PULL_REGISTRIES="$CLEMENTINE_TESTBED_REGISTRY" \
+  CLEMENTINE_SECRETS_KEY="contract-secrets-$id-0123456789abcdef" \
   "$ROOT/target/debug/clementine" 2>"$log" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT

@@ -24,6 +24,10 @@ STATE="${CLEMENTINE_TESTBED_STATE:-/var/lib/clementine-testbed}"
 RUNDIR="/run/clementine-testbed"
 REDIS_PORT="${CLEMENTINE_TESTBED_REDIS_PORT:-6390}"
 REGISTRY_PORT="${CLEMENTINE_TESTBED_REGISTRY_PORT:-5000}"
+# A second registry that wants basic auth (htpasswd, bcrypt), with one account.
+PRIVATE_PORT="${CLEMENTINE_TESTBED_PRIVATE_REGISTRY_PORT:-5001}"
+PRIVATE_USER=puller
+PRIVATE_PASSWORD=puller-password-1
 MAX_ENGINES=8
 DOCKER_PORT=2376
 IMAGES=(busybox:latest clementine/web:latest)
@@ -46,6 +50,7 @@ install_packages() {
   command -v ip >/dev/null || missing+=(iproute2)
   command -v curl >/dev/null || missing+=(curl)
   command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -61,25 +66,40 @@ install_packages() {
 # 127.0.0.0/8 as insecure by default. Engines reach it at 127.0.0.1 since they share the host's
 # network namespace.
 start_registry() {
-  mkdir -p "$RUNDIR" "$STATE/registry"
-  curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && return 0
-  log "starting a registry on 127.0.0.1:$REGISTRY_PORT"
-  cat > "$RUNDIR/registry.yml" <<YML
+  serve_registry registry "$REGISTRY_PORT" ""
+  if [ ! -f "$RUNDIR/private.htpasswd" ]; then
+    htpasswd -Bbn "$PRIVATE_USER" "$PRIVATE_PASSWORD" > "$RUNDIR/private.htpasswd"
+  fi
+  serve_registry private "$PRIVATE_PORT" "$RUNDIR/private.htpasswd"
+}
+
+# serve_registry NAME PORT [HTPASSWD]: one registry on 127.0.0.1:PORT, idempotent.
+serve_registry() {
+  local name=$1 port=$2 htpasswd=$3 auth=""
+  mkdir -p "$RUNDIR" "$STATE/$name"
+  curl -s -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && return 0
+  log "starting registry $name on 127.0.0.1:$port"
+  [ -n "$htpasswd" ] && auth="auth:
+  htpasswd:
+    realm: clementine-test
+    path: $htpasswd"
+  cat > "$RUNDIR/$name.yml" <<YML
 version: 0.1
 log:
   level: warn
 storage:
   filesystem:
-    rootdirectory: $STATE/registry
+    rootdirectory: $STATE/$name
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$REGISTRY_PORT
+  addr: 127.0.0.1:$port
+$auth
 YML
-  nohup docker-registry serve "$RUNDIR/registry.yml" >"$RUNDIR/registry.log" 2>&1 &
-  echo $! > "$RUNDIR/registry.pid"
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null && return 0; sleep 0.1; done
-  log "the registry did not start; see $RUNDIR/registry.log"; exit 1
+  nohup docker-registry serve "$RUNDIR/$name.yml" >"$RUNDIR/$name.log" 2>&1 &
+  echo $! > "$RUNDIR/$name.pid"
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && return 0; sleep 0.1; done
+  log "registry $name did not start; see $RUNDIR/$name.log"; exit 1
 }
 
 # Pushes `clementine/pulltest:1` (busybox) into the registry from engine 1, once.
@@ -90,6 +110,22 @@ push_images() {
   docker_cli 1 tag busybox:latest "$ref"
   docker_cli 1 push "$ref" >/dev/null
   docker_cli 1 rmi "$ref" >/dev/null
+}
+
+# Pushes `clementine/private:1` into the private registry, logged in (the CLI keeps the login
+# in a config directory of the test bed's), once.
+push_private_image() {
+  local private="127.0.0.1:$PRIVATE_PORT/clementine/private:1"
+  local cli_config="$RUNDIR/docker-cli"
+  mkdir -p "$cli_config"
+  curl -sf -o /dev/null -u "$PRIVATE_USER:$PRIVATE_PASSWORD" \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://127.0.0.1:$PRIVATE_PORT/v2/clementine/private/manifests/1" && return 0
+  echo "$PRIVATE_PASSWORD" | docker_cli 1 --config "$cli_config" login -u "$PRIVATE_USER" \
+    --password-stdin "127.0.0.1:$PRIVATE_PORT" >/dev/null 2>&1
+  docker_cli 1 tag busybox:latest "$private"
+  docker_cli 1 --config "$cli_config" push "$private" >/dev/null
+  docker_cli 1 rmi "$private" >/dev/null
 }
 
 make_certs() {
@@ -227,13 +263,14 @@ cmd_up() {
   for i in $(seq 1 "$n"); do wait_engine "$i"; import_images "$i"; done
   start_registry
   push_images
+  push_private_image
   log "up: redis 127.0.0.1:$REDIS_PORT, $n engine(s) at https://127.0.0.11..$(engine_ip "$n"):$DOCKER_PORT"
 }
 
 cmd_down() {
   need_root
   for i in $(seq 1 $MAX_ENGINES); do stop_engine "$i"; done
-  for pidf in "$RUNDIR/redis.pid" "$RUNDIR/registry.pid"; do
+  for pidf in "$RUNDIR/redis.pid" "$RUNDIR/registry.pid" "$RUNDIR/private.pid"; do
     [ -f "$pidf" ] || continue
     kill "$(cat "$pidf")" 2>/dev/null || true
     rm -f "$pidf"
@@ -277,6 +314,9 @@ export CLEMENTINE_TESTBED_CERTS=$CERTS
 export CLEMENTINE_TESTBED_ENGINES=$n
 export CLEMENTINE_TESTBED_SCRIPT=$ROOT/scripts/testbed.sh
 export CLEMENTINE_TESTBED_REGISTRY=127.0.0.1:$REGISTRY_PORT
+export CLEMENTINE_TESTBED_PRIVATE_REGISTRY=127.0.0.1:$PRIVATE_PORT
+export CLEMENTINE_TESTBED_PRIVATE_USER=$PRIVATE_USER
+export CLEMENTINE_TESTBED_PRIVATE_PASSWORD=$PRIVATE_PASSWORD
 ENV
 }
 

@@ -12,7 +12,7 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use tokio::task::JoinHandle;
 
 use crate::api;
-use crate::auth::{Passwords, Tokens};
+use crate::auth::{Passwords, SecretBox, Tokens};
 use crate::cluster::{Cluster, ClusterError, spawn_reconciler};
 use crate::config::Settings;
 use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
@@ -30,6 +30,10 @@ pub enum StartupError {
     Tls(#[from] TlsError),
     #[error("cannot use Redis: {0}")]
     Store(#[from] StoreError),
+    #[error(
+        "registry credentials are stored but no key opens them: set CLEMENTINE_SECRETS_KEY (or CLEMENTINE_SECRETS_KEY_FILE)"
+    )]
+    NoSecretsKey,
     #[error("cannot create the first admin: {0}")]
     Admin(#[from] ClusterError),
     #[error("cannot listen on {addr}: {source}")]
@@ -55,15 +59,25 @@ pub async fn build_cluster(
         EnginePool::new(tls, settings.engine_timeout, settings.pull_timeout)
             .with_pull_registries(settings.pull_registries.clone()),
     );
-    let cluster = Arc::new(Cluster::new(
-        store.clone(),
-        pool.clone(),
-        Passwords::default(),
-        Tokens::new(&settings.jwt),
-        settings.placement,
-        Audit::new(store.clone(), settings.audit_max_len, shutdown.clone()),
-        TailHub::spawn(store.clone(), shutdown.clone()),
-    ));
+    let secrets = settings
+        .secrets_key
+        .as_ref()
+        .map(|k| SecretBox::new(k.expose()));
+    if secrets.is_none() && store.has_registries().await? {
+        return Err(StartupError::NoSecretsKey);
+    }
+    let cluster = Arc::new(
+        Cluster::new(
+            store.clone(),
+            pool.clone(),
+            Passwords::default(),
+            Tokens::new(&settings.jwt),
+            settings.placement,
+            Audit::new(store.clone(), settings.audit_max_len, shutdown.clone()),
+            TailHub::spawn(store.clone(), shutdown.clone()),
+        )
+        .with_secrets(secrets),
+    );
     if let Some((user, password)) = &settings.bootstrap_admin
         && cluster.bootstrap_admin(user, password.expose()).await?
     {

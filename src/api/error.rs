@@ -138,6 +138,7 @@ fn conflict_code(kind: Conflict) -> &'static str {
         Conflict::ConfigRejected => "config_rejected",
         Conflict::NotOwned => "not_owned",
         Conflict::VolumeInUse => "volume_in_use",
+        Conflict::NoSecretsKey => "no_secrets_key",
     }
 }
 

@@ -15,6 +15,7 @@ mod events;
 mod images;
 mod middleware;
 mod probes;
+mod registries;
 mod response;
 mod security;
 mod session;
@@ -45,6 +46,7 @@ pub type Apis = (
     events::EventsApi,
     volumes::VolumesApi,
     tokens::TokensApi,
+    registries::RegistriesApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -59,6 +61,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             events::EventsApi,
             volumes::VolumesApi,
             tokens::TokensApi,
+            registries::RegistriesApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

@@ -5,11 +5,13 @@ pub mod api_token;
 mod guard;
 mod password;
 mod policy;
+mod secrets;
 mod token;
 
 pub use guard::forbidden_for_users;
 pub use password::Passwords;
 pub use policy::{Principal, TokenGrant};
+pub use secrets::{SecretBox, Unopenable};
 pub use token::{Claims, IssuedToken, Tokens};
 
 /// Authentication failures. Messages are safe to show: they never include a secret.

@@ -22,6 +22,8 @@ pub enum Conflict {
     NotOwned,
     /// A volume still mounted by a container.
     VolumeInUse,
+    /// Registry credentials cannot be stored: no secrets key is configured.
+    NoSecretsKey,
 }
 
 #[derive(Debug, thiserror::Error)]

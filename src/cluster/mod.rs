@@ -14,6 +14,7 @@ mod listing;
 mod placement;
 mod pulls;
 mod reconcile;
+mod registries;
 mod replay;
 mod run;
 mod scale;
@@ -64,6 +65,8 @@ pub struct Cluster {
     token_owners: tokens::TokenOwners,
     /// Pulls in flight, per engine and image.
     pull_flights: pulls::PullFlights,
+    /// Seals registry credentials at rest; `None` when no key is configured.
+    secrets: Option<crate::auth::SecretBox>,
 }
 
 impl Cluster {
@@ -88,7 +91,14 @@ impl Cluster {
             reconcile_passes: AtomicU64::new(0),
             token_owners: tokens::TokenOwners::default(),
             pull_flights: pulls::PullFlights::default(),
+            secrets: None,
         }
+    }
+
+    /// With the key that seals registry credentials.
+    pub fn with_secrets(mut self, secrets: Option<crate::auth::SecretBox>) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     pub fn store(&self) -> &Store {

@@ -66,8 +66,10 @@ impl Cluster {
         draft.detail = Some(serde_json::json!({"image": image, "registry": registry}).to_string());
         let client = self.engines.client(engine);
         let started = Instant::now();
+        let credentials = self.credentials_for(&principal.username, registry).await;
         let work = async {
-            let pulled = client.pull(image, self.engines.pull_timeout()).await;
+            let timeout = self.engines.pull_timeout();
+            let pulled = client.pull(image, timeout, credentials).await;
             pulled.map_err(|e| super::ClusterError::engine(&engine.id, e))
         };
         let result = self

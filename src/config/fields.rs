@@ -115,6 +115,25 @@ impl RawConfig {
         })
     }
 
+    /// The key for secrets at rest: the file wins over the text, as for the JWT secret.
+    pub(super) fn secrets_key(&self) -> Result<Option<Secret>, ConfigError> {
+        let key = match (&self.secrets_key, &self.secrets_key_file) {
+            (_, Some(file)) => std::fs::read_to_string(PathBuf::from(file))
+                .map(|s| s.trim().to_string())
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "secrets_key_file (CLEMENTINE_SECRETS_KEY_FILE) {file} cannot be read: {e}"
+                    ))
+                })?,
+            (Some(key), None) => key.clone(),
+            (None, None) => return Ok(None),
+        };
+        if key.len() < 32 {
+            return error("secrets_key (CLEMENTINE_SECRETS_KEY) must be at least 32 bytes");
+        }
+        Ok(Some(Secret::new(key)))
+    }
+
     pub(super) fn audit_max_len(&self) -> Result<Option<u64>, ConfigError> {
         if self.audit_max_len.is_some_and(|n| n < 1000) {
             return error(

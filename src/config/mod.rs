@@ -31,6 +31,8 @@
 //! | `shutdown_grace_ms`    | `CLEMENTINE_SHUTDOWN_GRACE_MS`    | `20000`                   |
 //! | `pull_timeout_ms`      | `CLEMENTINE_PULL_TIMEOUT_MS`      | `300000`                  |
 //! | `pull_registries`      | `CLEMENTINE_PULL_REGISTRIES`      | any (comma-separated list) |
+//! | `secrets_key`          | `CLEMENTINE_SECRETS_KEY`          | none: no registry credentials |
+//! | `secrets_key_file`     | `CLEMENTINE_SECRETS_KEY_FILE`     |                           |
 //!
 //! Relative paths are taken from the working directory. The JWT secret must be at least 32 bytes.
 
@@ -93,6 +95,8 @@ pub struct Settings {
     /// The registries engines may pull from (`host[:port]`, `docker.io` for unqualified
     /// images); `None`: any.
     pub pull_registries: Option<Vec<String>>,
+    /// The key that seals registry credentials at rest; `None`: none can be stored.
+    pub secrets_key: Option<Secret>,
 }
 
 /// How containers are placed when a request does not say.
@@ -229,6 +233,7 @@ impl Settings {
                 "pull_timeout_ms (CLEMENTINE_PULL_TIMEOUT_MS)",
                 1000,
             )?,
+            secrets_key: raw.secrets_key()?,
             pull_registries: raw.pull_registries.as_deref().map(|list| {
                 list.split(',')
                     .map(str::trim)

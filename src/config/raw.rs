@@ -119,6 +119,12 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         "pull_registries",
         text!(pull_registries),
     ),
+    ("CLEMENTINE_SECRETS_KEY", "secrets_key", text!(secrets_key)),
+    (
+        "CLEMENTINE_SECRETS_KEY_FILE",
+        "secrets_key_file",
+        text!(secrets_key_file),
+    ),
 ];
 
 /// The file as written; every field optional so that the environment can fill it in.
@@ -146,6 +152,8 @@ pub(super) struct RawConfig {
     pub(super) shutdown_grace_ms: Option<u64>,
     pub(super) pull_timeout_ms: Option<u64>,
     pub(super) pull_registries: Option<String>,
+    pub(super) secrets_key: Option<String>,
+    pub(super) secrets_key_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -177,8 +177,9 @@ fn the_readme_lists_exactly_the_variables_read() {
 /// Everything a setting can change, secrets included (Debug hides them).
 fn fingerprint(s: &Settings) -> String {
     let admin_password = s.bootstrap_admin.as_ref().map(|(_, p)| p.expose());
+    let secrets_key = s.secrets_key.as_ref().map(|k| k.expose());
     format!(
-        "{s:?} {} {} {admin_password:?}",
+        "{s:?} {} {} {admin_password:?} {secrets_key:?}",
         s.jwt.secret.expose(),
         s.store.redis_url.expose()
     )
@@ -198,7 +199,8 @@ fn every_variable_in_the_readme_changes_its_setting() {
             "CLEMENTINE_KEY_PREFIX" => "other:".into(),
             "CLEMENTINE_TLS_CA" | "CLEMENTINE_TLS_CERT" | "CLEMENTINE_TLS_KEY" => other.clone(),
             "CLEMENTINE_JWT_SECRET" => "t".repeat(40),
-            "CLEMENTINE_JWT_SECRET_FILE" => sf.clone(),
+            "CLEMENTINE_JWT_SECRET_FILE" | "CLEMENTINE_SECRETS_KEY_FILE" => sf.clone(),
+            "CLEMENTINE_SECRETS_KEY" => "k".repeat(40),
             "CLEMENTINE_JWT_TTL_SECS" => "120".into(),
             "CLEMENTINE_JWT_ISSUER" | "CLEMENTINE_JWT_AUDIENCE" => "someone-else".into(),
             "CLEMENTINE_ADMIN_USER" => "boss".into(),

@@ -11,6 +11,7 @@ mod event;
 mod image;
 mod image_check;
 pub mod names;
+mod registry;
 mod replay;
 mod requests;
 mod saved;
@@ -29,6 +30,7 @@ pub use names::{
     InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_PASSWORD_LEN,
     MIN_PASSWORD_LEN, check_engine_id, check_labels, check_password, check_username,
 };
+pub use registry::{NewRegistry, Registry};
 pub use replay::{Orphan, ReplayPlan, Reschedule};
 pub use requests::{Credentials, EnginePatch, Grants, NewEngine, NewUser, PasswordChange};
 pub use saved::{NewSavedImage, SavedImage, ScaleRequest, ScaleResult};

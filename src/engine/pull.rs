@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bollard::auth::DockerCredentials;
 use bollard::query_parameters::CreateImageOptions;
 use futures::StreamExt;
 
@@ -29,13 +30,14 @@ impl EngineClient {
         &self,
         image: &str,
         timeout: Duration,
+        credentials: Option<DockerCredentials>,
     ) -> Result<Option<String>, EngineError> {
         let options = CreateImageOptions {
             from_image: Some(image.to_string()),
             ..Default::default()
         };
         let pull = async {
-            let mut stream = self.docker().create_image(Some(options), None, None);
+            let mut stream = self.docker().create_image(Some(options), None, credentials);
             let mut digest = None;
             while let Some(item) = stream.next().await {
                 let info = item?;

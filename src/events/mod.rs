@@ -54,6 +54,8 @@ pub mod actions {
     pub const IMAGE_DELETE: &str = "image.delete";
     pub const VOLUME_DELETE: &str = "volume.delete";
     pub const IMAGE_PULL: &str = "image.pull";
+    pub const REGISTRY_ADD: &str = "registry.add";
+    pub const REGISTRY_DELETE: &str = "registry.delete";
     pub const TOKEN_CREATE: &str = "token.create";
     pub const TOKEN_REVOKE: &str = "token.revoke";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
@@ -82,6 +84,8 @@ pub mod actions {
         IMAGE_DELETE,
         VOLUME_DELETE,
         IMAGE_PULL,
+        REGISTRY_ADD,
+        REGISTRY_DELETE,
         TOKEN_CREATE,
         TOKEN_REVOKE,
         LOGIN_FAILED,

@@ -27,6 +27,8 @@
 //! | `P token:{id}`           | hash   | an API token: `owner`, `name`, `scopes`, `hash` (SHA-256 of its secret), `created_ms`, `expires_ms`, `last_used_ms` |
 //! | `P user:{name}:tokens`   | set    | ids of the user's API tokens                               |
 //! | `P tokens`               | set    | every API token id                                         |
+//! | `P registry:{id}`        | hash   | registry credentials: `owner`, `server`, `username`, `sealed` (the password, sealed), `shared`, `created_ms` |
+//! | `P registries`           | set    | every registry credential id                               |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
 //! kind can be mistaken for another.
@@ -131,6 +133,14 @@ impl Keys {
 
     pub fn user_tokens(&self, name: &str) -> String {
         format!("{}user:{name}:tokens", self.prefix)
+    }
+
+    pub fn registry(&self, id: &str) -> String {
+        format!("{}registry:{id}", self.prefix)
+    }
+
+    pub fn registries(&self) -> String {
+        format!("{}registries", self.prefix)
     }
 
     pub fn tokens(&self) -> String {

@@ -11,6 +11,7 @@ mod images;
 pub mod keys;
 mod locks;
 pub mod migrations;
+mod registries;
 mod tokens;
 mod users;
 
@@ -23,6 +24,7 @@ pub use claims::{Claim, ClaimRefused, Reservations};
 pub use events::{BlockingReader, Fields, IndexChange, StoredEntry, index_entry};
 pub use images::StoredImage;
 pub use keys::Keys;
+pub use registries::RegistryRecord;
 pub use tokens::TokenRecord;
 pub use users::UserRecord;
 

@@ -34,6 +34,7 @@ struct Ann {
     container: String,
     volume_engine_name: String,
     token_id: String,
+    registry_id: String,
 }
 
 fn probe(method: M, path: &str, body: Option<Value>, expect: Expect) -> Probe {
@@ -275,6 +276,35 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
             ),
         ),
         (
+            "POST /registry",
+            probe(
+                M::POST,
+                "/apiv1/registry",
+                Some(
+                    json!({"server": "r.example:5000", "username": "u", "password": "p", "shared": true}),
+                ),
+                Denied,
+            ),
+        ),
+        (
+            "GET /registries",
+            probe(
+                M::GET,
+                "/apiv1/registries",
+                None,
+                Hides(vec![ann.registry_id.clone()]),
+            ),
+        ),
+        (
+            "DELETE /registry/{id}",
+            probe(
+                M::DELETE,
+                &format!("/apiv1/registry/{}", ann.registry_id),
+                None,
+                Denied,
+            ),
+        ),
+        (
             "POST /tokens",
             probe(
                 M::POST,
@@ -348,6 +378,7 @@ async fn ann_state(app: &TestApp, token: &str) -> Value {
     let (_, volumes) = app.get("/apiv1/volumes", Some(token)).await;
     let (_, engines) = app.get("/apiv1/engines", Some(token)).await;
     let (_, tokens) = app.get("/apiv1/tokens", Some(token)).await;
+    let (_, registries) = app.get("/apiv1/registries", Some(token)).await;
     let states: Vec<Value> = (containers["data"]["containers"].as_array().unwrap().iter())
         .map(|c| json!([c["id"], c["state"]]))
         .collect();
@@ -356,6 +387,7 @@ async fn ann_state(app: &TestApp, token: &str) -> Value {
         .collect();
     json!({"me": me["data"], "containers": states, "images": images["data"],
            "volumes": volumes["data"]["volumes"], "engines": engines,
+           "registries": registries["data"],
            "tokens": tokens["data"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect::<Vec<_>>()})
 }
 
@@ -379,7 +411,11 @@ async fn another_tenant_reaches_nothing_on_any_route() {
     );
     let minted = json!({"name": "ci", "scopes": ["read"]});
     let (_, token) = app.post("/apiv1/tokens", Some(&ann_token), minted).await;
+    let creds =
+        json!({"server": "127.0.0.1:5001", "username": "ann", "password": "ann-registry-secret"});
+    let (_, registry) = app.post("/apiv1/registry", Some(&ann_token), creds).await;
     let ann_objects = Ann {
+        registry_id: registry["data"]["id"].as_str().unwrap().to_string(),
         token_id: token["data"]["id"].as_str().unwrap().to_string(),
         name: ann.clone(),
         container: c["data"]["id"].as_str().unwrap().to_string(),

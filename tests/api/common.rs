@@ -131,6 +131,10 @@ pub fn test_env(id: &str) -> HashMap<String, String> {
     set("CLEMENTINE_ADMIN_USER", format!("admin-{id}"));
     set("CLEMENTINE_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
     set("CLEMENTINE_MAX_BODY_BYTES", "65536".into());
+    set(
+        "CLEMENTINE_SECRETS_KEY",
+        format!("test-secrets-{id}-0123456789abcdef0123"),
+    );
     // Engines pull only from the test bed's registry (and a port where none listens), never
     // from outside this machine.
     let registry = env_or("CLEMENTINE_TESTBED_REGISTRY", || "127.0.0.1:5000".into());

@@ -23,6 +23,7 @@ mod placement;
 mod pulls;
 mod reconcile;
 mod redis_outage;
+mod registries;
 mod replay;
 mod shutdown;
 mod tenancy;

@@ -21,6 +21,7 @@ const EXTRA: &[(&str, &[u16])] = &[
     ("runImage", &[409, 422]),
     ("scaleImage", &[409, 422]),
     ("deleteVolume", &[409]),
+    ("addRegistry", &[409]),
 ];
 
 pub(super) fn per_operation(spec: &mut Value) {

@@ -1,0 +1,145 @@
+//! Registry credentials per tenant. A user stores credentials for themselves; an admin may mark
+//! theirs `shared` for every user. The password is sealed before it reaches Redis and opened
+//! only to be sent to an engine that pulls for its owner (or for anyone, when shared): a user
+//! can never pull with another user's credentials. Never answered, logged or audited.
+
+use bollard::auth::DockerCredentials;
+
+use super::audited::{Settle, plain};
+use super::{Cluster, ClusterError, ClusterResult, Conflict};
+use crate::auth::{AuthError, Principal};
+use crate::domain::{InvalidInput, NewRegistry, Registry};
+use crate::events::{Draft, actions};
+use crate::store::RegistryRecord;
+use crate::time::{now_ms, rfc3339_ms};
+
+fn view(r: &RegistryRecord) -> Registry {
+    Registry {
+        id: r.id.clone(),
+        server: r.server.clone(),
+        username: r.username.clone(),
+        owner: r.owner.clone(),
+        shared: r.shared,
+        created: rfc3339_ms(r.created_ms),
+    }
+}
+
+fn check(new: &NewRegistry) -> Result<(), InvalidInput> {
+    let server_ok = !new.server.is_empty()
+        && new.server.len() <= 253
+        && (new.server.bytes())
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if !server_ok {
+        return Err(InvalidInput::new(
+            "server",
+            "must be a registry host[:port]",
+        ));
+    }
+    if new.username.is_empty() || new.username.len() > 256 || new.username.contains(['\0', ':']) {
+        return Err(InvalidInput::new(
+            "username",
+            "must be 1 to 256 characters without ':'",
+        ));
+    }
+    if new.password.is_empty() || new.password.len() > 4096 {
+        return Err(InvalidInput::new("password", "must be 1 to 4096 bytes"));
+    }
+    Ok(())
+}
+
+impl Cluster {
+    /// Stores credentials for the caller (sealed; 409 when no secrets key is configured).
+    pub async fn add_registry(
+        &self,
+        principal: &Principal,
+        new: &NewRegistry,
+    ) -> ClusterResult<Registry> {
+        check(new)?;
+        if new.shared && !principal.is_admin() {
+            return Err(
+                AuthError::Forbidden("shared: shared credentials are for admins".into()).into(),
+            );
+        }
+        let Some(secrets) = &self.secrets else {
+            let why = "no secrets key is configured (CLEMENTINE_SECRETS_KEY), so credentials cannot be stored";
+            return Err(ClusterError::conflict(Conflict::NoSecretsKey, why));
+        };
+        let record = RegistryRecord {
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            owner: principal.username.clone(),
+            server: new.server.clone(),
+            username: new.username.clone(),
+            sealed: secrets.seal(&new.password),
+            shared: new.shared,
+            created_ms: now_ms(),
+        };
+        let draft = Draft::by(principal, actions::REGISTRY_ADD).target(&new.server);
+        let work = async {
+            self.store.add_registry(&record).await?;
+            Ok(view(&record))
+        };
+        self.audited(draft, work, |r, _| {
+            Settle::detail(
+                serde_json::json!({"id": r.id, "username": r.username, "shared": r.shared}),
+            )
+        })
+        .await
+    }
+
+    /// The caller's credentials and the shared ones (admins: all).
+    pub async fn list_registries(&self, principal: &Principal) -> ClusterResult<Vec<Registry>> {
+        let all = self.store.list_registries().await?;
+        Ok((all.iter())
+            .filter(|r| principal.is_admin() || r.shared || r.owner == principal.username)
+            .map(view)
+            .collect())
+    }
+
+    /// Deletes credentials: their owner, or an admin. Anyone else's answers 404.
+    pub async fn delete_registry(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> ClusterResult<Registry> {
+        let all = self.store.list_registries().await?;
+        let Some(record) =
+            (all.into_iter()).find(|r| r.id == id && principal.may_touch_container(Some(&r.owner)))
+        else {
+            return Err(ClusterError::not_found("registry", id));
+        };
+        let mut draft = Draft::by(principal, actions::REGISTRY_DELETE).target(&record.server);
+        draft.owner = Some(record.owner.clone());
+        let work = async {
+            self.store.delete_registry(&record.id).await?;
+            Ok(view(&record))
+        };
+        self.audited(draft, work, plain).await
+    }
+
+    /// The credentials a pull for `owner` from `server` may use: the owner's own first, else
+    /// shared ones. Nobody else's, ever.
+    pub(super) async fn credentials_for(
+        &self,
+        owner: &str,
+        server: &str,
+    ) -> Option<DockerCredentials> {
+        let secrets = self.secrets.as_ref()?;
+        let all = self.store.list_registries().await.ok()?;
+        let usable = |r: &&RegistryRecord| r.server == server;
+        let chosen = (all.iter().filter(usable).find(|r| r.owner == owner))
+            .or_else(|| all.iter().filter(usable).find(|r| r.shared))?;
+        let password = match secrets.open(&chosen.sealed) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(registry = %chosen.id, error = %e, "stored registry credentials cannot be opened");
+                return None;
+            }
+        };
+        Some(DockerCredentials {
+            username: Some(chosen.username.clone()),
+            password: Some(password),
+            serveraddress: Some(server.to_string()),
+            ..Default::default()
+        })
+    }
+}

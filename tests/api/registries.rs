@@ -1,0 +1,144 @@
+//! Registry credentials per tenant, against the test bed's private registry (basic auth):
+//! the owner's credentials pull, wrong ones and none fail with 4xx naming the registry, another
+//! tenant never pulls with them, shared ones serve everyone, and the password shows up nowhere.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, assert_error, stream_entries};
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.into())
+}
+
+fn private_registry() -> (String, String, String) {
+    (
+        env("CLEMENTINE_TESTBED_PRIVATE_REGISTRY", "127.0.0.1:5001"),
+        env("CLEMENTINE_TESTBED_PRIVATE_USER", "puller"),
+        env("CLEMENTINE_TESTBED_PRIVATE_PASSWORD", "puller-password-1"),
+    )
+}
+
+/// A run of the private image on engine `i`'s id, pulled every time.
+fn private_run(server: &str, engine: &str) -> Value {
+    json!({"name": format!("{server}/clementine/private:1"), "args": ["sleep", "600"],
+           "cpus": 0.05, "memory": 8, "type": "host", "labels": [format!("host:{engine}")],
+           "pull": "always"})
+}
+
+#[tokio::test]
+async fn credentials_serve_their_owner_and_no_one_else() {
+    let app = TestApp::spawn_with(|env| {
+        let (server, _, _) = private_registry();
+        let registries = format!("{},{server}", env["CLEMENTINE_PULL_REGISTRIES"]);
+        env.insert("CLEMENTINE_PULL_REGISTRIES".into(), registries);
+    })
+    .await;
+    app.add_engine("e3", 3, &[]).await;
+    let (ann, ann_token) = app.user("ann").await;
+    let (bob, bob_token) = app.user("bob").await;
+    app.grant(&ann, &["e3"]).await;
+    app.grant(&bob, &["e3"]).await;
+    let (server, user, password) = private_registry();
+
+    // Without credentials, and with wrong ones: 422 naming the registry; no claim kept.
+    let refused = app.run(&ann_token, private_run(&server, "e3")).await;
+    assert!(assert_error(&refused, 422, "registry_unauthorized").contains(&server));
+    let wrong = json!({"server": server, "username": user, "password": "not-the-password"});
+    let (status, wrong_creds) = app.post("/apiv1/registry", Some(&ann_token), wrong).await;
+    assert_eq!(status, 200, "{wrong_creds}");
+    assert_error(
+        &app.run(&ann_token, private_run(&server, "e3")).await,
+        422,
+        "registry_unauthorized",
+    );
+    let path = format!(
+        "/apiv1/registry/{}",
+        wrong_creds["data"]["id"].as_str().unwrap()
+    );
+    assert_eq!(app.delete(&path, Some(&ann_token)).await.0, 200);
+
+    // The owner's own credentials pull.
+    let good = json!({"server": server, "username": user, "password": password});
+    let (status, stored) = app
+        .post("/apiv1/registry", Some(&ann_token), good.clone())
+        .await;
+    assert_eq!(status, 200, "{stored}");
+    assert!(!stored.to_string().contains(&password));
+    let (status, ran) = app.run(&ann_token, private_run(&server, "e3")).await;
+    assert_eq!(status, 200, "{ran}");
+    // Bob names the same private image: ann's credentials are not his.
+    assert_error(
+        &app.run(&bob_token, private_run(&server, "e3")).await,
+        422,
+        "registry_unauthorized",
+    );
+    let (_, bobs) = app.get("/apiv1/registries", Some(&bob_token)).await;
+    assert_eq!(bobs["data"], json!([]));
+    // Only admins share; shared credentials serve everyone.
+    let shared = json!({"server": server, "username": user, "password": password, "shared": true});
+    assert_error(
+        &app.post("/apiv1/registry", Some(&bob_token), shared.clone())
+            .await,
+        403,
+        "forbidden",
+    );
+    let (status, _) = app
+        .post("/apiv1/registry", Some(&app.admin_token), shared)
+        .await;
+    assert_eq!(status, 200);
+    let (status, bob_ran) = app.run(&bob_token, private_run(&server, "e3")).await;
+    assert_eq!(status, 200, "{bob_ran}");
+
+    // The password is in no answer, no audit entry, and not in Redis in clear.
+    let (_, listed) = app.get("/apiv1/registries", Some(&app.admin_token)).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2, "{listed}");
+    assert!(!listed.to_string().contains(&password));
+    let stream: String = stream_entries(&app.prefix)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|(_, v)| v)
+        .collect();
+    assert!(!stream.contains(&password));
+    let mut redis = app.redis().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}registry:*", app.prefix))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    for key in keys {
+        let fields: Vec<String> = redis::cmd("HVALS")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!(
+            fields.iter().all(|f| !f.contains(&password)),
+            "{key} holds the password"
+        );
+    }
+    let (_, audit) = app
+        .get("/apiv1/events?action=registry.", Some(&app.admin_token))
+        .await;
+    assert!(audit["data"]["events"].as_array().unwrap().len() >= 6);
+    app.cleanup_containers().await;
+}
+
+#[tokio::test]
+async fn stored_credentials_need_the_key_to_start() {
+    let app = TestApp::spawn().await;
+    let creds = json!({"server": "127.0.0.1:5001", "username": "u", "password": "p-secret"});
+    assert_eq!(
+        app.post("/apiv1/registry", Some(&app.admin_token), creds)
+            .await
+            .0,
+        200
+    );
+    let mut env = crate::common::test_env(&app.id);
+    env.remove("CLEMENTINE_SECRETS_KEY");
+    let settings =
+        clementine::config::Settings::load(None, &|k: &str| env.get(k).cloned()).unwrap();
+    let refused = clementine::startup::Application::build(settings).await;
+    let sentence = refused.err().expect("start-up refused").to_string();
+    assert!(sentence.contains("CLEMENTINE_SECRETS_KEY"), "{sentence}");
+}
