@@ -9,6 +9,7 @@
 
 mod body;
 mod containers;
+mod engine_images;
 mod engines;
 pub mod error;
 mod events;
@@ -47,6 +48,7 @@ pub type Apis = (
     volumes::VolumesApi,
     tokens::TokensApi,
     registries::RegistriesApi,
+    engine_images::EngineImagesApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -62,6 +64,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             volumes::VolumesApi,
             tokens::TokensApi,
             registries::RegistriesApi,
+            engine_images::EngineImagesApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

@@ -8,6 +8,7 @@ mod denied;
 mod engines;
 mod error;
 mod images;
+mod images_on_engines;
 mod inventory;
 mod lifecycle;
 mod listing;

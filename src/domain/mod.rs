@@ -10,6 +10,7 @@ mod engine;
 mod event;
 mod image;
 mod image_check;
+mod images;
 pub mod names;
 mod registry;
 mod replay;
@@ -26,6 +27,7 @@ pub use engine::{Engine, EngineHealth, EngineRecord, EngineStatus, HealthState};
 pub use event::{AuditEvent, EventPage, Phase};
 pub use image::{BindPort, ImageConfig, PlacementType, PullPolicy, RestartPolicy};
 pub use image_check::{MAX_IMAGE_REF, MAX_ITEM, MAX_LIST, check_config, image_with_tag};
+pub use images::{EngineImage, PullRequest, PullResult};
 pub use names::{
     InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_PASSWORD_LEN,
     MIN_PASSWORD_LEN, check_engine_id, check_labels, check_password, check_username,

@@ -60,6 +60,14 @@ impl EngineClient {
     }
 }
 
+impl EngineClient {
+    /// Every image the engine holds.
+    pub async fn list_images(&self) -> Result<Vec<bollard::models::ImageSummary>, EngineError> {
+        let options = bollard::query_parameters::ListImagesOptions::default();
+        self.call(self.docker().list_images(Some(options))).await
+    }
+}
+
 impl EngineError {
     /// What a failed pull means, from dockerd's message.
     pub fn pull_failure(&self) -> PullFailure {

@@ -276,6 +276,19 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
             ),
         ),
         (
+            "GET /engine/{id}/images",
+            probe(M::GET, "/apiv1/engine/e2/images", None, Denied),
+        ),
+        (
+            "POST /images/pull",
+            probe(
+                M::POST,
+                "/apiv1/images/pull",
+                Some(json!({"image": "busybox:latest", "engines": ["e2"]})),
+                Denied,
+            ),
+        ),
+        (
             "POST /registry",
             probe(
                 M::POST,

@@ -182,7 +182,14 @@ async fn a_volume_belongs_to_its_owner() {
     let admin_run = writer(&engine_name, "admin-was-here");
     let (status, admin_c) = app.run(&app.admin_token, admin_run).await;
     assert_eq!(status, 200, "{admin_c}");
-    let admin_saw = logs_of(&app, &app.admin_token, &admin_c).await;
+    let mut admin_saw = logs_of(&app, &app.admin_token, &admin_c).await;
+    for _ in 0..50 {
+        if admin_saw.iter().any(|l| l.contains("ann-private")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        admin_saw = logs_of(&app, &app.admin_token, &admin_c).await;
+    }
     assert!(
         admin_saw.iter().any(|l| l.contains("ann-private")),
         "{admin_saw:?}"

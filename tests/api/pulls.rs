@@ -182,3 +182,44 @@ async fn pull_failures_answer_clearly_and_leave_no_claim() {
         "{pulls}"
     );
 }
+
+#[tokio::test]
+async fn pre_pulls_answer_per_engine_and_engines_list_their_images() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e2", 2, &[]).await;
+    app.add_engine("e3", 3, &[]).await;
+    let (ann, token) = app.user("ann").await;
+    app.grant(&ann, &["e2", "e3"]).await;
+    let image = push("busybox:latest", &format!("pre-{}", app.id)).await;
+    let body = json!({"image": image, "engines": ["e2", "e3"]});
+    let (status, answer) = app.post("/apiv1/images/pull", Some(&token), body).await;
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["data"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["ok"] == json!(true)), "{answer}");
+    let (status, held) = app.get("/apiv1/engine/e3/images", Some(&token)).await;
+    assert_eq!(status, 200, "{held}");
+    assert!(held.to_string().contains(&image), "{held}");
+    // A missing image answers per engine; an engine not granted is 404; bad input is named.
+    let missing =
+        json!({"image": format!("{}/clementine/none-{}:1", registry(), app.id), "engines": ["e2"]});
+    let (_, failed) = app.post("/apiv1/images/pull", Some(&token), missing).await;
+    assert_eq!(failed["data"][0]["ok"], json!(false), "{failed}");
+    let (other, other_token) = app.user("other").await;
+    app.grant(&other, &["e2"]).await;
+    let hidden = json!({"image": image, "engines": ["e3"]});
+    assert_error(
+        &app.post("/apiv1/images/pull", Some(&other_token), hidden)
+            .await,
+        404,
+        "engine_not_found",
+    );
+    let bad = json!({"image": "a b", "engines": ["e2"]});
+    assert!(
+        assert_error(
+            &app.post("/apiv1/images/pull", Some(&token), bad).await,
+            400,
+            "invalid_request"
+        )
+        .contains("image")
+    );
+}
