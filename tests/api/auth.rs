@@ -1,6 +1,6 @@
 //! Login, tokens and their failure modes, on the real Redis.
 
-use crate::common::{ADMIN_PASSWORD, TestApp, assert_error};
+use crate::common::{ADMIN_PASSWORD, TestApp, assert_error, base64url};
 use clementine::auth::{Claims, Tokens};
 use clementine::config::{JwtSettings, Secret};
 use clementine::domain::Role;
@@ -370,23 +370,6 @@ async fn user_management() {
         .await
         .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..chunk.len() + 1 {
-            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use crate::cli::{Killed, clementine, free_port, wait_healthy};
-use crate::common::{ADMIN_PASSWORD, short_id, test_env};
+use crate::common::{ADMIN_PASSWORD, base64url, short_id, test_env};
 
 fn sign(claims: &Value, secret: &str) -> String {
     jsonwebtoken::encode(
@@ -16,18 +16,6 @@ fn sign(claims: &Value, secret: &str) -> String {
         &EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 #[tokio::test]
@@ -67,8 +55,8 @@ async fn forged_tokens_are_401_and_never_logged() {
     let ghost = with("sub", json!("nobody-at-all"));
     let unsigned = format!(
         "{}.{}.",
-        b64(br#"{"alg":"none","typ":"JWT"}"#),
-        b64(claims.to_string().as_bytes())
+        base64url(br#"{"alg":"none","typ":"JWT"}"#),
+        base64url(claims.to_string().as_bytes())
     );
     let forged = [
         ("wrong iss", sign(&with("iss", json!("elsewhere")), &secret)),
