@@ -6,7 +6,11 @@
 //! 2. list-all over three engines versus the slowest single engine, and with one engine hung
 //!    versus the per-engine timeout;
 //! 3. 20 parallel runs across three engines versus the same runs sent straight to the engines
-//!    round-robin.
+//!    round-robin;
+//! 4. a run that needs a pull (from the test bed's registry) versus `pull` + create + start
+//!    straight to the engine, the image removed before each, alternating.
+//!
+//! `ONLY=pull` (or `run`, `list`, `parallel`) runs one section.
 
 #[path = "../tests/api/common.rs"]
 #[allow(dead_code)]
@@ -85,6 +89,52 @@ async fn run_overhead(app: &TestApp, rounds: usize) {
     let (mv, ms_) = (median(via), median(straight));
     println!(
         "run: clementine median {mv:.1} ms, direct median {ms_:.1} ms, ratio {:.3} ({rounds} runs each, alternating)",
+        mv / ms_
+    );
+}
+
+async fn pull_overhead(app: &TestApp, rounds: usize) {
+    let registry = std::env::var("CLEMENTINE_TESTBED_REGISTRY").unwrap_or("127.0.0.1:5000".into());
+    let image = format!("{registry}/clementine/pulltest:1");
+    let direct = docker(1);
+    let forget = || async {
+        let options = bollard::query_parameters::RemoveImageOptions {
+            force: true,
+            ..Default::default()
+        };
+        let _ = direct
+            .docker()
+            .remove_image(&image, Some(options), None)
+            .await;
+    };
+    let config = json!({"name": image, "args": ["sleep", "600"], "cpus": 0.1, "memory": 16,
+                        "type": "host", "labels": ["host:e1"], "pull": "missing"});
+    let (mut via, mut straight) = (Vec::new(), Vec::new());
+    for n in 0..rounds {
+        forget().await;
+        let started = Instant::now();
+        let (status, body) = app.run(&app.admin_token, config.clone()).await;
+        via.push(ms(started.elapsed()));
+        assert_eq!(status, 200, "{body}");
+        destroy(app, &body["data"]).await;
+
+        forget().await;
+        let started = Instant::now();
+        direct
+            .pull(&image, Duration::from_secs(120), None)
+            .await
+            .unwrap();
+        let mut c = direct_config(10_000 + n);
+        c.name = image.clone();
+        let labels = HashMap::from([("clementine.owner".to_string(), "bench-direct".to_string())]);
+        let id = direct.create_and_start(&c, labels, None).await.unwrap();
+        direct.inspect(&id).await.unwrap();
+        straight.push(ms(started.elapsed()));
+        direct.remove(&id).await.unwrap();
+    }
+    let (mv, ms_) = (median(via), median(straight));
+    println!(
+        "pull+run: clementine median {mv:.1} ms, direct pull+create+start median {ms_:.1} ms, ratio {:.3} ({rounds} runs each, alternating)",
         mv / ms_
     );
 }
@@ -205,8 +255,19 @@ async fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(31);
-    run_overhead(&app, rounds).await;
-    list_all(&app, rounds).await;
-    list_all_with_hung_engine(&app, timeout_ms).await;
-    parallel_runs(&app, 20).await;
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let wanted = |section: &str| only.is_empty() || only == section;
+    if wanted("run") {
+        run_overhead(&app, rounds).await;
+    }
+    if wanted("list") {
+        list_all(&app, rounds).await;
+        list_all_with_hung_engine(&app, timeout_ms).await;
+    }
+    if wanted("parallel") {
+        parallel_runs(&app, 20).await;
+    }
+    if wanted("pull") {
+        pull_overhead(&app, rounds).await;
+    }
 }
