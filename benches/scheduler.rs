@@ -52,6 +52,7 @@ fn cluster(n: usize) -> ClusterSnapshot {
                 })
                 .collect(),
             volumes: vec![],
+            holds_image: r % 3 != 0,
             cpus: 16.0,
             memory: 65536,
             reserved_cpus: ((r >> 32) % 16) as f64,
@@ -84,6 +85,7 @@ fn request(c: &ClusterSnapshot, kind: PlacementType) -> PlacementRequest {
         }],
         volumes: vec![],
         volume_names: vec![],
+        holders_only: false,
     }
 }
 

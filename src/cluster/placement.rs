@@ -46,6 +46,7 @@ fn snapshot_of(
         images: r.images.iter().map(|i| interner.intern(i)).collect(),
         ports: r.ports.iter().filter_map(|p| parse_port_key(p)).collect(),
         volumes: Vec::new(),
+        holds_image: false,
         cpus: engine.cpus,
         memory: engine.memory,
         reserved_cpus: r.cpus_milli as f64 / 1000.0,
@@ -118,6 +119,7 @@ impl Cluster {
             ports: ports.to_vec(),
             volumes: Vec::new(),
             volume_names: Vec::new(),
+            holders_only: false,
         }
     }
 
@@ -154,6 +156,7 @@ impl Cluster {
         if !attempt.volumes.is_empty() {
             self.note_volumes(&mut candidates, attempt).await;
         }
+        self.note_images(&mut candidates, attempt.image).await;
         if candidates.engines.is_empty() {
             return Err(attempt.no_fit(vec![if attempt.principal.is_admin() {
                 "the cluster has no engine".into()
@@ -168,6 +171,7 @@ impl Cluster {
             &candidates.snapshot,
             &candidates.engines,
         );
+        req.holders_only = attempt.holders_only;
         // Only volumes some engine holds bind the choice; the others are made where it lands.
         for volume in attempt.volumes {
             if let Some(sym) = candidates.snapshot.interner.get(&volume.engine_name) {
@@ -220,6 +224,28 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Records on each candidate's snapshot whether it holds the image already: those come
+    /// first (no pull). An engine that does not answer holds nothing as far as placement knows.
+    async fn note_images(&self, candidates: &mut Candidates, image: &str) {
+        let listings = join_all(
+            candidates
+                .engines
+                .iter()
+                .map(|engine| async move { self.engines.client(engine).list_images().await }),
+        )
+        .await;
+        for (engine, listed) in candidates.snapshot.engines.iter_mut().zip(listings) {
+            engine.holds_image = (listed.unwrap_or_default().iter()).any(|i| {
+                i.repo_tags
+                    .iter()
+                    .chain(&i.repo_digests)
+                    .any(|t| t == image)
+            });
+        }
+    }
+}
+
 /// One run's placement: what is asked, and the engines earlier tries ruled out.
 pub(super) struct Attempt<'a> {
     pub principal: &'a Principal,
@@ -230,6 +256,8 @@ pub(super) struct Attempt<'a> {
     pub strategy: Strategy,
     /// The caller's named volumes the config mounts: the run goes where they are.
     pub volumes: &'a [TenantObject],
+    /// Only engines that hold the image (`pull: never`, or a registry pulls may not use).
+    pub holders_only: bool,
     /// Engine id -> why it was ruled out (the image is missing there ...), given as its reason
     /// when nothing fits.
     pub ruled_out: HashMap<String, String>,

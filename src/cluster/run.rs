@@ -11,7 +11,9 @@ use super::start::{StartFailure, rule_out};
 use super::tenancy::engine_side;
 use super::{Cluster, ClusterResult};
 use crate::auth::{AuthError, Principal, forbidden_for_users};
-use crate::domain::{Container, ImageConfig, InvalidInput, check_config, image_with_tag};
+use crate::domain::{
+    Container, ImageConfig, InvalidInput, PullPolicy, check_config, image_with_tag,
+};
 use crate::engine::labels::ContainerLabels;
 use crate::events::{Draft, actions};
 use crate::scheduler::Strategy;
@@ -178,6 +180,7 @@ impl Cluster {
             ports,
             strategy: options.strategy.unwrap_or(self.placement.strategy),
             volumes: &side.volumes,
+            holders_only: self.pull_policy(&image, config.pull) == PullPolicy::Never,
             ruled_out: HashMap::new(),
         };
         let mut claim = Claim {

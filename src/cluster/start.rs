@@ -26,6 +26,14 @@ pub(super) enum Failed {
 }
 
 impl Cluster {
+    /// The pull policy in force: a registry pulls may not use counts as `never`.
+    pub(super) fn pull_policy(&self, image: &str, asked: PullPolicy) -> PullPolicy {
+        match self.engines.may_pull_from(registry_of(image)) {
+            true => asked,
+            false => PullPolicy::Never,
+        }
+    }
+
     /// Tenant objects, the image as the policy says, create and start.
     pub(super) async fn start_on(
         &self,
@@ -39,13 +47,7 @@ impl Cluster {
             .ensure_tenant_objects(engine, &labels.owner, side)
             .await)
             .map_err(|e| released(Failed::Objects(e)))?;
-        // A registry pulls may not use counts as `never`: the engine must hold the image.
-        let allowed = self.engines.may_pull_from(registry_of(&labels.image));
-        let policy = if allowed {
-            side.config.pull
-        } else {
-            PullPolicy::Never
-        };
+        let policy = self.pull_policy(&labels.image, side.config.pull);
         if policy == PullPolicy::Always {
             (self.pull_for_run(principal, engine, &labels.image).await)
                 .map_err(|(f, m)| released(Failed::Pull(f, m)))?;

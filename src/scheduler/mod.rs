@@ -19,8 +19,10 @@
 //! 4. host ports are free (for every type: Docker cannot publish one port twice on a host);
 //! 5. capacity, per resource: reserved + request <= capacity, for cpus and for memory alike.
 //!
-//! Among the engines that pass, the strategy picks: `binpack` (default) the fullest, `spread` the
-//! emptiest; ties go to the lower engine index, so a decision is deterministic.
+//! Among the engines that pass, those that hold the image already come first (no pull; with
+//! `pull: never` the others do not pass at all); within them the strategy picks: `binpack`
+//! (default) the fullest, `spread` the emptiest; ties go to the lower engine index, so a
+//! decision is deterministic.
 //!
 //! Speed: a decision is one pass over the snapshots with no allocation on the success path. Labels
 //! and images are interned to integers by [`Interner`] when snapshots are built, so the pass
@@ -82,6 +84,8 @@ pub struct PlacementRequest {
     pub volumes: Vec<Sym>,
     /// The same volumes by the names the caller gave, for refusal messages.
     pub volume_names: Vec<String>,
+    /// `pull: never`: only engines that hold the image already.
+    pub holders_only: bool,
 }
 
 /// The engine chosen, by index into the snapshot.
@@ -95,19 +99,22 @@ pub fn place(
     excluded: &[usize],
 ) -> Result<Choice, Vec<Refusal>> {
     let need = LabelNeed::of(req);
+    // One number to rank by, higher is better: the strategy's fill (negated for `spread`),
+    // lifted by 4 for an engine that holds the image, so holders come first (no pull) and the
+    // strategy ranks within each group. Fill of an engine that fits is at most 1.
+    let sign = match strategy {
+        Strategy::Binpack => 1.0,
+        Strategy::Spread => -1.0,
+    };
     let mut best: Option<(usize, f64)> = None;
     for (i, engine) in cluster.engines.iter().enumerate() {
         if !fits(req, &need, engine, i) || excluded.contains(&i) {
             continue;
         }
-        let score = engine.fill_after(req.cpus, req.memory);
-        let better = match (best, strategy) {
-            (None, _) => true,
-            (Some((_, b)), Strategy::Binpack) => score > b,
-            (Some((_, b)), Strategy::Spread) => score < b,
-        };
-        if better {
-            best = Some((i, score));
+        let lift = if engine.holds_image { 4.0 } else { 0.0 };
+        let rank = lift + sign * engine.fill_after(req.cpus, req.memory);
+        if best.is_none_or(|(_, b)| rank > b) {
+            best = Some((i, rank));
         }
     }
     match best {
@@ -163,7 +170,7 @@ fn fits(req: &PlacementRequest, need: &LabelNeed, e: &EngineSnapshot, index: usi
     if !need.rest.iter().all(|l| e.labels.contains(l)) {
         return false;
     }
-    if !req.volumes.iter().all(|v| e.volumes.contains(v)) {
+    if !req.volumes.iter().all(|v| e.volumes.contains(v)) || (req.holders_only && !e.holds_image) {
         return false;
     }
     if matches!(req.kind, PlacementType::Unique | PlacementType::Multi)
@@ -213,6 +220,9 @@ pub fn check(req: &PlacementRequest, engine: &EngineSnapshot, index: usize) -> R
     }
     if let Some(n) = req.volumes.iter().position(|v| !engine.volumes.contains(v)) {
         return Err(Reason::VolumeElsewhere(n));
+    }
+    if req.holders_only && !engine.holds_image {
+        return Err(Reason::ImageMissing);
     }
     if labels {
         for (n, label) in req.labels.iter().enumerate() {

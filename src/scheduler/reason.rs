@@ -21,6 +21,8 @@ pub enum Reason {
     MissingLabel(usize),
     /// The request's volume with this index is on another engine.
     VolumeElsewhere(usize),
+    /// `pull: never` and the engine lacks the image.
+    ImageMissing,
     /// `unique`: a container of the image already runs there.
     ImageRunning,
     /// The host port is published there already.
@@ -70,6 +72,7 @@ fn describe(reason: Reason, req: &PlacementRequest) -> String {
             "volume {} is on another engine",
             req.volume_names.get(n).map(String::as_str).unwrap_or("?")
         ),
+        Reason::ImageMissing => "the image is not there (pull: never)".into(),
         Reason::ImageRunning => "a container of this image runs there (unique)".into(),
         Reason::PortTaken(port) => format!("port {port} taken"),
         Reason::Cpus {

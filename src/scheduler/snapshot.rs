@@ -79,6 +79,8 @@ pub struct EngineSnapshot {
     /// The caller's named volumes there (engine-side names, interned): data stays where it is
     /// made, so a run that mounts one must go where it is.
     pub volumes: Vec<Sym>,
+    /// Whether the engine holds the request's image already (preferred: no pull).
+    pub holds_image: bool,
     pub cpus: f64,
     pub memory: u64,
     pub reserved_cpus: f64,

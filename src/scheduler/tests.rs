@@ -31,6 +31,7 @@ impl Builder {
             images: vec![],
             ports: vec![],
             volumes: vec![],
+            holds_image: true,
             cpus,
             memory,
             reserved_cpus: 0.0,
@@ -75,6 +76,7 @@ impl Builder {
                 .collect(),
             volumes: vec![],
             volume_names: vec![],
+            holders_only: false,
         }
     }
 }
@@ -212,6 +214,32 @@ fn binpack_fills_spread_spreads() {
 }
 
 #[test]
+fn engines_holding_the_image_come_first() {
+    let mut t = Builder::new()
+        .engine("e1", 4.0, 4096, &[])
+        .with(|e, _| e.holds_image = false)
+        .engine("e2", 4.0, 4096, &[])
+        .with(|e, _| {
+            e.holds_image = true;
+            e.reserved_memory = 3000;
+        });
+    let mut req = t.request(PlacementType::Service, "busybox:latest", &[], 1.0, 64, &[]);
+    // Spread would pick the empty e1; e2 holds the image, so no pull: e2.
+    assert_eq!(
+        id(&t.cluster, place(&req, &t.cluster, Strategy::Spread, &[])),
+        "e2"
+    );
+    // pull: never leaves only holders; their reason says so.
+    req.holders_only = true;
+    t.cluster.engines[1].reserved_memory = 4096;
+    let refusals = place(&req, &t.cluster, Strategy::Spread, &[]).unwrap_err();
+    assert_eq!(
+        refusals[0].message,
+        "e1: the image is not there (pull: never)"
+    );
+}
+
+#[test]
 fn volumes_pull_the_container_to_their_engine() {
     let mut t = Builder::new()
         .engine("e1", 4.0, 4096, &[])
@@ -249,11 +277,23 @@ fn arb_engine() -> impl proptest::strategy::Strategy<Value = EngineSnapshot> {
         1u64..4096,
         0u32..16,
         0u64..4096,
-        prop::collection::vec(200u32..203, 0..3),
+        (prop::collection::vec(200u32..203, 0..3), any::<bool>()),
     )
         .prop_map(
-            |(granted, unavailable, labels, images, ports, cpus, memory, rc, rm, volumes)| {
+            |(
+                granted,
+                unavailable,
+                labels,
+                images,
+                ports,
+                cpus,
+                memory,
+                rc,
+                rm,
+                (volumes, holds_image),
+            )| {
                 EngineSnapshot {
+                    holds_image,
                     id: String::new(),
                     granted: granted || unavailable.is_none(),
                     unavailable,
@@ -295,26 +335,29 @@ fn arb_request() -> impl proptest::strategy::Strategy<Value = PlacementRequest> 
         0u32..8,
         0u64..2048,
         prop::collection::vec(0u16..4, 0..2),
-        prop::collection::vec(200u32..203, 0..2),
+        (prop::collection::vec(200u32..203, 0..2), any::<bool>()),
     )
         .prop_map(
-            |(kind, image, labels, hosts, cpus, memory, ports, volumes)| PlacementRequest {
-                volume_names: volumes.iter().map(|v| format!("v{v}")).collect(),
-                volumes,
-                kind,
-                image: 100 + image,
-                label_names: labels.iter().map(|l| format!("{l:?}")).collect(),
-                labels,
-                hosts,
-                cpus: cpus as f64 / 4.0,
-                memory,
-                ports: ports
-                    .into_iter()
-                    .map(|p| PortKey {
-                        port: 8000 + p,
-                        proto: 0,
-                    })
-                    .collect(),
+            |(kind, image, labels, hosts, cpus, memory, ports, (volumes, holders_only))| {
+                PlacementRequest {
+                    holders_only,
+                    volume_names: volumes.iter().map(|v| format!("v{v}")).collect(),
+                    volumes,
+                    kind,
+                    image: 100 + image,
+                    label_names: labels.iter().map(|l| format!("{l:?}")).collect(),
+                    labels,
+                    hosts,
+                    cpus: cpus as f64 / 4.0,
+                    memory,
+                    ports: ports
+                        .into_iter()
+                        .map(|p| PortKey {
+                            port: 8000 + p,
+                            proto: 0,
+                        })
+                        .collect(),
+                }
             },
         )
 }
@@ -327,7 +370,8 @@ fn allowed(req: &PlacementRequest, e: &EngineSnapshot, i: usize) -> bool {
         .all(|l| l.is_some_and(|l| e.labels.contains(&l)));
     let unique_ok = !e.images.contains(&req.image);
     let ports_ok = req.ports.iter().all(|p| !e.ports.contains(p));
-    let volumes_ok = req.volumes.iter().all(|v| e.volumes.contains(v));
+    let volumes_ok =
+        req.volumes.iter().all(|v| e.volumes.contains(v)) && (!req.holders_only || e.holds_image);
     let rule = match req.kind {
         PlacementType::Service => labels_ok,
         PlacementType::Unique => unique_ok,
@@ -374,10 +418,16 @@ proptest! {
         match place(&req, &cluster, strategy, &[]) {
             Ok(i) => {
                 prop_assert!(allowed(&req, &cluster.engines[i], i));
-                // The pick is the best by the strategy among those that fit.
-                let score = cluster.engines[i].fill_after(req.cpus, req.memory);
+                // The pick holds the image if any engine that fits does, and is the best by the
+                // strategy among those that fit and hold it as much.
+                let chosen = &cluster.engines[i];
+                let score = chosen.fill_after(req.cpus, req.memory);
                 for (j, e) in cluster.engines.iter().enumerate() {
                     if allowed(&req, e, j) {
+                        prop_assert!(chosen.holds_image || !e.holds_image);
+                        if e.holds_image != chosen.holds_image {
+                            continue;
+                        }
                         let other = e.fill_after(req.cpus, req.memory);
                         if spread { prop_assert!(score <= other) } else { prop_assert!(score >= other) }
                     }

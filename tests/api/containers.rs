@@ -135,7 +135,7 @@ async fn run_errors_are_clear() {
         .run(&t, sleeper(json!({"name": "no-such-image:1"})))
         .await;
     let msg = assert_error(&resp, 409, "no_engine_fits");
-    assert!(msg.contains("not present"), "{msg}");
+    assert!(msg.contains("image is not there"), "{msg}");
     let resp = app
         .post("/apiv1/container?count=0", Some(&t), sleeper(json!({})))
         .await;

@@ -149,7 +149,7 @@ async fn pull_failures_answer_clearly_and_leave_no_claim() {
         409,
         "no_engine_fits",
     );
-    assert!(msg.contains("not present"), "{msg}");
+    assert!(msg.contains("image is not there"), "{msg}");
 
     let unknown = format!("{}/clementine/nope-{}:1", registry(), app.id);
     let msg = assert_error(
@@ -222,4 +222,30 @@ async fn pre_pulls_answer_per_engine_and_engines_list_their_images() {
         )
         .contains("image")
     );
+}
+
+/// Among engines that fit, one that holds the image already wins (no pull), whatever the
+/// strategy says.
+#[tokio::test]
+async fn engines_that_hold_the_image_come_first() {
+    let app = TestApp::spawn().await;
+    for (id, i) in [("e1", 1u8), ("e2", 2), ("e3", 3)] {
+        app.add_engine(id, i, &[]).await;
+    }
+    let image = push("busybox:latest", &format!("local-{}", app.id)).await;
+    let body = json!({"image": image, "engines": ["e3"]});
+    let (_, pulled) = app
+        .post("/apiv1/images/pull", Some(&app.admin_token), body)
+        .await;
+    assert_eq!(pulled["data"][0]["ok"], json!(true), "{pulled}");
+    // e3 is the fullest, so `spread` alone would never pick it.
+    let full = json!({"memory": 32});
+    app.patch("/apiv1/engine/e3", Some(&app.admin_token), full)
+        .await;
+    let config = json!({"name": image, "args": ["sleep", "600"], "cpus": 0.05, "memory": 8});
+    let path = "/apiv1/container?strategy=spread";
+    let (status, ran) = app.post(path, Some(&app.admin_token), config).await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(ran["data"]["engine"]["id"], json!("e3"));
+    app.cleanup_containers().await;
 }
