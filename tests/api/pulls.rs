@@ -195,6 +195,7 @@ async fn pre_pulls_answer_per_engine_and_engines_list_their_images() {
     let (status, answer) = app.post("/apiv1/images/pull", Some(&token), body).await;
     assert_eq!(status, 200, "{answer}");
     let results = answer["data"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{answer}");
     assert!(results.iter().all(|r| r["ok"] == json!(true)), "{answer}");
     let (status, held) = app.get("/apiv1/engine/e3/images", Some(&token)).await;
     assert_eq!(status, 200, "{held}");

@@ -106,6 +106,7 @@ async fn credentials_serve_their_owner_and_no_one_else() {
         .query_async(&mut redis)
         .await
         .unwrap();
+    assert!(!keys.is_empty(), "the credentials are stored");
     for key in keys {
         let fields: Vec<String> = redis::cmd("HVALS")
             .arg(&key)

@@ -94,6 +94,7 @@ async fn scopes_cover_their_routes_and_owners_bound_them() {
     assert_eq!(status, 200, "{page}");
     // Entries made with a token carry its id.
     let made: Vec<&Value> = page["data"]["events"].as_array().unwrap().iter().collect();
+    assert!(!made.is_empty(), "{page}");
     assert!(made.iter().all(|e| e["token"] == json!(run_id)), "{page}");
 
     // Admin scope is for admins; bob cannot see or revoke ann's tokens.
