@@ -56,8 +56,13 @@ pub async fn build_cluster(
     tracing::info!(version = report.version, applied = ?report.applied, "schema ready");
 
     let pool = Arc::new(
-        EnginePool::new(tls, settings.engine_timeout, settings.pull_timeout)
-            .with_pull_registries(settings.pull_registries.clone()),
+        EnginePool::new(
+            tls,
+            settings.engine_timeout,
+            settings.pull_timeout,
+            Default::default(),
+        )
+        .with_pull_registries(settings.pull_registries.clone()),
     );
     let secrets = settings
         .secrets_key

@@ -8,10 +8,10 @@ use poem::http::{HeaderValue, Method, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
-use super::probes::Metrics;
 use super::{ApiError, ErrorCode};
 use crate::auth::Principal;
 use crate::cluster::Cluster;
+use crate::telemetry::RequestClock;
 
 /// The id of one request: taken from a sane `X-Request-Id` header or made up, echoed in the
 /// answer, attached to every log line of the request and to the audit entries it writes.
@@ -44,16 +44,15 @@ impl CallerSlot {
     }
 }
 
-/// Assigns the request id, opens the request's span, logs one line when it ends, and audits
-/// every 403 as `auth.denied`.
+/// Assigns the request id, opens the request's span, times it (engine time apart), logs one
+/// line when it ends, records it in `/metrics`, and audits every 403 as `auth.denied`.
 pub struct RequestLog {
-    metrics: Arc<Metrics>,
     cluster: Arc<Cluster>,
 }
 
 impl RequestLog {
-    pub fn new(metrics: Arc<Metrics>, cluster: Arc<Cluster>) -> Self {
-        Self { metrics, cluster }
+    pub fn new(cluster: Arc<Cluster>) -> Self {
+        Self { cluster }
     }
 }
 
@@ -62,7 +61,6 @@ impl<E: Endpoint> Middleware<E> for RequestLog {
     fn transform(&self, inner: E) -> Self::Output {
         RequestLogEndpoint {
             inner,
-            metrics: self.metrics.clone(),
             cluster: self.cluster.clone(),
         }
     }
@@ -70,7 +68,6 @@ impl<E: Endpoint> Middleware<E> for RequestLog {
 
 pub struct RequestLogEndpoint<E> {
     inner: E,
-    metrics: Arc<Metrics>,
     cluster: Arc<Cluster>,
 }
 
@@ -86,7 +83,10 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         let path = req.uri().path().to_string();
         let span = tracing::info_span!("request", request_id = %id, %method, %path);
         let started = Instant::now();
-        let result = self.inner.call(req).instrument(span.clone()).await;
+        let clock = RequestClock::default();
+        let result = clock
+            .scope(self.inner.call(req).instrument(span.clone()))
+            .await;
         let mut resp = match result {
             Ok(r) => r.into_response(),
             Err(e) => super::error::render_poem_error(e).await,
@@ -103,20 +103,27 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             .await;
         }
         let elapsed = started.elapsed();
-        let status = resp.status();
-        self.metrics.observe(status, elapsed);
-        span.in_scope(|| {
-            tracing::info!(
-                status = status.as_u16(),
-                ms = (elapsed.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-                "request"
-            )
-        });
+        let status = resp.status().as_u16();
+        self.cluster.metrics().request(status, elapsed, &clock);
+        span.in_scope(|| log_request(status, elapsed, &clock));
         if let Ok(v) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert(REQUEST_ID, v);
         }
         Ok(resp)
     }
+}
+
+/// The request's log line: its time, the part of it spent waiting on engines, and its phases.
+fn log_request(status: u16, elapsed: std::time::Duration, clock: &RequestClock) {
+    let ms = |d: std::time::Duration| (d.as_secs_f64() * 1e6).round() / 1000.0;
+    let engine = clock.engine_time();
+    if engine.is_zero() {
+        tracing::info!(status, ms = ms(elapsed), "request");
+        return;
+    }
+    let own = elapsed.saturating_sub(engine);
+    let phases = clock.phases_text();
+    tracing::info!(status, ms = ms(elapsed), engine_ms = ms(engine), own_ms = ms(own), %phases, "request");
 }
 
 /// Caps request bodies: a body over the limit is refused with 413 before it is read (by its

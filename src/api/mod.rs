@@ -32,7 +32,6 @@ use poem_openapi::OpenApiService;
 
 pub use error::{ApiError, ErrorCode};
 pub use middleware::RequestId;
-pub use probes::Metrics;
 pub use response::{ApiResult, Envelope};
 
 use crate::cluster::Cluster;
@@ -84,7 +83,6 @@ pub use spec::spec_json;
 pub fn app(cluster: Arc<Cluster>, max_body_bytes: usize) -> impl Endpoint {
     let api = openapi();
     let docs = api.swagger_ui();
-    let metrics = Arc::new(Metrics::default());
     Route::new()
         .nest("/apiv1", api)
         .nest("/docs", docs)
@@ -93,10 +91,6 @@ pub fn app(cluster: Arc<Cluster>, max_body_bytes: usize) -> impl Endpoint {
         .at("/metrics", probes::metrics)
         .catch_all_error(error::render_poem_error)
         .with(middleware::BodyLimit::new(max_body_bytes))
-        .with(middleware::RequestLog::new(
-            metrics.clone(),
-            cluster.clone(),
-        ))
+        .with(middleware::RequestLog::new(cluster.clone()))
         .data(cluster)
-        .data(metrics)
 }

@@ -7,6 +7,7 @@
 use super::{Cluster, ClusterResult};
 use crate::events::Draft;
 use crate::store::IndexChange;
+use crate::telemetry::clock::phase;
 
 /// What a successful action adds to its outcome entry.
 #[derive(Debug, Default)]
@@ -42,7 +43,7 @@ impl Cluster {
         work: impl Future<Output = ClusterResult<T>>,
         settle: impl FnOnce(&T, &mut Draft) -> Settle,
     ) -> ClusterResult<T> {
-        let mut pending = self.audit.intent(draft).await?;
+        let mut pending = phase("intent", self.audit.intent(draft)).await?;
         let result = work.await;
         let (error, index) = match &result {
             Ok(value) => {
@@ -54,7 +55,7 @@ impl Cluster {
             }
             Err(e) => (Some(e.to_string()), IndexChange::None),
         };
-        self.audit.outcome(pending, error, index).await;
+        phase("outcome", self.audit.outcome(pending, error, index)).await;
         result
     }
 }

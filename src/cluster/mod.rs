@@ -28,7 +28,6 @@ mod users;
 mod volumes;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 pub use audit_log::EventQuery;
 pub use engines::MAX_MEMORY_MB;
@@ -58,8 +57,8 @@ pub struct Cluster {
     pub(crate) placement: PlacementSettings,
     pub(crate) audit: Audit,
     pub(crate) tail: TailHub,
-    /// Reconcile passes completed by this process (for `/metrics`).
-    reconcile_passes: AtomicU64,
+    /// The process's metrics (shared with the engine pool, which records engine calls).
+    metrics: Arc<crate::telemetry::Metrics>,
     /// Engine-side names of what tenants name.
     pub(crate) scope: Scope,
     /// Owners of the API tokens this process has seen.
@@ -82,6 +81,7 @@ impl Cluster {
     ) -> Self {
         Self {
             scope: Scope::of_deployment(store.keys().prefix()),
+            metrics: engines.metrics().clone(),
             store,
             engines,
             passwords,
@@ -89,7 +89,6 @@ impl Cluster {
             placement,
             audit,
             tail,
-            reconcile_passes: AtomicU64::new(0),
             token_owners: tokens::TokenOwners::default(),
             pull_flights: pulls::PullFlights::default(),
             secrets: None,
@@ -112,6 +111,10 @@ impl Cluster {
 
     pub fn engine_pool(&self) -> &Arc<EnginePool> {
         &self.engines
+    }
+
+    pub fn metrics(&self) -> &Arc<crate::telemetry::Metrics> {
+        &self.metrics
     }
 
     pub fn audit(&self) -> &Audit {

@@ -15,6 +15,7 @@ use crate::scheduler::{
     ClusterSnapshot, EngineSnapshot, PlacementRequest, PortKey, Strategy, Unavailable, place,
 };
 use crate::store::{Claim, Reservations};
+use crate::telemetry::clock::phase;
 
 /// Claim races one request tolerates before it reports what it saw.
 pub(super) const MAX_ATTEMPTS: usize = 8;
@@ -138,7 +139,8 @@ impl Cluster {
             claim.memory = req.memory;
             let now = crate::time::now_ms();
             let capacity = (cpus_milli(engine.cpus), engine.memory);
-            match self.store.claim(claim, capacity.0, capacity.1, now).await? {
+            let claimed = self.store.claim(claim, capacity.0, capacity.1, now);
+            match phase("claim", claimed).await? {
                 Ok(()) => return Ok((engine, req)),
                 Err(refused) => {
                     tracing::debug!(engine = %engine.id, ?refused, "claim lost a race; placing again");
@@ -152,11 +154,11 @@ impl Cluster {
 
     /// Asks the scheduler, over the caller's candidates as they are now.
     async fn choose(&self, attempt: &Attempt<'_>) -> ClusterResult<(Engine, PlacementRequest)> {
-        let mut candidates = self.candidates(attempt.principal).await?;
+        let mut candidates = phase("snapshot", self.candidates(attempt.principal)).await?;
         if !attempt.volumes.is_empty() {
-            self.note_volumes(&mut candidates, attempt).await;
+            phase("volumes", self.note_volumes(&mut candidates, attempt)).await;
         }
-        self.note_images(&mut candidates, attempt.image).await;
+        phase("images", self.note_images(&mut candidates, attempt.image)).await;
         if candidates.engines.is_empty() {
             return Err(attempt.no_fit(vec![if attempt.principal.is_admin() {
                 "the cluster has no engine".into()
@@ -183,7 +185,10 @@ impl Cluster {
             .filter(|(_, e)| attempt.ruled_out.contains_key(&e.id))
             .map(|(i, _)| i)
             .collect();
-        match place(&req, &candidates.snapshot, attempt.strategy, &skip) {
+        let placed = phase("place", async {
+            place(&req, &candidates.snapshot, attempt.strategy, &skip)
+        });
+        match placed.await {
             Ok(i) => Ok((candidates.engines[i].clone(), req)),
             Err(refusals) => Err(attempt.no_fit(
                 refusals

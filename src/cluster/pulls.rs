@@ -12,6 +12,7 @@ use crate::auth::Principal;
 use crate::domain::Engine;
 use crate::engine::{PullFailure, registry_of};
 use crate::events::{Draft, actions};
+use crate::telemetry::clock::{self, phase};
 
 /// How a pull ended, cheap to share with the runs that waited for it.
 pub(super) type PullOutcome = Result<(), (PullFailure, String)>;
@@ -43,13 +44,18 @@ impl Cluster {
     ) -> PullOutcome {
         let asked = Instant::now();
         let slot = self.pull_flights.slot(&engine.id, image);
-        let mut last = slot.lock().await;
+        // Waiting for another run's pull is waiting on the engine too.
+        let waited = async {
+            let _wait = clock::engine_wait();
+            slot.lock().await
+        };
+        let mut last = phase("pull", waited).await;
         if let Some((at, outcome)) = last.as_ref()
             && *at >= asked
         {
             return outcome.clone();
         }
-        let outcome = self.audited_pull(principal, engine, image).await;
+        let outcome = phase("pull", self.audited_pull(principal, engine, image)).await;
         *last = Some((Instant::now(), outcome.clone()));
         outcome
     }

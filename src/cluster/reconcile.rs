@@ -11,7 +11,6 @@
 //! deployment's labels that no schedule record accounts for.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -126,13 +125,8 @@ impl Cluster {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "orphan check failed"),
         }
-        self.reconcile_passes.fetch_add(1, Ordering::Relaxed);
+        self.metrics.reconcile_pass();
         claims
-    }
-
-    /// Passes completed by this process.
-    pub fn reconcile_passes(&self) -> u64 {
-        self.reconcile_passes.load(Ordering::Relaxed)
     }
 }
 

@@ -18,6 +18,7 @@ use crate::engine::labels::ContainerLabels;
 use crate::events::{Draft, actions};
 use crate::scheduler::Strategy;
 use crate::store::{Claim, IndexChange};
+use crate::telemetry::clock::{self, phase};
 
 /// Most instances one request may ask for.
 pub const MAX_COUNT: u32 = 100;
@@ -66,8 +67,12 @@ impl Cluster {
         if count == 0 || count > MAX_COUNT {
             return Err(InvalidInput::new("count", format!("must be 1 to {MAX_COUNT}")).into());
         }
-        let ports = self.vet_config(principal, config).await?;
-        self.check_largest_engine(principal, config).await?;
+        let vet = async {
+            let ports = self.vet_config(principal, config).await?;
+            self.check_largest_engine(principal, config).await?;
+            ClusterResult::Ok(ports)
+        };
+        let ports = phase("vet", vet).await?;
         let results: Vec<ClusterResult<Container>> = futures::stream::iter(0..count)
             .map(|_| {
                 self.run_one(
@@ -140,6 +145,7 @@ impl Cluster {
         options: &RunOptions,
         mut draft: Draft,
     ) -> ClusterResult<Container> {
+        clock::mark("run");
         draft.owner = Some(placement.username.clone());
         draft.image = Some(serde_json::to_string(config).unwrap_or_default());
         draft.name = config.container_name.clone();
@@ -147,7 +153,8 @@ impl Cluster {
             draft.target = Some(saved.clone());
         }
         let op = draft.op.clone();
-        let work = self.place_and_start(placement, config, ports, options, &op);
+        // Boxed: placing and starting is a deep future, and callers (replay, scale) nest it.
+        let work = Box::pin(self.place_and_start(placement, config, ports, options, &op));
         self.audited(draft, work, |c, outcome| {
             outcome.engine = Some(c.engine.id.clone());
             outcome.container = Some(c.id.clone());

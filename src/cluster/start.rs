@@ -8,6 +8,7 @@ use crate::auth::Principal;
 use crate::domain::{Container, Engine, ImageConfig, PullPolicy};
 use crate::engine::labels::ContainerLabels;
 use crate::engine::{EngineError, PullFailure, from_inspect, registry_of};
+use crate::telemetry::clock::phase;
 
 /// Why a start on the claimed engine failed.
 pub(super) enum StartFailure {
@@ -43,10 +44,8 @@ impl Cluster {
         labels: ContainerLabels,
     ) -> Result<Container, StartFailure> {
         let released = StartFailure::Released;
-        (self
-            .ensure_tenant_objects(engine, &labels.owner, side)
-            .await)
-            .map_err(|e| released(Failed::Objects(e)))?;
+        let objects = self.ensure_tenant_objects(engine, &labels.owner, side);
+        (phase("objects", objects).await).map_err(|e| released(Failed::Objects(e)))?;
         let policy = self.pull_policy(&labels.image, side.config.pull);
         if policy == PullPolicy::Always {
             (self.pull_for_run(principal, engine, &labels.image).await)
@@ -76,11 +75,12 @@ impl Cluster {
         effective.memory = Some(labels.memory);
         let client = self.engines.client(engine);
         let alias = labels.name.as_deref();
-        let id = match (client.create_and_start(&effective, labels.to_map(), alias)).await {
+        let created = client.create_and_start(&effective, labels.to_map(), alias);
+        let id = match phase("create", created).await {
             Ok(id) => id,
             Err(failure) => return Ok(Err(failure)),
         };
-        let inspect = (client.inspect(&id).await)
+        let inspect = (phase("inspect", client.inspect(&id)).await)
             .map_err(|e| StartFailure::Kept(ClusterError::engine(&engine.id, e)))?;
         tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, "container started");
         Ok(Ok(from_inspect(inspect, engine)))

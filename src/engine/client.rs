@@ -1,7 +1,6 @@
 //! One engine's client: bollard over the shared pooled TLS transport.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bollard::models::ContainerSummary;
@@ -13,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::EngineError;
 use super::labels::ContainerLabels;
+use crate::telemetry::{Metrics, clock};
 
 /// bollard's request body type, named through its public request alias.
 pub trait BodyOf {
@@ -41,7 +41,7 @@ pub struct EngineClient {
     pub addr: String,
     docker: Docker,
     timeout: Duration,
-    listings: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
 }
 
 /// What an engine says about itself.
@@ -62,7 +62,7 @@ impl EngineClient {
         addr: &str,
         http: HttpsClient,
         timeout: Duration,
-        listings: Arc<AtomicU64>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let transport = move |req: BollardRequest| {
             let http = http.clone();
@@ -86,7 +86,7 @@ impl EngineClient {
             addr: addr.to_string(),
             docker,
             timeout,
-            listings,
+            metrics,
         }
     }
 
@@ -100,21 +100,29 @@ impl EngineClient {
         self.timeout
     }
 
-    /// Runs a bollard call with this engine's timeout, classifying failures.
+    /// Runs a bollard call with this engine's timeout, classifying failures. `call` names it
+    /// in `clementine_engine_call_seconds`.
     pub async fn call<T>(
         &self,
+        call: &'static str,
         fut: impl Future<Output = Result<T, bollard::errors::Error>>,
     ) -> Result<T, EngineError> {
-        self.call_with(self.timeout, fut).await
+        self.call_with(call, self.timeout, fut).await
     }
 
     /// Like [`call`](Self::call) with an explicit timeout (long calls: start, stop, logs).
+    /// The time it takes counts as the current request's engine time.
     pub async fn call_with<T>(
         &self,
+        call: &'static str,
         timeout: Duration,
         fut: impl Future<Output = Result<T, bollard::errors::Error>>,
     ) -> Result<T, EngineError> {
-        match tokio::time::timeout(timeout, fut).await {
+        let _wait = clock::engine_wait();
+        let started = Instant::now();
+        let result = tokio::time::timeout(timeout, fut).await;
+        self.metrics.engine_call(call, started.elapsed());
+        match result {
             Ok(result) => result.map_err(EngineError::from_bollard),
             Err(_) => Err(EngineError::Timeout(timeout.as_millis())),
         }
@@ -123,7 +131,7 @@ impl EngineClient {
     /// Version only: the health monitor's cheap check.
     pub async fn version(&self) -> Result<(String, String, f64), EngineError> {
         let started = Instant::now();
-        let v = self.call(self.docker.version()).await?;
+        let v = self.call("version", self.docker.version()).await?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok((
             v.version.unwrap_or_default(),
@@ -135,7 +143,7 @@ impl EngineClient {
     /// Version plus capacity, as used when an engine is added.
     pub async fn probe(&self) -> Result<Probe, EngineError> {
         let (docker_version, api_version, response_ms) = self.version().await?;
-        let info = self.call(self.docker.info()).await?;
+        let info = self.call("info", self.docker.info()).await?;
         Ok(Probe {
             docker_version,
             api_version,
@@ -166,7 +174,7 @@ impl EngineClient {
             filters,
             ..Default::default()
         };
-        self.listings.fetch_add(1, Ordering::Relaxed);
-        self.call(self.docker.list_containers(Some(options))).await
+        self.metrics.engine_listing();
+        (self.call("list", self.docker.list_containers(Some(options)))).await
     }
 }

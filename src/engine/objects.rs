@@ -20,7 +20,10 @@ impl EngineClient {
         name: &str,
         labels: HashMap<String, String>,
     ) -> Result<HashMap<String, String>, EngineError> {
-        match self.call(self.docker().inspect_volume(name)).await {
+        match self
+            .call("volume_inspect", self.docker().inspect_volume(name))
+            .await
+        {
             Ok(volume) => return Ok(volume.labels),
             Err(EngineError::NotFound(_)) => {}
             Err(e) => return Err(e),
@@ -31,7 +34,9 @@ impl EngineClient {
             ..Default::default()
         };
         // Creating a volume that exists answers the existing one: a race here is harmless.
-        let volume = self.call(self.docker().create_volume(request)).await?;
+        let volume = self
+            .call("volume_create", self.docker().create_volume(request))
+            .await?;
         Ok(volume.labels)
     }
 
@@ -40,7 +45,10 @@ impl EngineClient {
     /// on every address of the host, IPv6 included.
     async fn default_bridge_binding(&self) -> Result<HashMap<String, String>, EngineError> {
         let bridge = self
-            .call(self.docker().inspect_network("bridge", None))
+            .call(
+                "network_inspect",
+                self.docker().inspect_network("bridge", None),
+            )
             .await?;
         let options = bridge.options.unwrap_or_default();
         Ok(options
@@ -57,19 +65,25 @@ impl EngineClient {
         let filters = (!label_filters.is_empty())
             .then(|| HashMap::from([("label".to_string(), label_filters)]));
         let options = ListVolumesOptions { filters };
-        let listed = self.call(self.docker().list_volumes(Some(options))).await?;
+        let listed = self
+            .call("volume_list", self.docker().list_volumes(Some(options)))
+            .await?;
         Ok(listed.volumes.unwrap_or_default())
     }
 
     pub async fn inspect_volume(&self, name: &str) -> Result<Volume, EngineError> {
-        self.call(self.docker().inspect_volume(name)).await
+        self.call("volume_inspect", self.docker().inspect_volume(name))
+            .await
     }
 
     /// Removes a volume; Docker answers 409 while a container uses it.
     pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         let options = RemoveVolumeOptions { force: false };
-        self.call(self.docker().remove_volume(name, Some(options)))
-            .await
+        self.call(
+            "volume_remove",
+            self.docker().remove_volume(name, Some(options)),
+        )
+        .await
     }
 
     /// The labels of the named bridge network, made with `labels` when it does not exist yet.
@@ -81,7 +95,10 @@ impl EngineClient {
         name: &str,
         labels: HashMap<String, String>,
     ) -> Result<HashMap<String, String>, EngineError> {
-        match self.call(self.docker().inspect_network(name, None)).await {
+        match self
+            .call("network_inspect", self.docker().inspect_network(name, None))
+            .await
+        {
             Ok(network) => return Ok(network.labels.unwrap_or_default()),
             Err(EngineError::NotFound(_)) => {}
             Err(e) => return Err(e),
@@ -93,7 +110,8 @@ impl EngineClient {
             options: Some(self.default_bridge_binding().await?),
             ..Default::default()
         };
-        self.call(self.docker().create_network(request)).await?;
+        self.call("network_create", self.docker().create_network(request))
+            .await?;
         Ok(labels)
     }
 }

@@ -33,10 +33,17 @@ impl EngineClient {
             ..Default::default()
         };
         let created = self
-            .call(self.docker().create_container(Some(options), body))
+            .call(
+                "create",
+                self.docker().create_container(Some(options), body),
+            )
             .await?;
         if let Err(e) = self
-            .call_with(SLOW_CALL, self.docker().start_container(&created.id, None))
+            .call_with(
+                "start",
+                SLOW_CALL,
+                self.docker().start_container(&created.id, None),
+            )
             .await
         {
             let _ = self.remove(&created.id).await;
@@ -47,7 +54,7 @@ impl EngineClient {
 
     /// Inspects a container by id or name.
     pub async fn inspect(&self, id_or_name: &str) -> Result<ContainerInspectResponse, EngineError> {
-        self.call(self.docker().inspect_container(id_or_name, None))
+        self.call("inspect", self.docker().inspect_container(id_or_name, None))
             .await
     }
 
@@ -58,12 +65,16 @@ impl EngineClient {
             v: true,
             ..Default::default()
         };
-        self.call_with(SLOW_CALL, self.docker().remove_container(id, Some(options)))
-            .await
+        self.call_with(
+            "remove",
+            SLOW_CALL,
+            self.docker().remove_container(id, Some(options)),
+        )
+        .await
     }
 
     pub async fn start(&self, id: &str) -> Result<(), EngineError> {
-        self.call_with(SLOW_CALL, self.docker().start_container(id, None))
+        self.call_with("start", SLOW_CALL, self.docker().start_container(id, None))
             .await
     }
 
@@ -73,8 +84,12 @@ impl EngineClient {
             t: Some(grace as i32),
             ..Default::default()
         };
-        self.call_with(SLOW_CALL, self.docker().stop_container(id, Some(options)))
-            .await
+        self.call_with(
+            "stop",
+            SLOW_CALL,
+            self.docker().stop_container(id, Some(options)),
+        )
+        .await
     }
 
     pub async fn restart(&self, id: &str, grace: u32) -> Result<(), EngineError> {
@@ -83,6 +98,7 @@ impl EngineClient {
             ..Default::default()
         };
         self.call_with(
+            "restart",
             SLOW_CALL,
             self.docker().restart_container(id, Some(options)),
         )
@@ -106,6 +122,6 @@ impl EngineClient {
             }
             Ok(lines)
         };
-        self.call(collect).await
+        self.call("logs", collect).await
     }
 }

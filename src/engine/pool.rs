@@ -1,7 +1,6 @@
 //! The engine clients of this process: built once per engine and reused for every call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use rustls::ClientConfig;
 use super::EngineClient;
 use super::client::HttpsClient;
 use crate::domain::Engine;
+use crate::telemetry::Metrics;
 
 /// Idle keep-alive connections are closed after this long.
 const POOL_IDLE: Duration = Duration::from_secs(90);
@@ -25,14 +25,20 @@ pub struct EnginePool {
     pull_timeout: Duration,
     /// Registries pulls may use; `None`: any.
     pull_registries: Option<Vec<String>>,
-    /// Container listings asked of any engine (for `/metrics`: what a reconcile pass costs).
-    listings: Arc<AtomicU64>,
+    /// Where the clients record their calls.
+    metrics: Arc<Metrics>,
     clients: RwLock<HashMap<String, Arc<EngineClient>>>,
 }
 
 impl EnginePool {
     /// `timeout` bounds quick calls (ping, list) and TCP connects; `pull_timeout` one pull.
-    pub fn new(tls: Arc<ClientConfig>, timeout: Duration, pull_timeout: Duration) -> Self {
+    /// The clients record their calls in `metrics`.
+    pub fn new(
+        tls: Arc<ClientConfig>,
+        timeout: Duration,
+        pull_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.set_nodelay(true);
         tcp.enforce_http(false);
@@ -52,7 +58,7 @@ impl EnginePool {
             timeout,
             pull_timeout,
             pull_registries: None,
-            listings: Arc::default(),
+            metrics,
             clients: RwLock::new(HashMap::new()),
         }
     }
@@ -64,7 +70,7 @@ impl EnginePool {
             addr,
             self.http.clone(),
             self.timeout,
-            self.listings.clone(),
+            self.metrics.clone(),
         )
     }
 
@@ -84,9 +90,9 @@ impl EnginePool {
         self.pull_timeout
     }
 
-    /// Container listings asked of the engines so far.
-    pub fn listings(&self) -> u64 {
-        self.listings.load(Ordering::Relaxed)
+    /// The process's metrics, which the clients record their calls in.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The client for an engine, built on first use (or when its address changed).

@@ -56,7 +56,7 @@ impl EngineClient {
             }
             Ok(digest)
         };
-        self.call_with(timeout, pull).await
+        self.call_with("pull", timeout, pull).await
     }
 }
 
@@ -64,7 +64,8 @@ impl EngineClient {
     /// Every image the engine holds.
     pub async fn list_images(&self) -> Result<Vec<bollard::models::ImageSummary>, EngineError> {
         let options = bollard::query_parameters::ListImagesOptions::default();
-        self.call(self.docker().list_images(Some(options))).await
+        self.call("images", self.docker().list_images(Some(options)))
+            .await
     }
 }
 

@@ -174,6 +174,72 @@ impl Drop for Killed {
     }
 }
 
+/// The real binary serving on a free port, its log (at `rust_log` level) written to a file.
+pub(crate) struct LoggedServer {
+    pub base: String,
+    pub env: std::collections::HashMap<String, String>,
+    pub log: std::path::PathBuf,
+    _child: Killed,
+}
+
+impl LoggedServer {
+    /// Starts it with the test environment, changed by `change`, and waits until it is healthy.
+    pub async fn start(
+        rust_log: &str,
+        change: impl FnOnce(&mut std::collections::HashMap<String, String>),
+    ) -> Self {
+        let port = free_port();
+        let id = short_id();
+        let mut env = test_env(&id);
+        env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
+        change(&mut env);
+        let log = std::env::temp_dir().join(format!("clementine-{id}.log"));
+        let child = clementine()
+            .envs(&env)
+            .env("RUST_LOG", rust_log)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let server = Self {
+            base,
+            env,
+            log,
+            _child: Killed(child),
+        };
+        assert!(wait_healthy(&server.base).await, "server did not come up");
+        server
+    }
+
+    /// A login token of the first admin.
+    pub async fn admin_token(&self) -> String {
+        let login = serde_json::json!({"username": self.env["CLEMENTINE_ADMIN_USER"],
+                                       "password": ADMIN_PASSWORD});
+        let answer: serde_json::Value = (reqwest::Client::new())
+            .post(format!("{}/apiv1/login", self.base))
+            .json(&login)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["data"]["token"].as_str().unwrap().to_string()
+    }
+
+    /// What it has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.log).ok();
+    }
+}
+
 pub(crate) async fn wait_healthy(base: &str) -> bool {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{base}/healthz")).await

@@ -66,6 +66,7 @@ pub fn docker(i: u8) -> EngineClient {
         client_config(&tls_files()).unwrap(),
         Duration::from_secs(10),
         Duration::from_secs(120),
+        Default::default(),
     );
     pool.detached(&format!("direct-{i}"), &engine_addr(i))
 }
@@ -395,13 +396,16 @@ where
 pub async fn tag_busybox(engines: &[u8], repo: &str) {
     for i in engines {
         let d = docker(*i);
-        d.call(d.docker().tag_image(
-            "busybox:latest",
-            Some(bollard::query_parameters::TagImageOptions {
-                repo: Some(repo.to_string()),
-                tag: Some("latest".to_string()),
-            }),
-        ))
+        d.call(
+            "tag",
+            d.docker().tag_image(
+                "busybox:latest",
+                Some(bollard::query_parameters::TagImageOptions {
+                    repo: Some(repo.to_string()),
+                    tag: Some("latest".to_string()),
+                }),
+            ),
+        )
         .await
         .unwrap();
     }

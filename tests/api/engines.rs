@@ -190,21 +190,24 @@ async fn start_direct(name: &str, owner: &str) -> String {
     ]
     .into();
     let created = d
-        .call(d.docker().create_container(
-            Some(CreateContainerOptions {
-                name: Some(name.to_string()),
-                ..Default::default()
-            }),
-            ContainerCreateBody {
-                image: Some("busybox:latest".into()),
-                cmd: Some(vec!["sleep".into(), "300".into()]),
-                labels: Some(labels),
-                ..Default::default()
-            },
-        ))
+        .call(
+            "create",
+            d.docker().create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name.to_string()),
+                    ..Default::default()
+                }),
+                ContainerCreateBody {
+                    image: Some("busybox:latest".into()),
+                    cmd: Some(vec!["sleep".into(), "300".into()]),
+                    labels: Some(labels),
+                    ..Default::default()
+                },
+            ),
+        )
         .await
         .unwrap();
-    d.call(d.docker().start_container(&created.id, None))
+    d.call("start", d.docker().start_container(&created.id, None))
         .await
         .unwrap();
     created.id
@@ -213,13 +216,16 @@ async fn start_direct(name: &str, owner: &str) -> String {
 async fn remove_direct(id: &str) {
     let d = docker(1);
     let _ = d
-        .call(d.docker().remove_container(
-            id,
-            Some(RemoveContainerOptions {
-                force: true,
-                ..Default::default()
-            }),
-        ))
+        .call(
+            "remove",
+            d.docker().remove_container(
+                id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            ),
+        )
         .await;
 }
 

@@ -17,6 +17,7 @@ mod engine_failure;
 mod engines;
 mod images;
 mod isolation;
+mod metrics;
 mod migrations;
 mod openapi;
 mod placement;

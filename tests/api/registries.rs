@@ -148,37 +148,14 @@ async fn stored_credentials_need_the_key_to_start() {
 /// its log.
 #[tokio::test]
 async fn the_password_is_never_logged() {
-    use crate::cli::{Killed, clementine, free_port, wait_healthy};
-    let port = free_port();
-    let id = crate::common::short_id();
     let (server, user, password) = private_registry();
-    let mut env = crate::common::test_env(&id);
-    env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
-    let registries = format!("{},{server}", env["CLEMENTINE_PULL_REGISTRIES"]);
-    env.insert("CLEMENTINE_PULL_REGISTRIES".into(), registries);
-    let log = std::env::temp_dir().join(format!("clementine-registry-{id}.log"));
-    let _server = Killed(
-        clementine()
-            .envs(&env)
-            .env("RUST_LOG", "debug")
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(wait_healthy(&base).await, "server did not come up");
+    let app = crate::cli::LoggedServer::start("debug", |env| {
+        let registries = format!("{},{server}", env["CLEMENTINE_PULL_REGISTRIES"]);
+        env.insert("CLEMENTINE_PULL_REGISTRIES".into(), registries);
+    })
+    .await;
+    let (base, token) = (&app.base, app.admin_token().await);
     let http = reqwest::Client::new();
-    let login = json!({"username": env["CLEMENTINE_ADMIN_USER"], "password": crate::common::ADMIN_PASSWORD});
-    let answer: Value = http
-        .post(format!("{base}/apiv1/login"))
-        .json(&login)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = answer["data"]["token"].as_str().unwrap().to_string();
     let call = |path: &str, body: Value| {
         http.post(format!("{base}/apiv1{path}"))
             .bearer_auth(&token)
@@ -194,7 +171,7 @@ async fn the_password_is_never_logged() {
         .unwrap();
     assert_eq!(ran.status(), 200);
     let ran: Value = ran.json().await.unwrap();
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = app.log_text();
     assert!(
         text.contains("image.pull") || text.contains("container started"),
         "the log was written"
@@ -205,5 +182,4 @@ async fn the_password_is_never_logged() {
     );
     let cid = ran["data"]["id"].as_str().unwrap();
     crate::common::docker(3).remove(cid).await.unwrap();
-    std::fs::remove_file(&log).ok();
 }

@@ -1,13 +1,10 @@
 //! Tokens an attacker makes, against the real binary: every one answers 401, and the server's
 //! log (at debug level) never holds a token's text.
 
-use std::process::Stdio;
-
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::cli::{Killed, clementine, free_port, wait_healthy};
-use crate::common::{ADMIN_PASSWORD, base64url, short_id, test_env};
+use crate::common::{ADMIN_PASSWORD, base64url};
 
 fn sign(claims: &Value, secret: &str) -> String {
     jsonwebtoken::encode(
@@ -20,22 +17,8 @@ fn sign(claims: &Value, secret: &str) -> String {
 
 #[tokio::test]
 async fn forged_tokens_are_401_and_never_logged() {
-    let port = free_port();
-    let id = short_id();
-    let mut env = test_env(&id);
-    env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
-    let log = std::env::temp_dir().join(format!("clementine-tokens-{id}.log"));
-    let _server = Killed(
-        clementine()
-            .envs(&env)
-            .env("RUST_LOG", "debug")
-            .stderr(std::fs::File::create(&log).unwrap())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(wait_healthy(&base).await, "server did not come up");
+    let server = crate::cli::LoggedServer::start("debug", |_| {}).await;
+    let (base, env) = (&server.base, &server.env);
     let http = reqwest::Client::new();
     let admin = env["CLEMENTINE_ADMIN_USER"].clone();
     let secret = env["CLEMENTINE_JWT_SECRET"].clone();
@@ -91,7 +74,7 @@ async fn forged_tokens_are_401_and_never_logged() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 401, "{what}");
     }
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = server.log_text();
     assert!(text.contains("request"), "the log was written: {text}");
     for (what, token) in &forged {
         let signature = token.rsplit('.').next().unwrap_or(token);
@@ -102,5 +85,4 @@ async fn forged_tokens_are_401_and_never_logged() {
         };
         assert!(!text.contains(telltale), "the {what} token is in the log");
     }
-    std::fs::remove_file(&log).ok();
 }

@@ -1,5 +1,13 @@
-//! Structured logs through `tracing`: text for people, JSON for machines. `RUST_LOG` filters
-//! (default `info`).
+//! What the process tells operators: structured logs through `tracing` (text for people, JSON
+//! for machines; `RUST_LOG` filters, default `info`), the Prometheus metrics ([`metrics`]), and
+//! the per-request split between time spent waiting on engines and everything else
+//! ([`clock`]).
+
+pub mod clock;
+pub mod metrics;
+
+pub use clock::RequestClock;
+pub use metrics::Metrics;
 
 use tracing_subscriber::EnvFilter;
 

@@ -1,0 +1,202 @@
+//! The process's Prometheus metrics, served at `/metrics` in the OpenMetrics text format by
+//! `prometheus-client`.
+//!
+//! Most are recorded where they happen (requests by the middleware, engine calls by the engine
+//! client, reconcile passes by the reconciler); the few that describe state (Redis up, engines
+//! by health, queued audit outcomes, live-tail clients) are set when scraped.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use super::RequestClock;
+
+/// Buckets for whole requests and engine calls: 0.5 ms to 5 minutes.
+const SLOW_BUCKETS: [f64; 17] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 300.0,
+];
+
+/// Buckets for the gateway's own cost per run: fine where the targets are (2 ms, 8 ms).
+const OVERHEAD_BUCKETS: [f64; 22] = [
+    0.00025, 0.0005, 0.00075, 0.001, 0.00125, 0.0015, 0.00175, 0.002, 0.0025, 0.003, 0.0035, 0.004,
+    0.005, 0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25,
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusClass {
+    class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EngineCall {
+    call: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Health {
+    health: &'static str,
+}
+
+/// Every metric of the process, and the registry that writes them out.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<StatusClass, Counter>,
+    request_seconds: Histogram,
+    run_seconds: Histogram,
+    run_overhead: Histogram,
+    engine_calls: Family<EngineCall, Histogram>,
+    engine_listings: Counter,
+    reconcile_passes: Counter,
+    audit_queued: Gauge,
+    tail_clients: Gauge,
+    redis_up: Gauge,
+    engines: Family<Health, Gauge>,
+}
+
+fn histogram(buckets: &'static [f64]) -> Histogram {
+    Histogram::new(buckets.iter().copied())
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut m = Self {
+            registry: Registry::with_prefix("clementine"),
+            requests: Family::default(),
+            request_seconds: histogram(&SLOW_BUCKETS),
+            run_seconds: histogram(&SLOW_BUCKETS),
+            run_overhead: histogram(&OVERHEAD_BUCKETS),
+            engine_calls: Family::new_with_constructor(|| histogram(&SLOW_BUCKETS)),
+            engine_listings: Counter::default(),
+            reconcile_passes: Counter::default(),
+            audit_queued: Gauge::default(),
+            tail_clients: Gauge::default(),
+            redis_up: Gauge::default(),
+            engines: Family::default(),
+        };
+        m.register_all();
+        m
+    }
+}
+
+impl Metrics {
+    fn register_all(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            "http_requests",
+            "HTTP requests answered, by status class.",
+            self.requests.clone(),
+        );
+        r.register(
+            "http_request_seconds",
+            "Time spent answering requests.",
+            self.request_seconds.clone(),
+        );
+        r.register(
+            "run_seconds",
+            "Time to answer a request that ran containers.",
+            self.run_seconds.clone(),
+        );
+        r.register(
+            "run_overhead_seconds",
+            "The gateway's own time in a request that ran containers: its whole time less the wall time spent waiting on engine calls.",
+            self.run_overhead.clone(),
+        );
+        r.register(
+            "engine_call_seconds",
+            "Engine API calls, by call.",
+            self.engine_calls.clone(),
+        );
+        r.register(
+            "engine_listings",
+            "Container listings asked of the engines.",
+            self.engine_listings.clone(),
+        );
+        r.register(
+            "reconcile_passes",
+            "Reconcile passes completed.",
+            self.reconcile_passes.clone(),
+        );
+        r.register(
+            "audit_queued_outcomes",
+            "Audit outcomes waiting for Redis.",
+            self.audit_queued.clone(),
+        );
+        r.register(
+            "event_stream_clients",
+            "Live audit tail (SSE) clients.",
+            self.tail_clients.clone(),
+        );
+        r.register(
+            "redis_up",
+            "Whether Redis answered this scrape.",
+            self.redis_up.clone(),
+        );
+        r.register("engines", "Engines by health state.", self.engines.clone());
+    }
+
+    /// One answered request; a run's time is also split into engine time and the rest.
+    pub fn request(&self, status: u16, elapsed: Duration, clock: &RequestClock) {
+        let class = ["1xx", "2xx", "3xx", "4xx", "5xx"][(status / 100).clamp(1, 5) as usize - 1];
+        self.requests.get_or_create(&StatusClass { class }).inc();
+        self.request_seconds.observe(elapsed.as_secs_f64());
+        if clock.kind() == Some("run") {
+            self.run_seconds.observe(elapsed.as_secs_f64());
+            let own = elapsed.saturating_sub(clock.engine_time());
+            self.run_overhead.observe(own.as_secs_f64());
+        }
+    }
+
+    /// One engine API call, whatever its result.
+    pub fn engine_call(&self, call: &'static str, took: Duration) {
+        let calls = self.engine_calls.get_or_create(&EngineCall { call });
+        calls.observe(took.as_secs_f64());
+    }
+
+    pub fn engine_listing(&self) {
+        self.engine_listings.inc();
+    }
+
+    /// Container listings asked of the engines so far.
+    pub fn engine_listings(&self) -> u64 {
+        self.engine_listings.get()
+    }
+
+    pub fn reconcile_pass(&self) {
+        self.reconcile_passes.inc();
+    }
+
+    /// The state read at scrape time, then the whole exposition.
+    pub fn scrape(&self, state: &ScrapedState) -> String {
+        self.audit_queued.set(state.audit_queued as i64);
+        self.tail_clients.set(state.tail_clients as i64);
+        self.redis_up.set(i64::from(state.redis_up));
+        if let Some([healthy, unhealthy, unknown]) = state.engines_by_health {
+            for (health, n) in [
+                ("healthy", healthy),
+                ("unhealthy", unhealthy),
+                ("unknown", unknown),
+            ] {
+                self.engines.get_or_create(&Health { health }).set(n as i64);
+            }
+        }
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// What `/metrics` reads of the process's state when scraped.
+pub struct ScrapedState {
+    pub audit_queued: usize,
+    pub tail_clients: usize,
+    pub redis_up: bool,
+    /// Healthy, unhealthy, unknown; `None` when Redis did not answer.
+    pub engines_by_health: Option<[usize; 3]>,
+}
