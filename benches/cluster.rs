@@ -1,20 +1,26 @@
-//! End-to-end figures on the real test bed (see BENCHMARKS.md); run with
-//! `scripts/bench.sh cluster`, which brings the test bed up first.
+//! End-to-end figures on the real test bed (see BENCHMARKS.md for how to read them); run with
+//! `scripts/bench.sh cluster`, which brings the test bed up first. Every comparison is paired:
+//! clementine and the same work sent straight to the engines, back to back, the order flipped
+//! every pair; each section reports the median of per-pair ratios with a bootstrap 95 % interval.
 //!
-//! 1. run overhead: one container run through clementine (HTTP, auth, placement, Redis claim)
-//!    versus the same create+start sent straight to the engine with bollard, alternating;
-//! 2. list-all over three engines versus the slowest single engine, and with one engine hung
-//!    versus the per-engine timeout;
-//! 3. 20 parallel runs across three engines versus the same runs sent straight to the engines
+//! 1. run: one container run through clementine (HTTP, auth, placement, Redis claim, audit)
+//!    against create + start + inspect straight to the engine with bollard; plus the gateway's
+//!    own time per run from its `/metrics` histogram (`clementine_run_overhead_seconds`);
+//! 2. list-all over three engines (30 containers) against the slowest of the three engines
+//!    listed at once, and with one engine hung against the per-engine timeout;
+//! 3. 20 parallel runs across three engines against the same runs sent straight to the engines
 //!    round-robin;
-//! 4. a run that needs a pull (from the test bed's registry) versus `pull` + create + start
-//!    straight to the engine, the image removed before each, alternating.
+//! 4. a run that needs a pull (from the test bed's registry) against `pull` + create + start
+//!    straight to the engine, the image removed before each.
 //!
-//! `ONLY=pull` (or `run`, `list`, `parallel`) runs one section.
+//! `ONLY=pull` (or `run`, `list`, `parallel`) runs one section; `ROUNDS` (default 101) sets the
+//! pairs of `run` and `list`, `PULL_ROUNDS` (31) and `PARALLEL_ROUNDS` (15) the others.
 
 #[path = "../tests/api/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "support/paired.rs"]
+mod paired;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,17 +29,8 @@ use clementine::domain::ImageConfig;
 use clementine::engine::EngineClient;
 use common::{TestApp, docker, sleeper, testbed};
 use futures::future::join_all;
+use paired::{median, pairs, ratio_and_difference};
 use serde_json::{Value, json};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -50,6 +47,31 @@ fn direct_config(n: usize) -> ImageConfig {
     }
 }
 
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let answer = app.http.get(format!("{}/metrics", app.base)).send().await;
+    answer.unwrap().text().await.unwrap()
+}
+
+fn report(what: &str, times: &[(f64, f64)], unit: &str) {
+    let (ratio, difference) = ratio_and_difference(times);
+    let ours: Vec<f64> = times.iter().map(|t| t.0).collect();
+    let theirs: Vec<f64> = times.iter().map(|t| t.1).collect();
+    println!(
+        "{what}: {} pairs; clementine median {:.2} {unit}, direct median {:.2} {unit}; \
+         paired ratio {ratio}; paired difference {difference} {unit}",
+        times.len(),
+        median(&ours),
+        median(&theirs),
+    );
+}
+
 async fn direct_run(client: &EngineClient, n: usize) -> String {
     let labels = HashMap::from([("clementine.owner".to_string(), "bench-direct".to_string())]);
     client
@@ -64,32 +86,47 @@ async fn run_overhead(app: &TestApp, rounds: usize) {
     // Warm both paths (TLS connections, first create).
     let id = direct_run(&direct, 0).await;
     direct.remove(&id).await.unwrap();
-    let (_, warm) = app
-        .run(&t, sleeper(json!({"type": "host", "labels": ["host:e1"]})))
-        .await;
+    let config = sleeper(json!({"type": "host", "labels": ["host:e1"]}));
+    let (_, warm) = app.run(&t, config.clone()).await;
     destroy(app, &warm["data"]).await;
 
-    let (mut via, mut straight) = (Vec::new(), Vec::new());
-    for n in 0..rounds {
-        let started = Instant::now();
-        let (status, body) = app
-            .run(&t, sleeper(json!({"type": "host", "labels": ["host:e1"]})))
-            .await;
-        via.push(ms(started.elapsed()));
-        assert_eq!(status, 200, "{body}");
-        destroy(app, &body["data"]).await;
-
-        let started = Instant::now();
-        let id = direct_run(&direct, n + 1).await;
-        // The API answers with the inspected container; the direct path inspects too.
-        direct.inspect(&id).await.unwrap();
-        straight.push(ms(started.elapsed()));
-        direct.remove(&id).await.unwrap();
-    }
-    let (mv, ms_) = (median(via), median(straight));
+    let before = scrape(app).await;
+    let times = pairs(
+        rounds,
+        |_| async {
+            let started = Instant::now();
+            let (status, body) = app.run(&t, config.clone()).await;
+            let took = ms(started.elapsed());
+            assert_eq!(status, 200, "{body}");
+            destroy(app, &body["data"]).await;
+            took
+        },
+        |n| {
+            let direct = &direct;
+            async move {
+                let started = Instant::now();
+                let id = direct_run(direct, n + 1).await;
+                // The API answers with the inspected container; the direct path inspects too.
+                direct.inspect(&id).await.unwrap();
+                let took = ms(started.elapsed());
+                direct.remove(&id).await.unwrap();
+                took
+            }
+        },
+    )
+    .await;
+    let after = scrape(app).await;
+    report("run", &times, "ms");
+    let name = "clementine_run_overhead_seconds";
+    let (b, a) = (
+        paired::buckets(&before, name),
+        paired::buckets(&after, name),
+    );
     println!(
-        "run: clementine median {mv:.1} ms, direct median {ms_:.1} ms, ratio {:.3} ({rounds} runs each, alternating)",
-        mv / ms_
+        "run overhead (server histogram, {} runs): p50 {:.2} ms, p99 {:.2} ms",
+        paired::count_between(&b, &a),
+        paired::quantile_between(&b, &a, 0.5) * 1000.0,
+        paired::quantile_between(&b, &a, 0.99) * 1000.0,
     );
 }
 
@@ -102,41 +139,43 @@ async fn pull_overhead(app: &TestApp, rounds: usize) {
             force: true,
             ..Default::default()
         };
-        let _ = direct
-            .docker()
+        let _ = (direct.docker())
             .remove_image(&image, Some(options), None)
             .await;
     };
     let config = json!({"name": image, "args": ["sleep", "600"], "cpus": 0.1, "memory": 16,
                         "type": "host", "labels": ["host:e1"], "pull": "missing"});
-    let (mut via, mut straight) = (Vec::new(), Vec::new());
-    for n in 0..rounds {
-        forget().await;
-        let started = Instant::now();
-        let (status, body) = app.run(&app.admin_token, config.clone()).await;
-        via.push(ms(started.elapsed()));
-        assert_eq!(status, 200, "{body}");
-        destroy(app, &body["data"]).await;
-
-        forget().await;
-        let started = Instant::now();
-        direct
-            .pull(&image, Duration::from_secs(120), None)
-            .await
-            .unwrap();
-        let mut c = direct_config(10_000 + n);
-        c.name = image.clone();
-        let labels = HashMap::from([("clementine.owner".to_string(), "bench-direct".to_string())]);
-        let id = direct.create_and_start(&c, labels, None).await.unwrap();
-        direct.inspect(&id).await.unwrap();
-        straight.push(ms(started.elapsed()));
-        direct.remove(&id).await.unwrap();
-    }
-    let (mv, ms_) = (median(via), median(straight));
-    println!(
-        "pull+run: clementine median {mv:.1} ms, direct pull+create+start median {ms_:.1} ms, ratio {:.3} ({rounds} runs each, alternating)",
-        mv / ms_
-    );
+    let times = pairs(
+        rounds,
+        |_| async {
+            forget().await;
+            let started = Instant::now();
+            let (status, body) = app.run(&app.admin_token, config.clone()).await;
+            let took = ms(started.elapsed());
+            assert_eq!(status, 200, "{body}");
+            destroy(app, &body["data"]).await;
+            took
+        },
+        |n| {
+            let (direct, image, forget) = (&direct, &image, &forget);
+            async move {
+                forget().await;
+                let started = Instant::now();
+                (direct.pull(image, Duration::from_secs(120), None).await).unwrap();
+                let mut c = direct_config(10_000 + n);
+                c.name = image.clone();
+                let labels =
+                    HashMap::from([("clementine.owner".to_string(), "bench-direct".to_string())]);
+                let id = direct.create_and_start(&c, labels, None).await.unwrap();
+                direct.inspect(&id).await.unwrap();
+                let took = ms(started.elapsed());
+                direct.remove(&id).await.unwrap();
+                took
+            }
+        },
+    )
+    .await;
+    report("pull+run", &times, "ms");
 }
 
 async fn destroy(app: &TestApp, c: &Value) {
@@ -151,37 +190,37 @@ async fn destroy(app: &TestApp, c: &Value) {
 async fn list_all(app: &TestApp, rounds: usize) {
     let t = app.admin_token.clone();
     // 30 containers over the three engines.
-    let (status, body) = app
-        .post(
-            "/apiv1/container?count=30&strategy=spread",
-            Some(&t),
-            sleeper(json!({})),
-        )
-        .await;
+    let path = "/apiv1/container?count=30&strategy=spread";
+    let (status, body) = app.post(path, Some(&t), sleeper(json!({}))).await;
     assert_eq!(status, 200, "{body}");
     let clients: Vec<EngineClient> = (1..=3).map(docker).collect();
     for c in &clients {
         c.list_containers(None).await.unwrap();
     }
     app.get("/apiv1/containers", Some(&t)).await;
-    let (mut via, mut slowest) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        let started = Instant::now();
-        let (status, _) = app.get("/apiv1/containers", Some(&t)).await;
-        via.push(ms(started.elapsed()));
-        assert_eq!(status, 200);
-        let each = join_all(clients.iter().map(|c| async move {
-            let s = Instant::now();
-            c.list_containers(None).await.unwrap();
-            ms(s.elapsed())
-        }))
-        .await;
-        slowest.push(each.into_iter().fold(0.0, f64::max));
-    }
-    println!(
-        "list-all (30 containers, 3 engines): clementine median {:.2} ms, slowest single engine median {:.2} ms",
-        median(via),
-        median(slowest)
+    let times = pairs(
+        rounds,
+        |_| async {
+            let started = Instant::now();
+            let (status, _) = app.get("/apiv1/containers", Some(&t)).await;
+            assert_eq!(status, 200);
+            ms(started.elapsed())
+        },
+        |_| async {
+            let each = join_all(clients.iter().map(|c| async move {
+                let s = Instant::now();
+                c.list_containers(None).await.unwrap();
+                ms(s.elapsed())
+            }))
+            .await;
+            each.into_iter().fold(0.0, f64::max)
+        },
+    )
+    .await;
+    report(
+        "list-all (30 containers, 3 engines) against the slowest engine",
+        &times,
+        "ms",
     );
     for c in body["data"].as_array().unwrap() {
         destroy(app, c).await;
@@ -202,35 +241,50 @@ async fn list_all_with_hung_engine(app: &TestApp, timeout_ms: u64) {
     testbed(&["thaw-engine", "7"]);
     println!(
         "list-all with one engine hung: median {:.0} ms for a per-engine timeout of {timeout_ms} ms",
-        median(times)
+        median(&times)
     );
     app.delete("/apiv1/engine/e7", Some(&app.admin_token)).await;
 }
 
-async fn parallel_runs(app: &TestApp, n: usize) {
+async fn parallel_runs(app: &TestApp, n: usize, rounds: usize) {
     let t = app.admin_token.clone();
-    let started = Instant::now();
-    let answers = join_all((0..n).map(|_| app.run(&t, sleeper(json!({}))))).await;
-    let via = started.elapsed().as_secs_f64();
-    assert!(answers.iter().all(|(s, _)| *s == 200));
-    for (_, body) in &answers {
-        destroy(app, &body["data"]).await;
-    }
     let clients: Vec<EngineClient> = (1..=3).map(docker).collect();
-    let started = Instant::now();
-    let ids = join_all((0..n).map(|i| {
-        let client = &clients[i % 3];
-        async move { (i % 3, direct_run(client, 1000 + i).await) }
-    }))
+    let times = pairs(
+        rounds,
+        |_| async {
+            let started = Instant::now();
+            let path = "/apiv1/container?strategy=spread";
+            let answers =
+                join_all((0..n).map(|_| app.post(path, Some(&t), sleeper(json!({}))))).await;
+            let took = started.elapsed().as_secs_f64();
+            assert!(answers.iter().all(|(s, _)| *s == 200));
+            for (_, body) in &answers {
+                destroy(app, &body["data"]).await;
+            }
+            took
+        },
+        |round| {
+            let clients = &clients;
+            async move {
+                let started = Instant::now();
+                let ids = join_all((0..n).map(|i| {
+                    let client = &clients[i % 3];
+                    async move { (i % 3, direct_run(client, 1000 + round * n + i).await) }
+                }))
+                .await;
+                let took = started.elapsed().as_secs_f64();
+                for (engine, id) in ids {
+                    clients[engine].remove(&id).await.unwrap();
+                }
+                took
+            }
+        },
+    )
     .await;
-    let direct = started.elapsed().as_secs_f64();
-    for (engine, id) in ids {
-        clients[engine].remove(&id).await.unwrap();
-    }
-    println!(
-        "{n} parallel runs on 3 engines: clementine {:.1} containers/s, direct round-robin {:.1} containers/s",
-        n as f64 / via,
-        n as f64 / direct
+    report(
+        &format!("{n} parallel runs on 3 engines (wall time)"),
+        &times,
+        "s",
     );
 }
 
@@ -251,10 +305,7 @@ async fn main() {
     for (id, i) in [("e1", 1u8), ("e2", 2), ("e3", 3)] {
         app.add_engine(id, i, &[]).await;
     }
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(31);
+    let rounds = env_or("ROUNDS", 101);
     let only = std::env::var("ONLY").unwrap_or_default();
     let wanted = |section: &str| only.is_empty() || only == section;
     if wanted("run") {
@@ -265,9 +316,9 @@ async fn main() {
         list_all_with_hung_engine(&app, timeout_ms).await;
     }
     if wanted("parallel") {
-        parallel_runs(&app, 20).await;
+        parallel_runs(&app, 20, env_or("PARALLEL_ROUNDS", 15)).await;
     }
     if wanted("pull") {
-        pull_overhead(&app, rounds).await;
+        pull_overhead(&app, env_or("PULL_ROUNDS", 31)).await;
     }
 }

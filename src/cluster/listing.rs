@@ -10,6 +10,7 @@ use crate::domain::{
     EngineFailure, EngineStatus, HealthState, check_engine_id, image_with_tag,
 };
 use crate::engine::to_container;
+use crate::telemetry::clock::phase;
 
 /// Narrows a container listing.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +49,7 @@ impl Cluster {
         principal: &Principal,
         filter: &ContainerFilter,
     ) -> ClusterResult<ContainerList> {
-        let mut engines = self.list_engines(principal).await?;
+        let mut engines = phase("engines", self.list_engines(principal)).await?;
         if let Some(id) = &filter.engine {
             check_engine_id("engine", id)?;
             engines.retain(|e| &e.id == id);

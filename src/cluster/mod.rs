@@ -10,6 +10,7 @@ mod error;
 mod images;
 mod images_on_engines;
 mod inventory;
+mod known;
 mod lifecycle;
 mod listing;
 mod placement;
@@ -65,6 +66,8 @@ pub struct Cluster {
     token_owners: tokens::TokenOwners,
     /// Pulls in flight, per engine and image.
     pull_flights: pulls::PullFlights,
+    /// Engines' images and tenant networks this process has seen (hints for the run path).
+    known: known::Known,
     /// Seals registry credentials at rest; `None` when no key is configured.
     secrets: Option<crate::auth::SecretBox>,
 }
@@ -91,6 +94,7 @@ impl Cluster {
             tail,
             token_owners: tokens::TokenOwners::default(),
             pull_flights: pulls::PullFlights::default(),
+            known: known::Known::default(),
             secrets: None,
         }
     }

@@ -231,22 +231,30 @@ impl Cluster {
 
 impl Cluster {
     /// Records on each candidate's snapshot whether it holds the image already: those come
-    /// first (no pull). An engine that does not answer holds nothing as far as placement knows.
+    /// first (no pull). Engines whose image list this process saw lately are not asked again
+    /// (see `known`); an engine that does not answer holds nothing as far as placement knows.
     async fn note_images(&self, candidates: &mut Candidates, image: &str) {
-        let listings = join_all(
-            candidates
-                .engines
-                .iter()
-                .map(|engine| async move { self.engines.client(engine).list_images().await }),
-        )
+        let stale: Vec<&Engine> = (candidates.engines.iter())
+            .filter(|e| self.known.holds_image(e, image).is_none())
+            .collect();
+        let listings = join_all(stale.iter().map(|engine| async move {
+            let listed = self.engines.client(engine).list_images().await;
+            (*engine, listed)
+        }))
         .await;
-        for (engine, listed) in candidates.snapshot.engines.iter_mut().zip(listings) {
-            engine.holds_image = (listed.unwrap_or_default().iter()).any(|i| {
-                i.repo_tags
-                    .iter()
-                    .chain(&i.repo_digests)
-                    .any(|t| t == image)
-            });
+        for (engine, listed) in listings {
+            let Ok(listed) = listed else { continue };
+            let refs = listed
+                .into_iter()
+                .flat_map(|i| i.repo_tags.into_iter().chain(i.repo_digests));
+            self.known.listed_images(engine, refs.collect());
+        }
+        for (engine, s) in candidates
+            .engines
+            .iter()
+            .zip(&mut candidates.snapshot.engines)
+        {
+            s.holds_image = self.known.holds_image(engine, image) == Some(true);
         }
     }
 }

@@ -56,6 +56,9 @@ impl Cluster {
             return outcome.clone();
         }
         let outcome = phase("pull", self.audited_pull(principal, engine, image)).await;
+        if outcome.is_ok() {
+            self.known.image_is(engine, image, true);
+        }
         *last = Some((Instant::now(), outcome.clone()));
         outcome
     }

@@ -35,7 +35,10 @@ impl Cluster {
         }
     }
 
-    /// Tenant objects, the image as the policy says, create and start.
+    /// Tenant objects, the image as the policy says, create and start. A create that misses
+    /// the image pulls it (policy `missing`) and tries again once; one that misses the tenant's
+    /// network (removed behind clementine's back since this process last saw it) makes it again
+    /// and tries again once.
     pub(super) async fn start_on(
         &self,
         principal: &Principal,
@@ -43,23 +46,54 @@ impl Cluster {
         side: &EngineSide,
         labels: ContainerLabels,
     ) -> Result<Container, StartFailure> {
-        let released = StartFailure::Released;
-        let objects = self.ensure_tenant_objects(engine, &labels.owner, side);
-        (phase("objects", objects).await).map_err(|e| released(Failed::Objects(e)))?;
+        self.objects_on(engine, &labels.owner, side).await?;
         let policy = self.pull_policy(&labels.image, side.config.pull);
         if policy == PullPolicy::Always {
-            (self.pull_for_run(principal, engine, &labels.image).await)
-                .map_err(|(f, m)| released(Failed::Pull(f, m)))?;
+            self.pull_onto(principal, engine, &labels.image).await?;
         }
-        match self.create_on(engine, &side.config, &labels).await? {
-            Err(f) if f.is_missing_image() && policy == PullPolicy::Missing => {
-                (self.pull_for_run(principal, engine, &labels.image).await)
-                    .map_err(|(f, m)| released(Failed::Pull(f, m)))?;
-                let again = self.create_on(engine, &side.config, &labels).await?;
-                again.map_err(|f| released(Failed::Create(f)))
+        let (mut pulled, mut remade) = (false, false);
+        loop {
+            let failure = match self.create_on(engine, &side.config, &labels).await? {
+                Ok(container) => return Ok(container),
+                Err(failure) => failure,
+            };
+            if failure.is_missing_image() {
+                self.known.image_is(engine, &labels.image, false);
+                if policy == PullPolicy::Missing && !pulled {
+                    pulled = true;
+                    self.pull_onto(principal, engine, &labels.image).await?;
+                    continue;
+                }
+            } else if let Some(network) = side.network.as_ref().filter(|_| !remade)
+                && failure.is_missing_network()
+            {
+                remade = true;
+                self.known.network_is(engine, &network.engine_name, false);
+                self.objects_on(engine, &labels.owner, side).await?;
+                continue;
             }
-            created => created.map_err(|f| released(Failed::Create(f))),
+            return Err(StartFailure::Released(Failed::Create(failure)));
         }
+    }
+
+    async fn objects_on(
+        &self,
+        engine: &Engine,
+        owner: &str,
+        side: &EngineSide,
+    ) -> Result<(), StartFailure> {
+        let objects = self.ensure_tenant_objects(engine, owner, side);
+        (phase("objects", objects).await).map_err(|e| StartFailure::Released(Failed::Objects(e)))
+    }
+
+    async fn pull_onto(
+        &self,
+        principal: &Principal,
+        engine: &Engine,
+        image: &str,
+    ) -> Result<(), StartFailure> {
+        (self.pull_for_run(principal, engine, image).await)
+            .map_err(|(f, m)| StartFailure::Released(Failed::Pull(f, m)))
     }
 
     /// Creates and starts, limited to what the labels reserve. The inner error is a failed

@@ -103,7 +103,9 @@ impl Cluster {
             owner: owner.to_string(),
             name: given.to_string(),
         };
-        if let Some(network) = &side.network {
+        if let Some(network) = side.network.as_ref()
+            && !self.known.has_network(engine, &network.engine_name)
+        {
             let wanted = labels(&network.given);
             let lock = format!("network:{}:{}", engine.id, network.engine_name);
             let token = self.wait_for_lock(&lock).await?;
@@ -114,6 +116,7 @@ impl Cluster {
                 tracing::warn!(error = %e, "network lock not released; it expires by itself");
             }
             check_owned(engine, "network", &network.given, &wanted, found)?;
+            self.known.network_is(engine, &network.engine_name, true);
         }
         for volume in &side.volumes {
             let wanted = labels(&volume.given);

@@ -78,6 +78,12 @@ impl EngineError {
         matches!(self, EngineError::NotFound(m) if m.to_lowercase().contains("no such image"))
     }
 
+    /// The container's network does not exist (Docker says so when starting it).
+    pub fn is_missing_network(&self) -> bool {
+        matches!(self, EngineError::NotFound(m)
+            if m.starts_with("network ") && m.ends_with(" not found"))
+    }
+
     /// Docker could not publish a host port: something outside clementine holds it.
     pub fn is_port_in_use(&self) -> bool {
         matches!(self, EngineError::Docker { message, .. }

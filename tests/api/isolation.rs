@@ -337,3 +337,28 @@ async fn escapes_are_refused_at_the_edge() {
     let (_, list) = app.get("/apiv1/containers", Some(&token)).await;
     assert_eq!(list["data"]["containers"], json!([]));
 }
+
+/// This process remembers the tenant networks it has made; one removed behind its back since
+/// is made again, with its owner's labels, by the next run.
+#[tokio::test]
+async fn a_tenant_network_removed_behind_our_back_is_made_again() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    let (ann, token) = app.user("ann").await;
+    app.grant(&ann, &["e1"]).await;
+    let (status, first) = app.run(&token, sleeper(json!({}))).await;
+    assert_eq!(status, 200, "{first}");
+    let d = crate::common::docker(1);
+    d.remove(first["data"]["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let network = app.cluster.engine_name(&ann, "default");
+    d.docker().remove_network(&network).await.unwrap();
+
+    let (status, second) = app.run(&token, sleeper(json!({}))).await;
+    assert_eq!(status, 200, "{second}");
+    let made = d.docker().inspect_network(&network, None).await.unwrap();
+    let labels = made.labels.unwrap_or_default();
+    assert_eq!(labels.get("clementine.owner"), Some(&ann), "{labels:?}");
+    app.cleanup_containers().await;
+}
