@@ -8,6 +8,10 @@
 #   scripts/testbed.sh env      print the environment the tests and the server read
 #   scripts/testbed.sh clean    remove every container on the running engines (test leftovers)
 #   scripts/testbed.sh start-engine|stop-engine|freeze-engine|thaw-engine I   control engine I
+#   scripts/testbed.sh sentinel-up  a Redis master and replica (:6391, :6392) watched by three
+#                               sentinels (:26391-26393) as master `clementine-test`; idempotent
+#   scripts/testbed.sh sentinel-kill-master   kill -9 whichever node is master now (prints its port)
+#   scripts/testbed.sh sentinel-heal    restart a killed node as a replica of the current master
 #
 # Engine i listens on https://127.0.0.(10+i):2376 and publishes container ports on 127.0.0.(10+i), so
 # two engines can publish the same port like two real hosts. Every engine uses its own bridge
@@ -267,8 +271,93 @@ cmd_up() {
   log "up: redis 127.0.0.1:$REDIS_PORT, $n engine(s) at https://127.0.0.11..$(engine_ip "$n"):$DOCKER_PORT"
 }
 
+# Redis through Sentinel, apart from the main Redis so that a failover test disturbs no other.
+SENTINEL_NODES=(6391 6392)
+SENTINEL_PORTS=(26391 26392 26393)
+SENTINEL_MASTER=clementine-test
+
+start_node() {  # PORT [PORT of the master to replicate]
+  local port=$1 of=${2:-}
+  redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+  local args=(--bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes
+              --pidfile "$RUNDIR/redis-$port.pid" --logfile "$RUNDIR/redis-$port.log")
+  [ -n "$of" ] && args+=(--replicaof 127.0.0.1 "$of")
+  redis-server "${args[@]}"
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  log "redis $port did not start; see $RUNDIR/redis-$port.log"; exit 1
+}
+
+# The port of the master as the first sentinel that answers sees it.
+sentinel_master_port() {
+  for p in "${SENTINEL_PORTS[@]}"; do
+    local port
+    port=$(redis-cli -p "$p" sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | sed -n 2p)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+  done
+  return 1
+}
+
+cmd_sentinel_up() {
+  mkdir -p "$RUNDIR"
+  if sentinel_master_port >/dev/null; then cmd_sentinel_heal; return 0; fi
+  log "starting redis master :${SENTINEL_NODES[0]}, replica :${SENTINEL_NODES[1]} and sentinels"
+  start_node "${SENTINEL_NODES[0]}"
+  start_node "${SENTINEL_NODES[1]}" "${SENTINEL_NODES[0]}"
+  for p in "${SENTINEL_PORTS[@]}"; do
+    # Sentinels rewrite their own config file: each gets a fresh one.
+    cat > "$RUNDIR/sentinel-$p.conf" <<CONF
+port $p
+bind 127.0.0.1
+daemonize yes
+pidfile $RUNDIR/sentinel-$p.pid
+logfile $RUNDIR/sentinel-$p.log
+sentinel monitor $SENTINEL_MASTER 127.0.0.1 ${SENTINEL_NODES[0]} 2
+sentinel down-after-milliseconds $SENTINEL_MASTER 1000
+sentinel failover-timeout $SENTINEL_MASTER 5000
+sentinel parallel-syncs $SENTINEL_MASTER 1
+CONF
+    redis-server "$RUNDIR/sentinel-$p.conf" --sentinel
+  done
+  for _ in $(seq 100); do
+    local seen=0
+    for p in "${SENTINEL_PORTS[@]}"; do
+      [ "$(redis-cli -p "$p" sentinel replicas "$SENTINEL_MASTER" 2>/dev/null | grep -c '^ip$')" -ge 1 ] && seen=$((seen + 1))
+    done
+    [ "$seen" -eq ${#SENTINEL_PORTS[@]} ] && { log "sentinels up, master :$(sentinel_master_port)"; return 0; }
+    sleep 0.1
+  done
+  log "sentinels did not see the replica; see $RUNDIR/sentinel-*.log"; exit 1
+}
+
+cmd_sentinel_kill_master() {
+  local port
+  port=$(sentinel_master_port) || { log "no sentinel answers"; exit 1; }
+  kill -9 "$(cat "$RUNDIR/redis-$port.pid")"
+  rm -f "$RUNDIR/redis-$port.pid"
+  echo "$port"
+}
+
+cmd_sentinel_heal() {
+  local master
+  master=$(sentinel_master_port) || { log "no sentinel answers"; exit 1; }
+  for port in "${SENTINEL_NODES[@]}"; do
+    [ "$port" = "$master" ] || start_node "$port" "$master"
+  done
+}
+
+cmd_sentinel_down() {
+  for p in "${SENTINEL_PORTS[@]}" "${SENTINEL_NODES[@]}"; do
+    for pidf in "$RUNDIR/sentinel-$p.pid" "$RUNDIR/redis-$p.pid"; do
+      [ -f "$pidf" ] || continue
+      kill "$(cat "$pidf")" 2>/dev/null || true
+      rm -f "$pidf"
+    done
+  done
+}
+
 cmd_down() {
   need_root
+  cmd_sentinel_down
   for i in $(seq 1 $MAX_ENGINES); do stop_engine "$i"; done
   for pidf in "$RUNDIR/redis.pid" "$RUNDIR/registry.pid" "$RUNDIR/private.pid"; do
     [ -f "$pidf" ] || continue
@@ -317,6 +406,8 @@ export CLEMENTINE_TESTBED_REGISTRY=127.0.0.1:$REGISTRY_PORT
 export CLEMENTINE_TESTBED_PRIVATE_REGISTRY=127.0.0.1:$PRIVATE_PORT
 export CLEMENTINE_TESTBED_PRIVATE_USER=$PRIVATE_USER
 export CLEMENTINE_TESTBED_PRIVATE_PASSWORD=$PRIVATE_PASSWORD
+export CLEMENTINE_TESTBED_SENTINELS=$(IFS=,; echo "${SENTINEL_PORTS[*]/#/127.0.0.1:}")
+export CLEMENTINE_TESTBED_SENTINEL_MASTER=$SENTINEL_MASTER
 ENV
 }
 
@@ -333,5 +424,9 @@ case "${1:-}" in
   # Freeze/thaw: the engine accepts connections but never answers (a hung daemon).
   freeze-engine) need_root; kill -STOP "$(cat "$RUNDIR/e$2/dockerd.pid")" ;;
   thaw-engine) need_root; kill -CONT "$(cat "$RUNDIR/e$2/dockerd.pid")" ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  sentinel-up) need_root; install_packages; cmd_sentinel_up ;;
+  sentinel-kill-master) need_root; cmd_sentinel_kill_master ;;
+  sentinel-heal) need_root; cmd_sentinel_heal ;;
+  sentinel-down) need_root; cmd_sentinel_down ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -52,6 +52,7 @@ pub async fn build_cluster(
 ) -> Result<(Arc<Cluster>, Store, Arc<EnginePool>), StartupError> {
     let tls = client_config(&settings.tls)?;
     let store = Store::connect(&settings.store).await?;
+    store.follow_master(shutdown.clone());
     let report = store.migrate().await?;
     tracing::info!(version = report.version, applied = ?report.applied, "schema ready");
 

@@ -8,6 +8,8 @@
 //! |------------------------|-----------------------------------|---------------------------|
 //! | `listen`               | `CLEMENTINE_LISTEN`               | `127.0.0.1:8080`          |
 //! | `redis_url`            | `CLEMENTINE_REDIS_URL`            | `redis://127.0.0.1:6379/` |
+//! | `redis_sentinels`      | `CLEMENTINE_REDIS_SENTINELS`      | none: else `host:port,...`, and `redis_url` is unused |
+//! | `redis_master`         | `CLEMENTINE_REDIS_MASTER`         | `mymaster`                |
 //! | `key_prefix`           | `CLEMENTINE_KEY_PREFIX`           | `clementine:`             |
 //! | `tls.ca`               | `CLEMENTINE_TLS_CA`               | required                  |
 //! | `tls.cert`             | `CLEMENTINE_TLS_CERT`             | required                  |
@@ -123,6 +125,8 @@ impl Default for PlacementSettings {
 pub mod defaults {
     pub const LISTEN: &str = "127.0.0.1:8080";
     pub const REDIS_URL: &str = "redis://127.0.0.1:6379/";
+    /// Sentinel's own default name for a master.
+    pub const REDIS_MASTER: &str = "mymaster";
     pub const KEY_PREFIX: &str = "clementine:";
     pub const JWT_TTL_SECS: u64 = 3600;
     pub const JWT_ISSUER: &str = "clementine";
@@ -142,8 +146,31 @@ pub mod defaults {
 /// Where the state lives; all `clementine` subcommands need this much.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
+    /// Where Redis is, unless it is found through Sentinel.
     pub redis_url: Secret,
+    /// Sentinels (`host:port`) that say where the master is; when there are any, `redis_url`
+    /// is unused.
+    pub redis_sentinels: Vec<String>,
+    /// The name the sentinels know the master by.
+    pub redis_master: String,
     pub key_prefix: String,
+}
+
+impl StoreSettings {
+    /// The sentinels and master name, when Redis is found through Sentinel.
+    pub fn sentinel(&self) -> Option<SentinelSettings> {
+        (!self.redis_sentinels.is_empty()).then(|| SentinelSettings {
+            sentinels: self.redis_sentinels.clone(),
+            master: self.redis_master.clone(),
+        })
+    }
+}
+
+/// Redis found through Sentinel: the sentinels (`host:port`) and the master's name.
+#[derive(Debug, Clone)]
+pub struct SentinelSettings {
+    pub sentinels: Vec<String>,
+    pub master: String,
 }
 
 /// The client certificate, key and CA used for every engine.

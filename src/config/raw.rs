@@ -40,6 +40,16 @@ macro_rules! number {
 pub(super) const ENV: &[(&str, &str, Apply)] = &[
     ("CLEMENTINE_LISTEN", "listen", text!(listen)),
     ("CLEMENTINE_REDIS_URL", "redis_url", text!(redis_url)),
+    (
+        "CLEMENTINE_REDIS_SENTINELS",
+        "redis_sentinels",
+        text!(redis_sentinels),
+    ),
+    (
+        "CLEMENTINE_REDIS_MASTER",
+        "redis_master",
+        text!(redis_master),
+    ),
     ("CLEMENTINE_KEY_PREFIX", "key_prefix", text!(key_prefix)),
     ("CLEMENTINE_TLS_CA", "tls.ca", text!(tls.ca)),
     ("CLEMENTINE_TLS_CERT", "tls.cert", text!(tls.cert)),
@@ -133,6 +143,8 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
 pub(super) struct RawConfig {
     pub(super) listen: Option<String>,
     pub(super) redis_url: Option<String>,
+    pub(super) redis_sentinels: Option<String>,
+    pub(super) redis_master: Option<String>,
     pub(super) key_prefix: Option<String>,
     #[serde(default)]
     pub(super) tls: RawTls,
@@ -223,8 +235,29 @@ impl RawConfig {
         }
         Ok(StoreSettings {
             redis_url: Secret::new(redis_url),
+            redis_sentinels: self.sentinels()?,
+            redis_master: (self.redis_master.clone())
+                .unwrap_or_else(|| defaults::REDIS_MASTER.into()),
             key_prefix,
         })
+    }
+
+    /// The sentinels, checked: `host:port` each.
+    fn sentinels(&self) -> Result<Vec<String>, ConfigError> {
+        let list = self.redis_sentinels.as_deref().unwrap_or_default();
+        let mut sentinels = Vec::new();
+        for addr in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            let valid = addr.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
+            if !valid {
+                return Err(ConfigError(format!(
+                    "redis_sentinels (CLEMENTINE_REDIS_SENTINELS) must be host:port entries separated by commas, not {addr:?}"
+                )));
+            }
+            sentinels.push(addr.to_string());
+        }
+        Ok(sentinels)
     }
 }
 

@@ -146,6 +146,22 @@ fn bad_numbers_and_addresses_are_named() {
     env.push(("CLEMENTINE_LISTEN", "localhost"));
     let err = Settings::load(None, &env_of(&env)).unwrap_err();
     assert!(err.0.contains("listen"), "{err}");
+
+    for bad in ["127.0.0.1", "127.0.0.1:0", ":26379", "redis://h:1", "h:1,h"] {
+        let mut env = full_env(&p, &secret);
+        env.push(("CLEMENTINE_REDIS_SENTINELS", bad));
+        let err = Settings::load(None, &env_of(&env)).unwrap_err();
+        assert!(err.0.contains("CLEMENTINE_REDIS_SENTINELS"), "{bad}: {err}");
+    }
+    let mut env = full_env(&p, &secret);
+    env.push((
+        "CLEMENTINE_REDIS_SENTINELS",
+        " 127.0.0.1:26379 , sentinel-2:26379",
+    ));
+    let store = Settings::load(None, &env_of(&env)).unwrap().store;
+    let sentinel = store.sentinel().unwrap();
+    assert_eq!(sentinel.sentinels, ["127.0.0.1:26379", "sentinel-2:26379"]);
+    assert_eq!(sentinel.master, "mymaster");
 }
 
 /// The rows of the README's configuration table: (file field, environment variable).
@@ -197,6 +213,8 @@ fn every_variable_in_the_readme_changes_its_setting() {
             "CLEMENTINE_LISTEN" => "127.0.0.1:9998".into(),
             "CLEMENTINE_REDIS_URL" => "redis://127.0.0.1:1/".into(),
             "CLEMENTINE_KEY_PREFIX" => "other:".into(),
+            "CLEMENTINE_REDIS_SENTINELS" => "127.0.0.1:26379,localhost:26380".into(),
+            "CLEMENTINE_REDIS_MASTER" => "other-master".into(),
             "CLEMENTINE_TLS_CA" | "CLEMENTINE_TLS_CERT" | "CLEMENTINE_TLS_KEY" => other.clone(),
             "CLEMENTINE_JWT_SECRET" => "t".repeat(40),
             "CLEMENTINE_JWT_SECRET_FILE" | "CLEMENTINE_SECRETS_KEY_FILE" => sf.clone(),

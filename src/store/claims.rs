@@ -118,8 +118,14 @@ impl Store {
         capacity_memory: u64,
         now_ms: u64,
     ) -> StoreResult<Result<(), ClaimRefused>> {
-        self.run_claim(claim, capacity_cpus_milli, capacity_memory, now_ms, false)
-            .await
+        let claimed =
+            (self.run_claim(claim, capacity_cpus_milli, capacity_memory, now_ms, false)).await?;
+        if claimed.is_ok() {
+            // The last write before the engine work: once a replica has it (and the intent
+            // before it), a failover cannot lose what a container that is about to exist needs.
+            self.link.wait_for_replica().await;
+        }
+        Ok(claimed)
     }
 
     /// Records the claim of a container that exists (reconcile), whatever the limits say;

@@ -205,8 +205,7 @@ impl Store {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(None);
-        let conn = self
-            .client
+        let conn = (self.link.client())
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
         Ok(BlockingReader {

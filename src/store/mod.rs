@@ -1,14 +1,17 @@
 //! Redis: the only module that knows key names (see [`keys`]) and the migrations runner.
 //!
 //! [`Store`] is cheap to clone: it wraps one multiplexed [`ConnectionManager`] that reconnects by
-//! itself after Redis restarts. Commands time out after two seconds so that a dead Redis turns
-//! into a quick `503`, never a hung request.
+//! itself after Redis restarts, and through Sentinel follows the master to another server
+//! ([`link`]). Commands time out after two seconds so that a dead Redis turns into a quick
+//! `503`, never a hung request; so do the errors of a server that is not (or no longer) the
+//! master.
 
 mod claims;
 mod engines;
 mod events;
 mod images;
 pub mod keys;
+mod link;
 mod locks;
 pub mod migrations;
 mod registries;
@@ -16,9 +19,8 @@ mod tokens;
 mod users;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 pub use claims::{Claim, ClaimRefused, Reservations};
 pub use events::{BlockingReader, Fields, IndexChange, StoredEntry, index_entry};
@@ -56,6 +58,9 @@ impl From<redis::RedisError> for StoreError {
             || e.is_connection_dropped()
             || e.is_connection_refusal()
             || e.is_unrecoverable_error()
+            // A replica (the old master, back after a failover), or a master that lost its
+            // replicas or is loading: not this request's fault, try again soon.
+            || matches!(e.code(), Some("READONLY" | "LOADING" | "MASTERDOWN" | "TRYAGAIN"))
         {
             StoreError::Unavailable(e)
         } else {
@@ -69,27 +74,23 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Handle on clementine's state in Redis.
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
-    client: redis::Client,
+    link: Arc<link::Link>,
     keys: Arc<Keys>,
 }
 
 impl Store {
-    /// Connects to Redis. Fails when Redis cannot be reached now; afterwards the connection
-    /// heals by itself.
+    /// Connects to Redis (or finds it through the sentinels). Fails when Redis cannot be reached
+    /// now; afterwards the connection heals by itself.
     pub async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
-        let client = redis::Client::open(settings.redis_url.expose())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
         Ok(Self {
-            conn,
-            client,
+            link: link::Link::connect(settings).await?,
             keys: Arc::new(Keys::new(settings.key_prefix.clone())),
         })
+    }
+
+    /// Through Sentinel, follows the master across failovers until `shutdown` begins.
+    pub fn follow_master(&self, shutdown: crate::shutdown::Shutdown) {
+        self.link.follow(shutdown);
     }
 
     pub fn keys(&self) -> &Keys {
@@ -98,7 +99,7 @@ impl Store {
 
     /// A connection for one command or pipeline (a cheap clone of the shared multiplexed one).
     fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
+        self.link.conn()
     }
 
     /// `PING`: is Redis answering?

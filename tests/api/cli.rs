@@ -188,12 +188,20 @@ impl LoggedServer {
         rust_log: &str,
         change: impl FnOnce(&mut std::collections::HashMap<String, String>),
     ) -> Self {
-        let port = free_port();
-        let id = short_id();
-        let mut env = test_env(&id);
-        env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
+        let mut env = test_env(&short_id());
         change(&mut env);
-        let log = std::env::temp_dir().join(format!("clementine-{id}.log"));
+        Self::start_env(rust_log, env).await
+    }
+
+    /// Starts it with exactly `env` (listening on a free port), and waits until it is healthy.
+    /// Two started with one `env` share a deployment.
+    pub async fn start_env(
+        rust_log: &str,
+        mut env: std::collections::HashMap<String, String>,
+    ) -> Self {
+        let port = free_port();
+        env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
+        let log = std::env::temp_dir().join(format!("clementine-{}-{port}.log", short_id()));
         let child = clementine()
             .envs(&env)
             .env("RUST_LOG", rust_log)

@@ -15,6 +15,7 @@ mod container_tenancy;
 mod containers;
 mod engine_failure;
 mod engines;
+mod failover;
 mod images;
 mod isolation;
 mod metrics;

@@ -10,6 +10,8 @@ async fn store() -> (Store, String) {
     let prefix = format!("test:{}:", short_id());
     let settings = StoreSettings {
         redis_url: Secret::new(redis_url()),
+        redis_sentinels: Vec::new(),
+        redis_master: String::new(),
         key_prefix: prefix.clone(),
     };
     (Store::connect(&settings).await.unwrap(), prefix)

@@ -1,0 +1,223 @@
+//! The connection to Redis: straight to `redis_url`, or to whichever server the sentinels say is
+//! the master, followed across failovers without a restart.
+//!
+//! Through Sentinel, [`Link::follow`] asks the sentinels every [`WATCH_EVERY`] where the master is;
+//! when it moved, a new connection to the new master replaces the shared one (the commands in
+//! flight on the old one fail, and their requests answer 503). Lua scripts need nothing more:
+//! `redis::Script` sends `EVALSHA` and loads the script again when the new master says `NOSCRIPT`.
+//! The live tail's blocking reader reconnects through [`Link::client`], so it follows too.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+
+use super::StoreResult;
+use crate::config::{SentinelSettings, StoreSettings};
+use crate::shutdown::Shutdown;
+
+/// How often the sentinels are asked where the master is.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// Bounds connecting and every command, so that a dead Redis is a quick 503, never a hang.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a claim waits for a replica to acknowledge it (through Sentinel).
+const REPLICA_WAIT_MS: u64 = 100;
+/// After a wait that no replica acknowledged, claims stop waiting for this long (so a missing
+/// replica costs one wait every few seconds, not one per run).
+const REPLICA_BACKOFF_MS: u64 = 5_000;
+
+/// The shared connection and where it points.
+pub(super) struct Link {
+    current: RwLock<Current>,
+    sentinel: Option<SentinelSettings>,
+    /// Unix ms before which claims do not wait for a replica.
+    skip_waits_until: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Current {
+    conn: ConnectionManager,
+    client: redis::Client,
+    /// `host:port` of the master (through Sentinel), else empty.
+    master: String,
+}
+
+async fn open(url: &str) -> StoreResult<(ConnectionManager, redis::Client)> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500));
+    let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
+    Ok((conn, client))
+}
+
+impl Link {
+    /// Connects now (fails when Redis, or every sentinel, cannot be reached).
+    pub async fn connect(settings: &StoreSettings) -> StoreResult<Arc<Self>> {
+        let sentinel = settings.sentinel();
+        let (url, master) = match &sentinel {
+            None => (settings.redis_url.expose().to_string(), String::new()),
+            Some(s) => {
+                let mut sentinels = Sentinels::new(&s.sentinels);
+                let master = sentinels.master(&s.master).await?;
+                (format!("redis://{master}/"), master)
+            }
+        };
+        let (conn, client) = open(&url).await?;
+        let current = Current {
+            conn,
+            client,
+            master,
+        };
+        Ok(Arc::new(Self {
+            current: RwLock::new(current),
+            sentinel,
+            skip_waits_until: AtomicU64::new(0),
+        }))
+    }
+
+    fn current(&self) -> Current {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The shared multiplexed connection (a cheap clone).
+    pub fn conn(&self) -> ConnectionManager {
+        self.current().conn
+    }
+
+    /// A client for the current master, for connections of their own (blocking reads).
+    pub fn client(&self) -> redis::Client {
+        self.current().client
+    }
+
+    /// Through Sentinel: `WAIT 1` until a replica holds every write made so far on the shared
+    /// connection (bounded by [`REPLICA_WAIT_MS`]). Replication is asynchronous; this narrows
+    /// what a failover can lose to the writes of the last moment before the master died. A wait
+    /// no replica answers is logged and switches waiting off for a while. Without Sentinel:
+    /// nothing.
+    pub async fn wait_for_replica(&self) {
+        let now = crate::time::now_ms();
+        if self.sentinel.is_none() || now < self.skip_waits_until.load(Ordering::Relaxed) {
+            return;
+        }
+        let acked: redis::RedisResult<i64> = redis::cmd("WAIT")
+            .arg(1)
+            .arg(REPLICA_WAIT_MS)
+            .query_async(&mut self.conn())
+            .await;
+        if !matches!(acked, Ok(n) if n > 0) {
+            tracing::warn!(
+                ?acked,
+                "no redis replica acknowledged a claim; not waiting for a while"
+            );
+            let until = now + REPLICA_BACKOFF_MS;
+            self.skip_waits_until.store(until, Ordering::Relaxed);
+        }
+    }
+
+    /// Through Sentinel: follows the master until `shutdown` begins. Otherwise does nothing.
+    pub fn follow(self: &Arc<Self>, shutdown: Shutdown) {
+        let Some(settings) = self.sentinel.clone() else {
+            return;
+        };
+        let link = self.clone();
+        tokio::spawn(async move {
+            let mut sentinels = Sentinels::new(&settings.sentinels);
+            loop {
+                tokio::select! {
+                    _ = shutdown.begun() => return,
+                    _ = tokio::time::sleep(WATCH_EVERY) => {}
+                }
+                link.move_if_needed(&mut sentinels, &settings.master).await;
+            }
+        });
+    }
+
+    async fn move_if_needed(&self, sentinels: &mut Sentinels, name: &str) {
+        let Ok(master) = sentinels.master(name).await else {
+            return; // No sentinel answered: keep what we have.
+        };
+        if master == self.current().master {
+            return;
+        }
+        match open(&format!("redis://{master}/")).await {
+            Ok((conn, client)) => {
+                tracing::warn!(%master, "redis master moved; following it");
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Current {
+                    conn,
+                    client,
+                    master,
+                };
+            }
+            Err(e) => tracing::warn!(%master, error = %e, "cannot reach the new redis master yet"),
+        }
+    }
+}
+
+/// Connections to the sentinels, made when first needed and again after an error.
+struct Sentinels {
+    addrs: Vec<String>,
+    conns: Vec<Option<MultiplexedConnection>>,
+}
+
+impl Sentinels {
+    fn new(addrs: &[String]) -> Self {
+        Self {
+            addrs: addrs.to_vec(),
+            conns: vec![None; addrs.len()],
+        }
+    }
+
+    /// `host:port` of master `name`, from the first sentinel that knows it.
+    async fn master(&mut self, name: &str) -> StoreResult<String> {
+        let mut last = None;
+        for i in 0..self.addrs.len() {
+            match self.ask(i, name).await {
+                Ok(Some(addr)) => return Ok(addr),
+                Ok(None) => {}
+                Err(e) => {
+                    self.conns[i] = None;
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| {
+                redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "no sentinel knows the master",
+                    name.to_string(),
+                ))
+            })
+            .into())
+    }
+
+    async fn ask(&mut self, i: usize, name: &str) -> redis::RedisResult<Option<String>> {
+        if self.conns[i].is_none() {
+            let client = redis::Client::open(format!("redis://{}/", self.addrs[i]))?;
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(TIMEOUT))
+                .set_response_timeout(Some(TIMEOUT));
+            let conn = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            self.conns[i] = Some(conn);
+        }
+        let Some(conn) = self.conns[i].as_mut() else {
+            return Ok(None);
+        };
+        let found: Option<(String, String)> = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(name)
+            .query_async(conn)
+            .await?;
+        Ok(found.map(|(host, port)| format!("{host}:{port}")))
+    }
+}
