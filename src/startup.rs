@@ -121,8 +121,13 @@ impl Application {
             .and_then(|a| a.as_socket_addr().copied())
             .unwrap_or(settings.listen);
 
-        let monitor =
-            HealthMonitor::new(store, pool, settings.monitor_interval).spawn(shutdown.clone());
+        let monitor = HealthMonitor::new(
+            store,
+            pool,
+            cluster.views.clone(),
+            settings.monitor_interval,
+        )
+        .spawn(shutdown.clone());
         let reconciler = spawn_reconciler(
             cluster.clone(),
             settings.reconcile_interval,

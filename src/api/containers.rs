@@ -108,8 +108,10 @@ impl ContainersApi {
         ok(RunAnswer::shaped(started, count.0))
     }
 
-    /// Every container the caller may see, asking all engines at once. Engines that do not
-    /// answer within their timeout are listed in `failed`.
+    /// Every container the caller may see, from this process's views of the engines (kept
+    /// current by each engine's event stream) or, with `fresh=true`, asking all engines at once.
+    /// `engines` says how current each engine's part is; engines that do not answer within
+    /// their timeout, or whose view has been stale for more than 10 s, are listed in `failed`.
     #[oai(path = "/containers", method = "get", operation_id = "listContainers")]
     #[allow(clippy::too_many_arguments)] // one argument per query parameter
     async fn list_all(
@@ -126,6 +128,8 @@ impl ContainersApi {
         owner: Query<Option<String>>,
         /// Only containers run from this saved image config (the container's `config`).
         config: Query<Option<String>>,
+        /// Ask every engine now instead of reading the views their event streams keep.
+        fresh: Query<Option<bool>>,
     ) -> ApiResult<ContainerList> {
         let filter = ContainerFilter {
             engine: engine.0,
@@ -133,6 +137,7 @@ impl ContainersApi {
             state: self::state(state.0.as_deref())?,
             owner: owner.0,
             config: config.0,
+            fresh: fresh.0.unwrap_or(false),
         };
         ok(cluster.list_all(&auth.0, &filter).await?)
     }

@@ -164,6 +164,7 @@ impl Cluster {
                 Ok(()) | Err(EngineError::NotFound(_)) => {}
                 Err(e) => return Err(ClusterError::engine(&found.engine.id, e)),
             }
+            self.views.remove(&found.engine.id, &found.container.id);
             if let Some(op) = &found.op {
                 self.store.release(&found.engine.id, op).await?;
             }
@@ -224,6 +225,7 @@ impl Cluster {
                 Err(e) => Err(e),
             }
             .map_err(|e| ClusterError::engine(engine_id, e))
+            .inspect(|c| self.views.upsert(c))
         };
         self.audited(draft, work, plain).await
     }

@@ -6,12 +6,13 @@ use futures::future::join_all;
 use super::{Cluster, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{
-    Capacity, ClusterCapacity, Container, ContainerList, ContainerState, EngineCapacity,
-    EngineFailure, EngineStatus, HealthState, check_engine_id, image_with_tag,
+    Capacity, ClusterCapacity, Container, ContainerList, ContainerState, Engine, EngineCapacity,
+    EngineFailure, EngineStatus, EngineSync, HealthState, check_engine_id, image_with_tag,
 };
 use crate::engine::to_container;
+use crate::engine::views::{Read, STALE_GRACE};
 use crate::telemetry::clock::phase;
-
+use crate::time::{now_ms, rfc3339_ms};
 /// Narrows a container listing.
 #[derive(Debug, Clone, Default)]
 pub struct ContainerFilter {
@@ -22,6 +23,8 @@ pub struct ContainerFilter {
     pub owner: Option<String>,
     /// Only containers run from this saved config.
     pub config: Option<String>,
+    /// Ask the engines now instead of reading this process's views of them.
+    pub fresh: bool,
 }
 
 impl ContainerFilter {
@@ -41,9 +44,45 @@ impl ContainerFilter {
     }
 }
 
+/// One engine's share of an answer: its containers and how current they are.
+struct Part<'a> {
+    engine: &'a str,
+    containers: Vec<Container>,
+    /// Unix ms.
+    synced_at: u64,
+    stale: bool,
+    source: &'static str,
+}
+
+/// Adds what one engine holds (what the caller may see of it, filtered) and how current it is;
+/// a part stale past its grace adds a failure instead.
+fn add_part(list: &mut ContainerList, part: Part, principal: &Principal, filter: &ContainerFilter) {
+    let synced = rfc3339_ms(part.synced_at);
+    if part.stale && now_ms().saturating_sub(part.synced_at) > STALE_GRACE.as_millis() as u64 {
+        list.failed.push(EngineFailure {
+            engine: part.engine.to_string(),
+            error: format!(
+                "its event stream is down or it does not answer; last in sync at {synced}"
+            ),
+        });
+        return;
+    }
+    let visible = (part.containers.into_iter())
+        .filter(|c| principal.may_touch_container(c.owner.as_deref()) && filter.keeps(c));
+    list.containers.extend(visible);
+    list.engines.push(EngineSync {
+        engine: part.engine.to_string(),
+        synced_at: synced,
+        stale: part.stale,
+        source: part.source.into(),
+    });
+}
+
 impl Cluster {
-    /// Asks every visible engine at once. One dead engine costs at most its timeout and shows
-    /// up in `failed`; the others' containers are answered.
+    /// Every container the caller may see: from this process's views of the engines (kept by
+    /// their event streams, see `engine::views`), or asking every engine at once when `fresh`
+    /// is set or an engine's view is not listed yet. A dead engine costs at most its timeout and
+    /// shows up in `failed`; so does a view stale for longer than its grace.
     pub async fn list_all(
         &self,
         principal: &Principal,
@@ -57,10 +96,46 @@ impl Cluster {
         if let Some(config) = &filter.config {
             check_engine_id("config", config)?;
         }
-        let owner = principal
-            .owner_filter()
-            .map(str::to_string)
-            .or_else(|| filter.owner.clone());
+        let mut list = ContainerList {
+            containers: Vec::new(),
+            failed: Vec::new(),
+            engines: Vec::new(),
+        };
+        let mut ask = Vec::new();
+        for engine in engines {
+            match self.views.read(&engine) {
+                Read::Known { .. } if filter.fresh => ask.push(engine),
+                Read::Unknown => ask.push(engine),
+                Read::Known {
+                    containers,
+                    synced_at,
+                    stale,
+                } => {
+                    let (engine, source) = (&engine.id, "events");
+                    let part = Part {
+                        engine,
+                        containers,
+                        synced_at,
+                        stale,
+                        source,
+                    };
+                    add_part(&mut list, part, principal, filter);
+                }
+            }
+        }
+        self.ask_live(&mut list, &ask, principal, filter).await;
+        Ok(list)
+    }
+
+    /// Asks these engines at once; each answers within its timeout or is listed as failed.
+    async fn ask_live(
+        &self,
+        list: &mut ContainerList,
+        engines: &[Engine],
+        principal: &Principal,
+        filter: &ContainerFilter,
+    ) {
+        let owner = (principal.owner_filter().map(str::to_string)).or_else(|| filter.owner.clone());
         let answers = join_all(engines.iter().map(|engine| {
             let owner = owner.clone();
             async move {
@@ -69,19 +144,18 @@ impl Cluster {
             }
         }))
         .await;
-        let mut list = ContainerList {
-            containers: Vec::new(),
-            failed: Vec::new(),
-        };
         for (engine, answer) in answers {
             match answer {
                 Ok(summaries) => {
-                    for s in summaries {
-                        let c = to_container(s, engine);
-                        if principal.may_touch_container(c.owner.as_deref()) && filter.keeps(&c) {
-                            list.containers.push(c);
-                        }
-                    }
+                    let containers = summaries.into_iter().map(|s| to_container(s, engine));
+                    let part = Part {
+                        engine: &engine.id,
+                        containers: containers.collect(),
+                        synced_at: now_ms(),
+                        stale: false,
+                        source: "live",
+                    };
+                    add_part(list, part, principal, filter);
                 }
                 Err(e) => list.failed.push(EngineFailure {
                     engine: engine.id.clone(),
@@ -89,7 +163,6 @@ impl Cluster {
                 }),
             }
         }
-        Ok(list)
     }
 
     /// Capacity, reservations and free room, per visible engine and in total.

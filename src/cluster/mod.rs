@@ -68,6 +68,8 @@ pub struct Cluster {
     pull_flights: pulls::PullFlights,
     /// Engines' images and tenant networks this process has seen (hints for the run path).
     known: known::Known,
+    /// Each engine's containers, kept by its event stream (list-all reads these).
+    pub(crate) views: Arc<crate::engine::views::ContainerViews>,
     /// Seals registry credentials at rest; `None` when no key is configured.
     secrets: Option<crate::auth::SecretBox>,
 }
@@ -85,6 +87,7 @@ impl Cluster {
         Self {
             scope: Scope::of_deployment(store.keys().prefix()),
             metrics: engines.metrics().clone(),
+            views: Arc::new(crate::engine::views::ContainerViews::new(engines.clone())),
             store,
             engines,
             passwords,

@@ -215,7 +215,10 @@ impl Cluster {
                 name: config.container_name.clone(),
             };
             match self.start_on(principal, &engine, &side, labels).await {
-                Ok(container) => return Ok(container),
+                Ok(container) => {
+                    self.views.upsert(&container);
+                    return Ok(container);
+                }
                 Err(StartFailure::Kept(e)) => return Err(e),
                 Err(StartFailure::Released(failed)) => {
                     self.store.release(&engine.id, op).await?;

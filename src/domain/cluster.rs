@@ -11,6 +11,22 @@ pub struct ContainerList {
     pub containers: Vec<Container>,
     /// Engines that did not answer in time or failed, with the error.
     pub failed: Vec<EngineFailure>,
+    /// How current each engine's part of the answer is.
+    pub engines: Vec<EngineSync>,
+}
+
+/// How current one engine's containers in an answer are.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct EngineSync {
+    pub engine: String,
+    /// When what is shown was last known to match the engine (RFC 3339): now for an engine asked
+    /// live or followed by a working event stream; earlier for a stale one.
+    pub synced_at: String,
+    /// The engine's event stream is down or the engine does not answer its health checks: what
+    /// is shown may be out of date. Past a grace (10 s) the engine is listed in `failed` instead.
+    pub stale: bool,
+    /// `live` (asked now) or `events` (this process's view, kept by the engine's event stream).
+    pub source: String,
 }
 
 /// An engine that could not be asked.

@@ -21,7 +21,9 @@ mod token;
 mod user;
 mod volume;
 
-pub use cluster::{Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure};
+pub use cluster::{
+    Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure, EngineSync,
+};
 pub use container::{Container, ContainerState};
 pub use engine::{Engine, EngineHealth, EngineRecord, EngineStatus, HealthState};
 pub use event::{AuditEvent, EventPage, Phase};

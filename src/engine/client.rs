@@ -162,6 +162,20 @@ impl EngineClient {
         self.list_labelled(labels.into_iter().collect()).await
     }
 
+    /// One container as a listing shows it (running or stopped), or `None` when it is gone.
+    pub async fn container_by_id(&self, id: &str) -> Result<Option<ContainerSummary>, EngineError> {
+        let filters = std::iter::once(("id".to_string(), vec![id.to_string()])).collect();
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let listed = self
+            .call("list", self.docker.list_containers(Some(options)))
+            .await?;
+        Ok(listed.into_iter().find(|c| c.id.as_deref() == Some(id)))
+    }
+
     /// Lists containers (running and stopped) carrying every `key=value` (or `key`) label.
     pub async fn list_labelled(
         &self,

@@ -1,5 +1,5 @@
-//! Docker engines over mutual TLS: one bollard client per engine, built once and reused, plus the
-//! health monitor.
+//! Docker engines over mutual TLS: one bollard client per engine, built once and reused, the
+//! health monitor, and each engine's containers as its event stream keeps them ([`views`]).
 //!
 //! Why not bollard's own `connect_with_ssl`: it opens a fresh TLS connection per request with
 //! Nagle's algorithm on (~44 ms a call) and re-reads the key files on every handshake. Here all
@@ -17,6 +17,7 @@ mod pool;
 mod pull;
 mod spec;
 mod tls;
+pub mod views;
 
 pub use client::{EngineClient, Probe};
 pub use containers::{from_inspect, to_container};

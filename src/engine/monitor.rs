@@ -1,4 +1,5 @@
-//! The health monitor: pings every engine on an interval and records what it saw.
+//! The health monitor: pings every engine on an interval and records what it saw; each round it
+//! also makes the container views follow the engines that exist now (see [`super::views`]).
 //!
 //! Each process runs one; with several processes on one Redis the last writer wins, which is
 //! fine because they all record the same observable fact. A failing engine or a Redis outage
@@ -11,6 +12,7 @@ use futures::future::join_all;
 use tokio::task::JoinHandle;
 
 use super::EnginePool;
+use super::views::ContainerViews;
 use crate::domain::{Engine, EngineHealth, HealthState};
 use crate::shutdown::Shutdown;
 use crate::store::Store;
@@ -45,20 +47,27 @@ pub async fn check_engine(pool: &EnginePool, engine: &Engine) -> EngineHealth {
 pub struct HealthMonitor {
     store: Store,
     pool: Arc<EnginePool>,
+    views: Arc<ContainerViews>,
     interval: Duration,
 }
 
 impl HealthMonitor {
-    pub fn new(store: Store, pool: Arc<EnginePool>, interval: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        pool: Arc<EnginePool>,
+        views: Arc<ContainerViews>,
+        interval: Duration,
+    ) -> Self {
         Self {
             store,
             pool,
+            views,
             interval,
         }
     }
 
-    /// Checks every engine once, all at the same time.
-    pub async fn check_all(&self) {
+    /// Checks every engine once, all at the same time, and follows them with the views.
+    pub async fn check_all(&self, shutdown: &Shutdown) {
         let engines = match self.store.list_engines().await {
             Ok(engines) => engines,
             Err(e) => {
@@ -66,6 +75,7 @@ impl HealthMonitor {
                 return;
             }
         };
+        self.views.follow(&engines, shutdown);
         join_all(engines.iter().map(|engine| async move {
             let health = check_engine(&self.pool, engine).await;
             if health.state != engine.health.state {
@@ -94,7 +104,7 @@ impl HealthMonitor {
                     _ = tick.tick() => {}
                     _ = shutdown.begun() => return,
                 }
-                self.check_all().await;
+                self.check_all(&shutdown).await;
             }
         })
     }

@@ -28,9 +28,10 @@ async fn a_dead_engine_is_reported_and_skipped() {
         .await;
     assert_eq!(status, 200, "{on1}");
 
-    // A hung daemon (accepts, never answers): list-all waits at most the engine timeout.
+    // A hung daemon (accepts, never answers): list-all asked live waits at most the engine
+    // timeout. (From the views, see `inventory`, it answers at once.)
     testbed(&["freeze-engine", "6"]);
-    let (status, list) = app.get("/apiv1/containers", Some(&t)).await;
+    let (status, list) = app.get("/apiv1/containers?fresh=true", Some(&t)).await;
     testbed(&["thaw-engine", "6"]);
     assert_eq!(status, 200, "{list}");
     let ids: Vec<&str> = list["data"]["containers"]
@@ -51,7 +52,7 @@ async fn a_dead_engine_is_reported_and_skipped() {
 
     // A stopped daemon: reported at once, marked unhealthy, skipped by the scheduler.
     testbed(&["stop-engine", "6"]);
-    let (_, list) = app.get("/apiv1/containers", Some(&t)).await;
+    let (_, list) = app.get("/apiv1/containers?fresh=true", Some(&t)).await;
     assert_eq!(list["data"]["failed"][0]["engine"], json!("e6"), "{list}");
     assert!(
         list["data"]["containers"]

@@ -17,6 +17,7 @@ mod engine_failure;
 mod engines;
 mod failover;
 mod images;
+mod inventory;
 mod isolation;
 mod metrics;
 mod migrations;
