@@ -6,6 +6,8 @@
 #                                # list-all, parallel runs
 #   scripts/bench.sh audit       # audit appends, event queries, SSE fan-out (brings the bed up)
 #   scripts/bench.sh tokens      # GET with an API token against a login JWT (wrk; bed's Redis)
+#   scripts/bench.sh scale       # list-all, runs, monitor and reconcile at 3, 10 and 30 engines
+#                                # (brings 30 engines up; stops 4-30 afterwards)
 #   scripts/bench.sh all         # every benchmark
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +27,13 @@ case "$what" in
     cargo bench -j2 --bench audit ;;&
   tokens|all)
     "$ROOT/scripts/bench-tokens.sh" ;;&
-  scheduler|cluster|audit|tokens|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tokens|all" >&2; exit 2 ;;
+  scale|all)
+    command -v wrk >/dev/null || { apt-get update -qq >/dev/null; apt-get install -y -qq wrk >/dev/null; }
+    "$ROOT/scripts/testbed.sh" up 30
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    cargo bench -j2 --bench scale || status=$?
+    for i in $(seq 4 30); do "$ROOT/scripts/testbed.sh" stop-engine "$i"; done
+    [ -z "${status:-}" ] ;;&
+  scheduler|cluster|audit|tokens|scale|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tokens|scale|all" >&2; exit 2 ;;
 esac

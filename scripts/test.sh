@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real services: brings up Redis and the TLS engines
 # (scripts/testbed.sh, installing what is missing), then runs every test. What the run starts,
-# it stops: the engines tests start for themselves (4-8) and the Sentinel group the failover test
-# starts, always; and the whole test bed when it was not running before.
+# it stops: the engines tests start for themselves (4-8, and any more a benchmark left) and the
+# Sentinel group the failover test starts, always; and the whole test bed when it was not running
+# before.
 #
 #   scripts/test.sh               # all tests
 #   scripts/test.sh -E 'test(tenancy)'   # extra arguments go to cargo nextest (or cargo test)
@@ -19,7 +20,7 @@ bed_was_up=false
 bed_status="$("$ROOT/scripts/testbed.sh" status 2>/dev/null || true)"
 if grep -q '^redis .* up' <<<"$bed_status"; then bed_was_up=true; fi
 stop_what_we_started() {
-  for i in 4 5 6 7 8; do "$ROOT/scripts/testbed.sh" stop-engine "$i" || true; done
+  for i in $(seq 4 30); do "$ROOT/scripts/testbed.sh" stop-engine "$i" || true; done
   "$ROOT/scripts/testbed.sh" sentinel-down || true
   if [ "$bed_was_up" = false ]; then "$ROOT/scripts/testbed.sh" down || true; fi
 }

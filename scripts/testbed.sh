@@ -2,7 +2,7 @@
 # The local test bed: one Redis and N Docker engines behind mutual TLS, all on loopback.
 #
 #   scripts/testbed.sh up [N]   install what is missing, create the CA and certs, start Redis and N
-#                               engines (default 3), import the busybox image; idempotent
+#                               engines (default 3, at most 30), import the busybox image; idempotent
 #   scripts/testbed.sh down     stop everything this script started
 #   scripts/testbed.sh status   show what runs
 #   scripts/testbed.sh env      print the environment the tests and the server read
@@ -32,7 +32,7 @@ REGISTRY_PORT="${CLEMENTINE_TESTBED_REGISTRY_PORT:-5000}"
 PRIVATE_PORT="${CLEMENTINE_TESTBED_PRIVATE_REGISTRY_PORT:-5001}"
 PRIVATE_USER=puller
 PRIVATE_PASSWORD=puller-password-1
-MAX_ENGINES=8
+MAX_ENGINES=30
 DOCKER_PORT=2376
 IMAGES=(busybox:latest clementine/web:latest)
 
@@ -134,7 +134,12 @@ push_private_image() {
 
 make_certs() {
   mkdir -p "$CERTS"
-  [ -f "$CERTS/client-key.pem" ] && [ -f "$CERTS/server-cert.pem" ] && return 0
+  # Certificates made when fewer engines were possible lack the newer engines' addresses.
+  if [ -f "$CERTS/client-key.pem" ] && [ -f "$CERTS/server-cert.pem" ] &&
+     openssl x509 -in "$CERTS/server-cert.pem" -noout -text |
+       grep -q "IP Address:$(engine_ip "$MAX_ENGINES")\b"; then
+    return 0
+  fi
   log "creating CA and certificates in $CERTS"
   local san="IP:127.0.0.1"
   for i in $(seq 1 $MAX_ENGINES); do san="$san,IP:$(engine_ip "$i")"; done

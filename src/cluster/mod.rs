@@ -120,6 +120,11 @@ impl Cluster {
         &self.engines
     }
 
+    /// Each engine's containers as its event stream keeps them.
+    pub fn views(&self) -> &Arc<crate::engine::views::ContainerViews> {
+        &self.views
+    }
+
     pub fn metrics(&self) -> &Arc<crate::telemetry::Metrics> {
         &self.metrics
     }
