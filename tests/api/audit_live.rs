@@ -8,16 +8,18 @@ use serde_json::{Value, json};
 
 /// One parsed SSE event.
 #[derive(Debug, Clone)]
-struct Sse {
-    id: String,
-    event: String,
-    data: Value,
+pub(crate) struct Sse {
+    pub id: String,
+    pub event: String,
+    pub data: Value,
 }
 
 /// Reads SSE events from a response body in the background.
-struct Tail {
+pub(crate) struct Tail {
     rx: tokio::sync::mpsc::UnboundedReceiver<Sse>,
     task: tokio::task::JoinHandle<()>,
+    /// The response's headers (a load balancer may say which replica answered).
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Drop for Tail {
@@ -28,9 +30,18 @@ impl Drop for Tail {
 
 impl Tail {
     async fn open(app: &TestApp, token: &str, last_event_id: Option<&str>) -> Tail {
-        let mut req = app
-            .http
-            .get(format!("{}/apiv1/events/stream", app.base))
+        Self::open_at(&app.http, &app.base, token, last_event_id).await
+    }
+
+    /// The live tail of the server at `base`.
+    pub(crate) async fn open_at(
+        http: &reqwest::Client,
+        base: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> Tail {
+        let mut req = http
+            .get(format!("{base}/apiv1/events/stream"))
             .bearer_auth(token)
             .timeout(Duration::from_secs(600));
         if let Some(id) = last_event_id {
@@ -44,6 +55,7 @@ impl Tail {
                 .unwrap()
                 .starts_with("text/event-stream")
         );
+        let headers = resp.headers().clone();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let mut body = resp.bytes_stream();
@@ -75,10 +87,10 @@ impl Tail {
         });
         // Give the subscription a moment to be in place before the test acts.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        Tail { rx, task }
+        Tail { rx, task, headers }
     }
 
-    async fn next(&mut self) -> Option<Sse> {
+    pub(crate) async fn next(&mut self) -> Option<Sse> {
         tokio::time::timeout(Duration::from_secs(10), self.rx.recv())
             .await
             .ok()
@@ -86,7 +98,7 @@ impl Tail {
     }
 
     /// Whatever arrives within `wait`.
-    async fn drain(&mut self, wait: Duration) -> Vec<Sse> {
+    pub(crate) async fn drain(&mut self, wait: Duration) -> Vec<Sse> {
         let mut got = Vec::new();
         while let Ok(Some(e)) = tokio::time::timeout(wait, self.rx.recv()).await {
             got.push(e);

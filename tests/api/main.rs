@@ -28,6 +28,7 @@ mod reconcile;
 mod redis_outage;
 mod registries;
 mod replay;
+mod replicas;
 mod shutdown;
 mod tenancy;
 mod token_attacks;
