@@ -285,7 +285,9 @@ SENTINEL_MASTER=clementine-test
 start_node() {  # PORT [PORT of the master to replicate]
   local port=$1 of=${2:-}
   redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+  # A replica's first sync writes a snapshot: under $RUNDIR, not where the script was started.
   local args=(--bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes
+              --dir "$RUNDIR" --dbfilename "redis-$port.rdb"
               --pidfile "$RUNDIR/redis-$port.pid" --logfile "$RUNDIR/redis-$port.log")
   [ -n "$of" ] && args+=(--replicaof 127.0.0.1 "$of")
   redis-server "${args[@]}"
@@ -309,11 +311,15 @@ cmd_sentinel_up() {
   log "starting redis master :${SENTINEL_NODES[0]}, replica :${SENTINEL_NODES[1]} and sentinels"
   start_node "${SENTINEL_NODES[0]}"
   start_node "${SENTINEL_NODES[1]}" "${SENTINEL_NODES[0]}"
+  # Nodes left running by an earlier bed may hold other roles: set them.
+  redis-cli -p "${SENTINEL_NODES[0]}" replicaof no one >/dev/null
+  redis-cli -p "${SENTINEL_NODES[1]}" replicaof 127.0.0.1 "${SENTINEL_NODES[0]}" >/dev/null
   for p in "${SENTINEL_PORTS[@]}"; do
     # Sentinels rewrite their own config file: each gets a fresh one.
     cat > "$RUNDIR/sentinel-$p.conf" <<CONF
 port $p
 bind 127.0.0.1
+dir $RUNDIR
 daemonize yes
 pidfile $RUNDIR/sentinel-$p.pid
 logfile $RUNDIR/sentinel-$p.log
@@ -329,10 +335,25 @@ CONF
     for p in "${SENTINEL_PORTS[@]}"; do
       [ "$(redis-cli -p "$p" sentinel replicas "$SENTINEL_MASTER" 2>/dev/null | grep -c '^ip$')" -ge 1 ] && seen=$((seen + 1))
     done
-    [ "$seen" -eq ${#SENTINEL_PORTS[@]} ] && { log "sentinels up, master :$(sentinel_master_port)"; return 0; }
+    if [ "$seen" -eq ${#SENTINEL_PORTS[@]} ]; then
+      wait_replicas_synced "${SENTINEL_NODES[0]}"
+      log "sentinels up, master :$(sentinel_master_port)"; return 0
+    fi
     sleep 0.1
   done
   log "sentinels did not see the replica; see $RUNDIR/sentinel-*.log"; exit 1
+}
+
+# Waits until every node but the master has finished its sync with the master.
+wait_replicas_synced() {
+  local master=$1
+  for port in "${SENTINEL_NODES[@]}"; do
+    [ "$port" = "$master" ] && continue
+    for _ in $(seq 100); do
+      redis-cli -p "$port" info replication 2>/dev/null | grep -q 'master_link_status:up' && break
+      sleep 0.1
+    done
+  done
 }
 
 cmd_sentinel_kill_master() {
@@ -349,6 +370,7 @@ cmd_sentinel_heal() {
   for port in "${SENTINEL_NODES[@]}"; do
     [ "$port" = "$master" ] || start_node "$port" "$master"
   done
+  wait_replicas_synced "$master"
 }
 
 cmd_sentinel_down() {
@@ -358,6 +380,9 @@ cmd_sentinel_down() {
       kill "$(cat "$pidf")" 2>/dev/null || true
       rm -f "$pidf"
     done
+  done
+  for p in "${SENTINEL_PORTS[@]}" "${SENTINEL_NODES[@]}"; do
+    for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 || break; sleep 0.1; done
   done
 }
 

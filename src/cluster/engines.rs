@@ -93,6 +93,7 @@ impl Cluster {
         if !self.store.add_engine(&engine).await? {
             return Err(engine_exists(&new.id));
         }
+        self.engine_cache.changed();
         self.engines.client(&engine);
         tracing::info!(engine = %engine.id, addr = %engine.addr, "engine added");
         Ok(engine)
@@ -100,11 +101,13 @@ impl Cluster {
 
     /// The engines the caller may see: all for admins, the granted ones for users.
     pub async fn list_engines(&self, principal: &Principal) -> ClusterResult<Vec<Engine>> {
+        let all = self.engine_cache.all(&self.store).await?;
         if principal.is_admin() {
-            return Ok(self.store.list_engines().await?);
+            return Ok(all.to_vec());
         }
         let granted = self.store.grants(&principal.username).await?;
-        Ok(self.store.engines_by_id(&granted).await?)
+        let find = |id: &String| all.iter().find(|e| &e.id == id).cloned();
+        Ok(granted.iter().filter_map(find).collect())
     }
 
     /// One engine, if the caller may see it (otherwise: not found).
@@ -148,7 +151,9 @@ impl Cluster {
             .engine(id)
             .target(id);
         let work = async {
-            if !self.store.update_engine(&engine).await? {
+            let updated = self.store.update_engine(&engine).await?;
+            self.engine_cache.changed();
+            if !updated {
                 return Err(ClusterError::not_found("engine", id));
             }
             Ok(engine.clone())
@@ -164,7 +169,9 @@ impl Cluster {
             .engine(id)
             .target(id);
         let work = async {
-            if !self.store.delete_engine(id).await? {
+            let deleted = self.store.delete_engine(id).await?;
+            self.engine_cache.changed();
+            if !deleted {
                 return Err(ClusterError::not_found("engine", id));
             }
             self.engines.forget(id);
