@@ -145,6 +145,8 @@ impl Cluster {
             owner: Some(principal.username.clone()),
             state: Some(ContainerState::Running),
             config: Some(name.to_string()),
+            // Counted from the engines themselves: scaling acts on the count.
+            fresh: true,
             ..Default::default()
         };
         let listed = self.list_all(principal, &filter).await?;
