@@ -203,8 +203,14 @@ async fn list_all(app: &TestApp, rounds: usize, query: &str) {
     // The health monitor starts the views; measure once every engine's is listed.
     let synced = common::eventually(30, || async {
         let (_, now) = app.get(&list, Some(&t)).await;
-        let engines = now["data"]["engines"].as_array().cloned().unwrap_or_default();
-        engines.len() == 3 && engines.iter().all(|e| e["source"] != "live" || !query.is_empty())
+        let engines = now["data"]["engines"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        engines.len() == 3
+            && engines
+                .iter()
+                .all(|e| e["source"] != "live" || !query.is_empty())
     })
     .await;
     assert!(synced, "the views never all listed");
