@@ -93,7 +93,6 @@ impl Cluster {
         if !self.store.add_engine(&engine).await? {
             return Err(engine_exists(&new.id));
         }
-        self.engine_cache.changed();
         self.engines.client(&engine);
         tracing::info!(engine = %engine.id, addr = %engine.addr, "engine added");
         Ok(engine)
@@ -101,7 +100,7 @@ impl Cluster {
 
     /// The engines the caller may see: all for admins, the granted ones for users.
     pub async fn list_engines(&self, principal: &Principal) -> ClusterResult<Vec<Engine>> {
-        let all = self.engine_cache.all(&self.store).await?;
+        let all = self.store.cached_engines().await?;
         if principal.is_admin() {
             return Ok(all.to_vec());
         }
@@ -151,9 +150,7 @@ impl Cluster {
             .engine(id)
             .target(id);
         let work = async {
-            let updated = self.store.update_engine(&engine).await?;
-            self.engine_cache.changed();
-            if !updated {
+            if !self.store.update_engine(&engine).await? {
                 return Err(ClusterError::not_found("engine", id));
             }
             Ok(engine.clone())
@@ -169,9 +166,7 @@ impl Cluster {
             .engine(id)
             .target(id);
         let work = async {
-            let deleted = self.store.delete_engine(id).await?;
-            self.engine_cache.changed();
-            if !deleted {
+            if !self.store.delete_engine(id).await? {
                 return Err(ClusterError::not_found("engine", id));
             }
             self.engines.forget(id);

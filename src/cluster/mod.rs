@@ -5,7 +5,6 @@
 mod audit_log;
 mod audited;
 mod denied;
-mod engine_cache;
 mod engines;
 mod error;
 mod images;
@@ -67,8 +66,6 @@ pub struct Cluster {
     token_owners: tokens::TokenOwners,
     /// Pulls in flight, per engine and image.
     pull_flights: pulls::PullFlights,
-    /// The engine records, read from Redis at most every half second.
-    engine_cache: engine_cache::EngineCache,
     /// Engines' images and tenant networks this process has seen (hints for the run path).
     known: known::Known,
     /// Each engine's containers, kept by its event stream (list-all reads these).
@@ -101,7 +98,6 @@ impl Cluster {
             token_owners: tokens::TokenOwners::default(),
             pull_flights: pulls::PullFlights::default(),
             known: known::Known::default(),
-            engine_cache: engine_cache::EngineCache::default(),
             secrets: None,
         }
     }

@@ -1,5 +1,7 @@
 //! Engines and the health the monitor records for them.
 
+use std::sync::Arc;
+
 use redis::AsyncCommands;
 
 use super::{Store, StoreResult, corrupt};
@@ -26,6 +28,7 @@ impl Store {
             .arg(to_json(&engine.health))
             .invoke_async(&mut self.conn())
             .await?;
+        self.engine_cache.changed();
         Ok(added == 1)
     }
 
@@ -37,6 +40,7 @@ impl Store {
             .arg("XX")
             .query_async(&mut self.conn())
             .await?;
+        self.engine_cache.changed();
         Ok(done.is_some())
     }
 
@@ -49,6 +53,11 @@ impl Store {
         engine
             .map(|json| parse_engine(&key, &json, health.as_deref()))
             .transpose()
+    }
+
+    /// Every engine, sorted by id, from a copy at most [`super::engine_cache::FRESH_FOR`] old.
+    pub async fn cached_engines(&self) -> StoreResult<Arc<Vec<Engine>>> {
+        self.engine_cache.all(self).await
     }
 
     /// Every engine, sorted by id.
@@ -103,6 +112,7 @@ impl Store {
             pipe.srem(self.keys.user_engines(user), id).ignore();
         }
         let (deleted,): (i64,) = pipe.query_async(&mut self.conn()).await?;
+        self.engine_cache.changed();
         Ok(deleted == 1)
     }
 
@@ -116,6 +126,7 @@ impl Store {
         .arg(to_json(health))
         .invoke_async(&mut self.conn())
         .await?;
+        self.engine_cache.changed();
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 //! master.
 
 mod claims;
+mod engine_cache;
 mod engines;
 mod events;
 mod images;
@@ -76,6 +77,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     link: Arc<link::Link>,
     keys: Arc<Keys>,
+    /// The engine records, read from Redis at most every half second.
+    engine_cache: Arc<engine_cache::EngineCache>,
 }
 
 impl Store {
@@ -85,6 +88,7 @@ impl Store {
         Ok(Self {
             link: link::Link::connect(settings).await?,
             keys: Arc::new(Keys::new(settings.key_prefix.clone())),
+            engine_cache: Arc::default(),
         })
     }
 

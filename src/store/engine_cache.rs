@@ -1,14 +1,15 @@
 //! The engine records, with their health, as last read from Redis, kept for at most
 //! [`FRESH_FOR`]: `GET /engines`, list-all and every run's placement snapshot would otherwise
-//! read them all again. This process's own changes (add, update, remove) drop the copy at once;
-//! another process's changes and the health monitors' findings show within [`FRESH_FOR`].
+//! read them all again. Every write of an engine record or its health through this process's
+//! [`Store`] (add, update, remove, its own monitor's checks) drops the copy at once; another
+//! process's writes show within [`FRESH_FOR`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::{Store, StoreResult};
 use crate::domain::Engine;
-use crate::store::{Store, StoreResult};
 
 /// How old a copy of the engine records may be.
 pub(crate) const FRESH_FOR: Duration = Duration::from_millis(500);
