@@ -8,6 +8,9 @@
 #[path = "../tests/api/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "support/paired.rs"]
+#[allow(dead_code)]
+mod paired;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,12 +22,8 @@ use clementine::store::IndexChange;
 use common::TestApp;
 use futures::StreamExt;
 use futures::future::join_all;
+use paired::{median, quantile};
 use tokio::sync::Barrier;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
 
 fn operator() -> Principal {
     Principal {
@@ -54,7 +53,7 @@ async fn appends(app: &TestApp, n: usize) {
             .await;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    let m = median(times);
+    let m = median(&times);
     println!(
         "audit appends per schedule (intent + outcome): median {m:.3} ms over {n}; {:.2} % of a 160 ms run",
         m / 160.0 * 100.0
@@ -143,12 +142,8 @@ async fn fan_out(app: &TestApp, clients: usize, entries: usize) {
     println!(
         "SSE fan-out: {clients} clients x {entries} entries = {delivered} deliveries in {elapsed:.2} s ({:.0}/s); append-to-receipt delay median {:.0} ms, p99 {:.0} ms; tail readers on Redis: 1",
         delivered as f64 / elapsed,
-        median(delays.clone()),
-        {
-            let mut d = delays;
-            d.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            d[(d.len() * 99 / 100).min(d.len() - 1)]
-        }
+        median(&delays),
+        { quantile(&delays, 0.99) }
     );
 }
 

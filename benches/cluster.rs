@@ -20,6 +20,7 @@
 #[allow(dead_code)]
 mod common;
 #[path = "support/paired.rs"]
+#[allow(dead_code)] // each benchmark uses part of it
 mod paired;
 
 use std::collections::HashMap;

@@ -21,16 +21,11 @@ use clementine::engine::HealthMonitor;
 use clementine::shutdown::Shutdown;
 use common::{TestApp, sleeper};
 use futures::future::join_all;
+use paired::quantile;
 use serde_json::{Value, json};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn quantile(values: &[f64], q: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() as f64 - 1.0) * q).round() as usize]
 }
 
 async fn timed_list(app: &TestApp, path: &str, rounds: usize) -> (f64, f64) {

@@ -20,6 +20,13 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The `q` quantile of `values` (the nearest rank).
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * q).round() as usize]
+}
+
 /// A median and its bootstrap 95 % interval.
 #[derive(Debug, Clone, Copy)]
 pub struct Estimate {

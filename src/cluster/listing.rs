@@ -103,8 +103,11 @@ impl Cluster {
         };
         let mut ask = Vec::new();
         for engine in engines {
+            if filter.fresh {
+                ask.push(engine);
+                continue;
+            }
             match self.views.read(&engine) {
-                Read::Known { .. } if filter.fresh => ask.push(engine),
                 Read::Unknown => ask.push(engine),
                 Read::Known {
                     containers,

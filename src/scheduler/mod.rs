@@ -256,4 +256,6 @@ pub fn check(req: &PlacementRequest, engine: &EngineSnapshot, index: usize) -> R
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -36,7 +36,6 @@ pub(super) struct Link {
     skip_waits_until: AtomicU64,
 }
 
-#[derive(Clone)]
 struct Current {
     conn: ConnectionManager,
     client: redis::Client,
@@ -80,21 +79,19 @@ impl Link {
         }))
     }
 
-    fn current(&self) -> Current {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// Reads the current connection without copying the rest (every Redis command comes here).
+    fn current(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        self.current.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The shared multiplexed connection (a cheap clone).
     pub fn conn(&self) -> ConnectionManager {
-        self.current().conn
+        self.current().conn.clone()
     }
 
     /// A client for the current master, for connections of their own (blocking reads).
     pub fn client(&self) -> redis::Client {
-        self.current().client
+        self.current().client.clone()
     }
 
     /// Through Sentinel: `WAIT 1` until a replica holds every write made so far on the shared

@@ -162,11 +162,6 @@ impl Metrics {
         self.engine_listings.inc();
     }
 
-    /// Container listings asked of the engines so far.
-    pub fn engine_listings(&self) -> u64 {
-        self.engine_listings.get()
-    }
-
     pub fn reconcile_pass(&self) {
         self.reconcile_passes.inc();
     }
