@@ -42,7 +42,6 @@ fn snapshot_of(
             (_, HealthState::Healthy) => None,
             _ => Some(Unavailable::Unhealthy),
         },
-        label_mask: EngineSnapshot::mask_of(&labels),
         labels,
         images: r.images.iter().map(|i| interner.intern(i)).collect(),
         ports: r.ports.iter().filter_map(|p| parse_port_key(p)).collect(),
@@ -85,9 +84,13 @@ impl Cluster {
         let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
         let reservations = self.store.reservations(&ids).await?;
         let mut snapshot = ClusterSnapshot::default();
+        // Labels first, so that they get the small symbols the scheduler keeps bit sets for.
+        for label in engines.iter().flat_map(|e| &e.labels) {
+            snapshot.interner.intern(label);
+        }
         for (engine, r) in engines.iter().zip(&reservations) {
             let s = snapshot_of(engine, r, &mut snapshot.interner);
-            snapshot.engines.push(s);
+            snapshot.push(s);
         }
         Ok(Candidates { engines, snapshot })
     }
@@ -218,13 +221,14 @@ impl Cluster {
             async move { self.engines.client(engine).list_volumes(filters).await }
         }))
         .await;
-        let snapshot = &mut candidates.snapshot;
-        for (engine, listed) in snapshot.engines.iter_mut().zip(listings) {
-            for volume in listed.unwrap_or_default() {
-                if attempt.volumes.iter().any(|v| v.engine_name == volume.name) {
-                    engine.volumes.push(snapshot.interner.intern(&volume.name));
+        for (i, listed) in listings.into_iter().enumerate() {
+            candidates.snapshot.update(i, |engine, interner| {
+                for volume in listed.unwrap_or_default() {
+                    if attempt.volumes.iter().any(|v| v.engine_name == volume.name) {
+                        engine.volumes.push(interner.intern(&volume.name));
+                    }
                 }
-            }
+            });
         }
     }
 }
@@ -249,12 +253,9 @@ impl Cluster {
                 .flat_map(|i| i.repo_tags.into_iter().chain(i.repo_digests));
             self.known.listed_images(engine, refs.collect());
         }
-        for (engine, s) in candidates
-            .engines
-            .iter()
-            .zip(&mut candidates.snapshot.engines)
-        {
-            s.holds_image = self.known.holds_image(engine, image) == Some(true);
+        for (i, engine) in candidates.engines.iter().enumerate() {
+            let holds = self.known.holds_image(engine, image) == Some(true);
+            candidates.snapshot.update(i, |s, _| s.holds_image = holds);
         }
     }
 }

@@ -24,15 +24,20 @@
 //! (default) the fullest, `spread` the emptiest; ties go to the lower engine index, so a
 //! decision is deterministic.
 //!
-//! Speed: a decision is one pass over the snapshots with no allocation on the success path. Labels
-//! and images are interned to integers by [`Interner`] when snapshots are built, so the pass
-//! compares integers, not strings.
+//! Speed: a decision reads the engines 64 at a time from bit sets (candidate, holds the image,
+//! one per common label; see [`ClusterSnapshot`]), so most engines that do not fit cost a
+//! fraction of an AND; only the survivors' room, summaries and lists are read. Labels and
+//! images are interned to integers by [`Interner`] when snapshots are built, so the pass
+//! compares integers, not strings. No allocation on the success path, unless a request names
+//! labels past the bit sets.
 
 mod reason;
 mod snapshot;
 
 pub use reason::{Reason, Refusal};
 pub use snapshot::{ClusterSnapshot, EngineSnapshot, Interner, PortKey, Sym, Unavailable};
+
+use snapshot::{Columns, Hot, MASKED_LABELS, cpu_room, mb, memory_room, milli};
 
 use crate::domain::PlacementType;
 
@@ -98,7 +103,7 @@ pub fn place(
     strategy: Strategy,
     excluded: &[usize],
 ) -> Result<Choice, Vec<Refusal>> {
-    let need = LabelNeed::of(req);
+    let need = Need::of(req);
     // One number to rank by, higher is better: the strategy's fill (negated for `spread`),
     // lifted by 4 for an engine that holds the image, so holders come first (no pull) and the
     // strategy ranks within each group. Fill of an engine that fits is at most 1.
@@ -106,15 +111,26 @@ pub fn place(
         Strategy::Binpack => 1.0,
         Strategy::Spread => -1.0,
     };
+    let (columns, hot, engines) = (cluster.columns(), cluster.hot(), cluster.engines());
     let mut best: Option<(usize, f64)> = None;
-    for (i, engine) in cluster.engines.iter().enumerate() {
-        if !fits(req, &need, engine, i) || excluded.contains(&i) {
-            continue;
-        }
-        let lift = if engine.holds_image { 4.0 } else { 0.0 };
-        let rank = lift + sign * engine.fill_after(req.cpus, req.memory);
-        if best.is_none_or(|(_, b)| rank > b) {
-            best = Some((i, rank));
+    // 64 engines at a time: first which of them carry the bits the request needs, a few ANDs
+    // of bit sets; then room and the rest, only for those.
+    for word in 0..engines.len().div_ceil(64) {
+        let mut bits = block_fits(&need, columns, word);
+        while bits != 0 {
+            let i = word * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if !room_fits(&need, columns, i)
+                || !details_fit(req, &need, &hot[i], &engines[i], i)
+                || excluded.contains(&i)
+            {
+                continue;
+            }
+            let lift = if hot[i].holds_image { 4.0 } else { 0.0 };
+            let rank = lift + sign * hot[i].fill_after(req.cpus, req.memory);
+            if best.is_none_or(|(_, b)| rank > b) {
+                best = Some((i, rank));
+            }
         }
     }
     match best {
@@ -123,46 +139,109 @@ pub fn place(
     }
 }
 
-/// The request's labels split for the fast path: a bit mask for the first 64 symbols, the rest
-/// to look up; `impossible` when a label is carried by no engine at all.
-struct LabelNeed {
-    mask: u64,
+/// The request as the fast path reads it: its labels as a mask of the first
+/// [`MASKED_LABELS`] symbols and the rest to look up (`impossible` when a label is carried by no
+/// engine at all), and the bits its image and ports set in an engine's [`Hot`] summary.
+struct Need {
+    /// Label symbols whose [`Columns::labels`] set an engine must be in.
+    labels: u64,
+    holders_only: bool,
+    /// Thousandths of a cpu, and MB.
+    cpus: i32,
+    memory: i32,
+    /// Labels past the mask, looked up in the list.
     rest: Vec<Sym>,
+    /// A label no engine carries: nothing fits.
     impossible: bool,
+    /// The image's bit when the type keeps it unique on its engine, else 0.
+    image_bit: u32,
+    port_bits: u32,
+    /// Nothing but ports to check past the bits and room (no pins, labels past the mask,
+    /// volumes or unique image).
+    summary_suffices: bool,
 }
 
-impl LabelNeed {
+impl Need {
     fn of(req: &PlacementRequest) -> Self {
-        let mut need = LabelNeed {
-            mask: 0,
+        let mut need = Need {
+            labels: 0,
+            holders_only: req.holders_only,
+            cpus: snapshot::milli(req.cpus),
+            memory: snapshot::mb(req.memory),
             rest: Vec::new(),
             impossible: false,
+            image_bit: 0,
+            port_bits: req.ports.iter().fold(0, |m, p| m | snapshot::port_bit(p)),
+            summary_suffices: false,
         };
         if matches!(req.kind, PlacementType::Service | PlacementType::Multi) {
             for label in &req.labels {
                 match label {
-                    Some(l) if *l < 64 => need.mask |= 1 << l,
+                    Some(l) if *l < MASKED_LABELS => need.labels |= 1 << l,
                     Some(l) => need.rest.push(*l),
                     None => need.impossible = true,
                 }
             }
         }
+        if matches!(req.kind, PlacementType::Unique | PlacementType::Multi) {
+            need.image_bit = snapshot::bloom_bit(req.image);
+        }
+        need.summary_suffices = req.kind != PlacementType::Host
+            && need.rest.is_empty()
+            && req.volumes.is_empty()
+            && need.image_bit == 0;
         need
     }
 }
 
-/// The same rules as [`check`], ordered for speed (cheap inline fields first) and without the
-/// reason. Property tests hold the two to the same answers.
+/// The same rules as [`check`], ordered for speed and without the reason: the bit sets
+/// ([`block_fits`]), room ([`room_fits`]), then the lists ([`details_fit`]). Property tests
+/// hold the two to the same answers.
+#[cfg(test)]
+fn fits(req: &PlacementRequest, need: &Need, cluster: &ClusterSnapshot, i: usize) -> bool {
+    let (columns, hot, engine) = (cluster.columns(), &cluster.hot()[i], &cluster.engines()[i]);
+    block_fits(need, columns, i / 64) >> (i % 64) & 1 == 1
+        && room_fits(need, columns, i)
+        && details_fit(req, need, hot, engine, i)
+}
+
+/// Bit `j` for every engine `64 * word + j` that is a candidate, carries the request's masked
+/// labels and, for `pull: never`, holds the image.
+fn block_fits(need: &Need, columns: &Columns, word: usize) -> u64 {
+    if need.impossible {
+        return 0;
+    }
+    let mut bits = Columns::word(&columns.candidate, word);
+    if need.holders_only {
+        bits &= Columns::word(&columns.holders, word);
+    }
+    let mut labels = need.labels;
+    while labels != 0 && bits != 0 {
+        bits &= Columns::word(&columns.labels[labels.trailing_zeros() as usize], word);
+        labels &= labels - 1;
+    }
+    bits
+}
+
+/// Room for the request's cpus and memory (both compared, one branch).
+fn room_fits(need: &Need, columns: &Columns, i: usize) -> bool {
+    (need.cpus <= columns.cpu_room[i]) & (need.memory <= columns.memory_room[i])
+}
+
+/// The rest, for an engine whose bits and room fit: each list is read only when the request
+/// asks for it and the [`Hot`] summary's bits cannot rule it out.
 #[inline]
-fn fits(req: &PlacementRequest, need: &LabelNeed, e: &EngineSnapshot, index: usize) -> bool {
-    if !e.granted
-        || e.unavailable.is_some()
-        || e.reserved_cpus + req.cpus > e.cpus + CPU_EPSILON
-        || e.reserved_memory + req.memory > e.memory
-        || need.impossible
-        || e.label_mask & need.mask != need.mask
-    {
-        return false;
+fn details_fit(
+    req: &PlacementRequest,
+    need: &Need,
+    hot: &Hot,
+    e: &EngineSnapshot,
+    index: usize,
+) -> bool {
+    let ports_free =
+        || hot.ports & need.port_bits == 0 || !req.ports.iter().any(|p| e.ports.contains(p));
+    if need.summary_suffices {
+        return ports_free();
     }
     if req.kind == PlacementType::Host && !req.hosts.contains(&index) {
         return false;
@@ -170,24 +249,19 @@ fn fits(req: &PlacementRequest, need: &LabelNeed, e: &EngineSnapshot, index: usi
     if !need.rest.iter().all(|l| e.labels.contains(l)) {
         return false;
     }
-    if !req.volumes.iter().all(|v| e.volumes.contains(v)) || (req.holders_only && !e.holds_image) {
+    if !req.volumes.iter().all(|v| e.volumes.contains(v)) {
         return false;
     }
-    if matches!(req.kind, PlacementType::Unique | PlacementType::Multi)
-        && e.images.contains(&req.image)
-    {
+    if hot.images & need.image_bit != 0 && e.images.contains(&req.image) {
         return false;
     }
-    !req.ports.iter().any(|p| e.ports.contains(p))
+    ports_free()
 }
-
-/// Tolerance when adding fractional cpus.
-const CPU_EPSILON: f64 = 1e-9;
 
 /// Every engine's reason for refusing; only computed when nothing fits.
 pub fn refusals(req: &PlacementRequest, cluster: &ClusterSnapshot) -> Vec<Refusal> {
     cluster
-        .engines
+        .engines()
         .iter()
         .enumerate()
         .map(|(i, engine)| {
@@ -238,14 +312,14 @@ pub fn check(req: &PlacementRequest, engine: &EngineSnapshot, index: usize) -> R
     if let Some(port) = req.ports.iter().find(|p| engine.ports.contains(p)) {
         return Err(Reason::PortTaken(*port));
     }
-    if engine.reserved_cpus + req.cpus > engine.cpus + CPU_EPSILON {
+    if milli(req.cpus) > cpu_room(engine.cpus, engine.reserved_cpus) {
         return Err(Reason::Cpus {
             reserved: engine.reserved_cpus,
             requested: req.cpus,
             capacity: engine.cpus,
         });
     }
-    if engine.reserved_memory + req.memory > engine.memory {
+    if mb(req.memory) > memory_room(engine.memory, engine.reserved_memory) {
         return Err(Reason::Memory {
             reserved: engine.reserved_memory,
             requested: req.memory,

@@ -44,7 +44,6 @@ fn arb_engine() -> impl proptest::strategy::Strategy<Value = EngineSnapshot> {
                     id: String::new(),
                     granted: granted || unavailable.is_none(),
                     unavailable,
-                    label_mask: EngineSnapshot::mask_of(&labels),
                     labels,
                     images: images.into_iter().map(|i| 100 + i).collect(),
                     ports: ports
@@ -146,10 +145,11 @@ proptest! {
         engines in prop::collection::vec(arb_engine(), 0..12),
         req in arb_request(),
     ) {
-        let need = LabelNeed::of(&req);
-        for (i, e) in engines.iter().enumerate() {
-            prop_assert_eq!(fits(&req, &need, e, i), check(&req, e, i).is_ok());
-            prop_assert_eq!(fits(&req, &need, e, i), allowed(&req, e, i));
+        let need = Need::of(&req);
+        let cluster = ClusterSnapshot::new(engines, Interner::default());
+        for (i, e) in cluster.engines().iter().enumerate() {
+            prop_assert_eq!(fits(&req, &need, &cluster, i), check(&req, e, i).is_ok());
+            prop_assert_eq!(fits(&req, &need, &cluster, i), allowed(&req, e, i));
         }
     }
 
@@ -159,17 +159,17 @@ proptest! {
         req in arb_request(),
         spread in any::<bool>(),
     ) {
-        let cluster = ClusterSnapshot { engines, interner: Interner::default() };
+        let cluster = ClusterSnapshot::new(engines, Interner::default());
         let strategy = if spread { Strategy::Spread } else { Strategy::Binpack };
-        let any_fits = cluster.engines.iter().enumerate().any(|(i, e)| allowed(&req, e, i));
+        let any_fits = cluster.engines().iter().enumerate().any(|(i, e)| allowed(&req, e, i));
         match place(&req, &cluster, strategy, &[]) {
             Ok(i) => {
-                prop_assert!(allowed(&req, &cluster.engines[i], i));
+                prop_assert!(allowed(&req, &cluster.engines()[i], i));
                 // The pick holds the image if any engine that fits does, and is the best by the
                 // strategy among those that fit and hold it as much.
-                let chosen = &cluster.engines[i];
+                let chosen = &cluster.engines()[i];
                 let score = chosen.fill_after(req.cpus, req.memory);
-                for (j, e) in cluster.engines.iter().enumerate() {
+                for (j, e) in cluster.engines().iter().enumerate() {
                     if allowed(&req, e, j) {
                         prop_assert!(chosen.holds_image || !e.holds_image);
                         if e.holds_image != chosen.holds_image {
@@ -182,8 +182,32 @@ proptest! {
             }
             Err(refusals) => {
                 prop_assert!(!any_fits);
-                prop_assert_eq!(refusals.len(), cluster.engines.len());
+                prop_assert_eq!(refusals.len(), cluster.engines().len());
             }
+        }
+    }
+}
+
+proptest! {
+    // Clusters of a few hundred engines: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The same across several 64-engine blocks, after engines were changed in place: what
+    /// `update` derives follows the change (a label, a claim or health taken away included).
+    #[test]
+    fn checks_agree_across_blocks_after_updates(
+        engines in prop::collection::vec(arb_engine(), 60..200),
+        changes in prop::collection::vec((0usize..200, arb_engine()), 0..20),
+        req in arb_request(),
+    ) {
+        let need = Need::of(&req);
+        let mut cluster = ClusterSnapshot::new(engines, Interner::default());
+        for (i, replacement) in changes {
+            let i = i % cluster.engines().len();
+            cluster.update(i, |e, _| *e = replacement);
+        }
+        for (i, e) in cluster.engines().iter().enumerate() {
+            prop_assert_eq!(fits(&req, &need, &cluster, i), allowed(&req, e, i));
         }
     }
 }

@@ -17,11 +17,10 @@ impl Builder {
             .iter()
             .map(|l| self.cluster.interner.intern(l))
             .collect();
-        self.cluster.engines.push(EngineSnapshot {
+        self.cluster.push(EngineSnapshot {
             id: id.into(),
             granted: true,
             unavailable: None,
-            label_mask: EngineSnapshot::mask_of(&labels),
             labels,
             images: vec![],
             ports: vec![],
@@ -36,8 +35,8 @@ impl Builder {
     }
 
     fn with(mut self, f: impl FnOnce(&mut EngineSnapshot, &mut Interner)) -> Self {
-        let n = self.cluster.engines.len() - 1;
-        f(&mut self.cluster.engines[n], &mut self.cluster.interner);
+        let n = self.cluster.engines().len() - 1;
+        self.cluster.update(n, f);
         self
     }
 
@@ -61,7 +60,7 @@ impl Builder {
             hosts: labels
                 .iter()
                 .filter_map(|l| l.strip_prefix("host:"))
-                .filter_map(|id| self.cluster.engines.iter().position(|e| e.id == id))
+                .filter_map(|id| self.cluster.engines().iter().position(|e| e.id == id))
                 .collect(),
             cpus,
             memory,
@@ -77,7 +76,7 @@ impl Builder {
 }
 
 fn id(cluster: &ClusterSnapshot, choice: Result<Choice, Vec<Refusal>>) -> String {
-    cluster.engines[choice.expect("a choice")].id.clone()
+    cluster.engines()[choice.expect("a choice")].id.clone()
 }
 
 #[test]
@@ -226,7 +225,7 @@ fn engines_holding_the_image_come_first() {
     );
     // pull: never leaves only holders; their reason says so.
     req.holders_only = true;
-    t.cluster.engines[1].reserved_memory = 4096;
+    t.cluster.update(1, |e, _| e.reserved_memory = 4096);
     let refusals = place(&req, &t.cluster, Strategy::Spread, &[]).unwrap_err();
     assert_eq!(
         refusals[0].message,
@@ -248,7 +247,7 @@ fn volumes_pull_the_container_to_their_engine() {
         "e2"
     );
     // Full there: the reason names the volume, not some other engine's room.
-    t.cluster.engines[1].reserved_memory = 4096;
+    t.cluster.update(1, |e, _| e.reserved_memory = 4096);
     let refusals = place(&req, &t.cluster, Strategy::Spread, &[]).unwrap_err();
     assert_eq!(refusals[0].message, "e1: volume data is on another engine");
     assert!(
