@@ -28,9 +28,11 @@ use tokio::sync::Barrier;
 fn operator() -> Principal {
     Principal {
         username: "bench".into(),
+        account: String::new(),
         role: Role::Admin,
         request_id: Some("bench".into()),
         token: None,
+        session: None,
     }
 }
 

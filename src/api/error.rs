@@ -139,6 +139,7 @@ fn conflict_code(kind: Conflict) -> &'static str {
         Conflict::NotOwned => "not_owned",
         Conflict::VolumeInUse => "volume_in_use",
         Conflict::NoSecretsKey => "no_secrets_key",
+        Conflict::UserOwnsObjects => "user_owns_objects",
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi, Tags};
 
 use super::ApiResult;
@@ -11,12 +11,20 @@ use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
 use crate::cluster::Cluster;
-use crate::domain::{Grants, NewUser, User};
+use crate::domain::{Grants, NewUser, Role, User};
 
 #[derive(Tags)]
 enum Tag {
     /// Accounts, grants and revocation (admin only).
     Users,
+}
+
+/// A user's new role.
+#[derive(Debug, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// `admin` or `user`.
+    pub role: Role,
 }
 
 /// A deleted object.
@@ -66,16 +74,34 @@ impl UsersApi {
         ok(cluster.get_user(&auth.0, &name).await?)
     }
 
-    /// Delete a user and their grants (not their containers).
+    /// Delete a user: their login sessions, API tokens, grants, saved configs and registry
+    /// credentials go with the account. While they own containers or volumes this answers 409
+    /// (`user_owns_objects`) naming them, unless `purge=true`, which destroys them first (each
+    /// audited).
     #[oai(path = "/user/:name", method = "delete", operation_id = "deleteUser")]
     async fn delete(
         &self,
         cluster: Data<&Arc<Cluster>>,
         auth: Auth,
         name: Path<String>,
+        /// Destroy the user's containers and volumes too.
+        purge: Query<Option<bool>>,
     ) -> ApiResult<Deleted> {
-        cluster.delete_user(&auth.0, &name).await?;
+        (cluster.delete_user(&auth.0, &name, purge.0.unwrap_or(false))).await?;
         ok(Deleted { deleted: name.0 })
+    }
+
+    /// Change a user's role (not one's own); it applies to their next request at once and
+    /// ends their live streams.
+    #[oai(path = "/user/:name", method = "patch", operation_id = "setRole")]
+    async fn set_role(
+        &self,
+        cluster: Data<&Arc<Cluster>>,
+        auth: Auth,
+        name: Path<String>,
+        body: JsonBody<RoleChange>,
+    ) -> ApiResult<User> {
+        ok(cluster.set_role(&auth.0, &name, body.role).await?)
     }
 
     /// Replace the engines granted to a user.

@@ -1,6 +1,7 @@
 //! API tokens: `clm_<id>_<secret>`. The id finds the record; only the SHA-256 of the secret is
 //! stored (the secret is 256 random bits, so a fast hash is enough: there is nothing to guess).
-//! [`required_scope`] says which scope a request needs, from its method and path.
+//! [`required_scope`] says which scope a request needs, from its method and path, by the one
+//! table [`SCOPE_RULES`].
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -64,30 +65,111 @@ pub enum Need {
     Session,
 }
 
+/// Which requests a rule covers: by method, and by the path under `/apiv1`.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeRule {
+    /// `GET`, `not GET`, or `any`.
+    pub methods: &'static str,
+    /// Path templates; `*` stands for one segment, a trailing `**` for any rest.
+    pub paths: &'static [&'static str],
+    pub need: Need,
+}
+
+/// The scope each request needs: the first rule that covers it decides. The README prints
+/// this table (`scope_table_markdown`), and a test holds the two to the same text.
+pub const SCOPE_RULES: &[ScopeRule] = &[
+    ScopeRule {
+        methods: "any",
+        paths: &["/user/**", "/users", "/replay"],
+        need: Need::Scope(TokenScope::Admin),
+    },
+    ScopeRule {
+        methods: "not GET",
+        paths: &["/engine", "/engine/*"],
+        need: Need::Scope(TokenScope::Admin),
+    },
+    ScopeRule {
+        methods: "any",
+        paths: &["/tokens", "/token/**"],
+        need: Need::Session,
+    },
+    ScopeRule {
+        methods: "not GET",
+        paths: &["/me/**"],
+        need: Need::Session,
+    },
+    ScopeRule {
+        methods: "any",
+        paths: &["/events/**"],
+        need: Need::Scope(TokenScope::Events),
+    },
+    ScopeRule {
+        methods: "GET",
+        paths: &["/**"],
+        need: Need::Scope(TokenScope::Read),
+    },
+    ScopeRule {
+        methods: "any",
+        paths: &["/**"],
+        need: Need::Scope(TokenScope::Run),
+    },
+];
+
+fn path_matches(template: &str, segments: &[&str]) -> bool {
+    let parts: Vec<&str> = template.trim_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        match *part {
+            "**" => return true,
+            "*" if i < segments.len() => {}
+            p if segments.get(i) == Some(&p) => {}
+            _ => return false,
+        }
+    }
+    parts.len() == segments.len()
+}
+
+impl ScopeRule {
+    fn covers(&self, method: &str, segments: &[&str]) -> bool {
+        let method_ok = match self.methods {
+            "GET" => method == "GET",
+            "not GET" => method != "GET",
+            _ => true,
+        };
+        method_ok && self.paths.iter().any(|p| path_matches(p, segments))
+    }
+}
+
 /// The scope a request under `/apiv1` needs, by method and path.
 pub fn required_scope(method: &str, path: &str) -> Need {
     let path = path.strip_prefix("/apiv1").unwrap_or(path);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let first = segments[0];
-    // Accounts, replay, and adding, changing or removing engines.
-    let engine_admin = first == "engine" && segments.len() <= 2 && method != "GET";
-    if matches!(first, "user" | "users" | "replay") || engine_admin {
-        return Need::Scope(TokenScope::Admin);
-    }
-    if matches!(first, "tokens" | "token") || (first == "me" && method != "GET") {
-        return Need::Session;
-    }
-    Need::Scope(match (first, method) {
-        ("events", _) => TokenScope::Events,
-        (_, "GET") => TokenScope::Read,
-        _ => TokenScope::Run,
-    })
+    (SCOPE_RULES.iter())
+        .find(|r| r.covers(method, &segments))
+        .map_or(Need::Scope(TokenScope::Admin), |r| r.need)
 }
 
 /// Whether a token's scopes cover a need.
 pub fn covers(scopes: &[TokenScope], need: Need) -> bool {
     scopes.contains(&TokenScope::Admin)
         || matches!(need, Need::Scope(scope) if scopes.contains(&scope))
+}
+
+/// [`SCOPE_RULES`] as the README shows it.
+pub fn scope_table_markdown() -> String {
+    let mut out = String::from("| methods | paths under `/apiv1` | needs |\n|---|---|---|\n");
+    for rule in SCOPE_RULES {
+        let paths: Vec<String> = rule.paths.iter().map(|p| format!("`{p}`")).collect();
+        let need = match rule.need {
+            Need::Scope(scope) => format!("the `{}` scope", scope.as_str()),
+            Need::Session => "a login session, or the `admin` scope".to_string(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {need} |\n",
+            rule.methods,
+            paths.join(", ")
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -143,5 +225,24 @@ mod tests {
         assert!(!covers(&[Read], Need::Scope(Run)));
         assert!(!covers(&[Read, Run, Events], Need::Session));
         assert!(covers(&[Admin], Need::Session));
+        // Engine-scoped routes below an engine are not engine administration.
+        assert_eq!(need("GET", "/apiv1/engine/e1"), Need::Scope(Read));
+        assert_eq!(
+            need("POST", "/apiv1/engine/e1/container/c/stop"),
+            Need::Scope(Run)
+        );
+        assert_eq!(need("PATCH", "/apiv1/user/bob"), Need::Scope(Admin));
+        assert_eq!(need("GET", "/apiv1/me"), Need::Scope(Read));
+        assert_eq!(need("GET", "/apiv1/events/stream"), Need::Scope(Events));
+    }
+
+    #[test]
+    fn the_readme_prints_the_table() {
+        let readme = include_str!("../../README.md");
+        let table = scope_table_markdown();
+        assert!(
+            readme.contains(&table),
+            "README.md must hold the scope table as the code has it:\n{table}"
+        );
     }
 }

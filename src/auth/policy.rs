@@ -12,12 +12,26 @@ use super::AuthError;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Principal {
     pub username: String,
+    /// The account's id (empty for the command-line operator): what API tokens record as their
+    /// owner's.
+    pub account: String,
     /// The role now (read at every request), not when the credential was issued.
     pub role: Role,
     /// The request being served, for the audit log.
     pub request_id: Option<String>,
     /// The API token the request came with, if not a login session.
     pub token: Option<TokenGrant>,
+    /// The login session the request came with, if not an API token.
+    pub session: Option<LoginSession>,
+}
+
+/// A login JWT in use: enough to check it again later (a live stream does, every second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginSession {
+    /// The account's token version the JWT was issued at.
+    pub version: u64,
+    /// Unix seconds.
+    pub expires_secs: u64,
 }
 
 /// An API token in use: its id (never its text) and what it may do.
@@ -25,6 +39,18 @@ pub struct Principal {
 pub struct TokenGrant {
     pub id: String,
     pub scopes: Vec<TokenScope>,
+    /// Unix ms, when the token has an end.
+    pub expires_ms: Option<u64>,
+}
+
+/// The role a request acts with: the account's own for a login session or a token with the
+/// `admin` scope; a plain user's for any narrower token, whoever owns it (so an admin's `run`
+/// token meets the tenant guard and sees only its owner's objects).
+pub fn acting_role(account: Role, token_scopes: Option<&[TokenScope]>) -> Role {
+    match token_scopes {
+        Some(scopes) if !scopes.contains(&TokenScope::Admin) => Role::User,
+        _ => account,
+    }
 }
 
 impl Principal {
@@ -33,9 +59,20 @@ impl Principal {
     pub fn operator() -> Self {
         Principal {
             username: "clementine-cli".into(),
+            account: String::new(),
             role: Role::Admin,
             request_id: Some(format!("cli-{}", uuid::Uuid::now_v7())),
             token: None,
+            session: None,
+        }
+    }
+
+    /// When the credential of the request ends (unix ms), if it does.
+    pub fn credential_ends_ms(&self) -> Option<u64> {
+        match (&self.session, &self.token) {
+            (Some(s), _) => Some(s.expires_secs * 1000),
+            (None, Some(t)) => t.expires_ms,
+            (None, None) => None,
         }
     }
 
@@ -78,9 +115,11 @@ mod tests {
     fn p(role: Role) -> Principal {
         Principal {
             username: "ann".into(),
+            account: "1".into(),
             role,
             request_id: None,
             token: None,
+            session: None,
         }
     }
 
@@ -92,6 +131,18 @@ mod tests {
         assert!(a.may_touch_container(Some("bob")));
         assert!(a.may_touch_container(None));
         assert_eq!(a.owner_filter(), None);
+    }
+
+    #[test]
+    fn only_the_admin_scope_carries_admin_powers() {
+        use TokenScope::*;
+        assert_eq!(acting_role(Role::Admin, None), Role::Admin);
+        assert_eq!(acting_role(Role::Admin, Some(&[Admin])), Role::Admin);
+        for narrow in [&[Run][..], &[Read], &[Events], &[Read, Run, Events]] {
+            assert_eq!(acting_role(Role::Admin, Some(narrow)), Role::User);
+        }
+        assert_eq!(acting_role(Role::User, Some(&[Admin])), Role::User);
+        assert_eq!(acting_role(Role::User, None), Role::User);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! JWT bearer tokens: HS256 only, with exp, iat, iss, aud, sub, role and a per-user token
-//! version.
+//! JWT bearer tokens: HS256 only, with exp, iat, iss, aud, sub, the account id, role and a
+//! per-user token version.
 //!
 //! The algorithm is pinned on both sides: a token whose header says anything else (including
 //! `none`) is refused before its signature is looked at. Revocation works through the version:
-//! each request compares the token's `ver` with the user's current one in Redis.
+//! each request compares the token's `ver` with the user's current one in Redis. The account id
+//! (`uid`) ties a token to one account: a user deleted and made again under the same name is
+//! another account, and the old account's tokens name the old id.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -18,6 +20,9 @@ use crate::time::now_secs;
 pub struct Claims {
     /// Username.
     pub sub: String,
+    /// The account's id (see `store::UserRecord::id`); tokens without one are refused.
+    #[serde(default)]
+    pub uid: String,
     /// Role at issue time (requests use the current role from Redis).
     pub role: Role,
     /// The user's token version at issue time.
@@ -66,10 +71,10 @@ impl Tokens {
         }
     }
 
-    /// Issues a token for a user at their current token version.
+    /// Issues a token for an account (name and id) at its current token version.
     pub fn issue(
         &self,
-        username: &str,
+        (username, uid): (&str, &str),
         role: Role,
         version: u64,
     ) -> Result<IssuedToken, AuthError> {
@@ -77,6 +82,7 @@ impl Tokens {
         let exp = iat + self.settings.ttl.as_secs();
         let claims = Claims {
             sub: username.to_string(),
+            uid: uid.to_string(),
             role,
             ver: version,
             iat,
@@ -136,9 +142,10 @@ mod tests {
     #[test]
     fn round_trip() {
         let t = Tokens::new(&settings(&"k".repeat(32)));
-        let issued = t.issue("ann", Role::User, 3).unwrap();
+        let issued = t.issue(("ann", "7"), Role::User, 3).unwrap();
         let claims = t.verify(&issued.token).unwrap();
         assert_eq!(claims.sub, "ann");
+        assert_eq!(claims.uid, "7");
         assert_eq!(claims.ver, 3);
         assert_eq!(claims.exp, issued.expires_at);
     }
@@ -147,11 +154,11 @@ mod tests {
     fn refuses_other_secret_expired_none_and_wrong_audience() {
         let t = Tokens::new(&settings(&"k".repeat(32)));
         let other = Tokens::new(&settings(&"o".repeat(32)));
-        let token = other.issue("ann", Role::Admin, 1).unwrap().token;
+        let token = other.issue(("ann", "7"), Role::Admin, 1).unwrap().token;
         assert!(t.verify(&token).is_err());
 
         let mut claims = t
-            .verify(&t.issue("ann", Role::User, 1).unwrap().token)
+            .verify(&t.issue(("ann", "7"), Role::User, 1).unwrap().token)
             .unwrap();
         claims.exp = now_secs() - 60;
         assert!(matches!(
@@ -160,7 +167,7 @@ mod tests {
         ));
 
         let mut claims = t
-            .verify(&t.issue("ann", Role::User, 1).unwrap().token)
+            .verify(&t.issue(("ann", "7"), Role::User, 1).unwrap().token)
             .unwrap();
         claims.aud = "someone-else".into();
         assert!(t.verify(&t.sign(&claims).unwrap()).is_err());

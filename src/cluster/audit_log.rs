@@ -1,12 +1,15 @@
 //! Reading the audit log: pages and the live tail, under the visibility rule (admins see every
 //! entry; users the entries of their own actions and about their own containers).
 
+use std::sync::Arc;
+
 use futures::Stream;
 
 use super::{Cluster, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{AuditEvent, EventPage, InvalidInput};
 use crate::events::query::{self, EventFilter, MAX_LIMIT, Order, parse_bound};
+use crate::events::tail::{Caller, Recheck};
 
 /// A query as the API receives it.
 #[derive(Debug, Clone, Default)]
@@ -63,16 +66,28 @@ impl Cluster {
         Ok(query::page(&self.store, &filter, order, limit, cursor.as_deref()).await?)
     }
 
-    /// The live tail, from after `after` (a stream id; `None`: from now on).
+    /// The live tail, from after `after` (a stream id; `None`: from now on). It ends when its
+    /// caller may no longer be served as they were: checked every second, and at once, in
+    /// stream order, at every entry that changes who may see what (a delete, revoke or role
+    /// change on any replica), so no entry after such a change reaches them.
     pub async fn follow_events(
-        &self,
+        self: &Arc<Self>,
         principal: &Principal,
         q: &EventQuery,
         after: Option<&str>,
     ) -> ClusterResult<impl Stream<Item = AuditEvent> + Send + 'static> {
         let filter = q.filter(principal)?;
         let after = after.map(|a| parse_bound("Last-Event-ID", a)).transpose()?;
-        Ok(self.tail.follow(filter, after).await?)
+        let (cluster, caller) = (self.clone(), principal.clone());
+        let recheck: Recheck = Arc::new(move || {
+            let (cluster, caller) = (cluster.clone(), caller.clone());
+            Box::pin(async move { cluster.still_allowed(&caller).await })
+        });
+        let caller = Caller {
+            recheck,
+            ends_ms: principal.credential_ends_ms(),
+        };
+        Ok(self.tail.follow(filter, after, caller).await?)
     }
 
     /// Live tail clients of this process.

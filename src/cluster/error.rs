@@ -24,6 +24,8 @@ pub enum Conflict {
     VolumeInUse,
     /// Registry credentials cannot be stored: no secrets key is configured.
     NoSecretsKey,
+    /// A user still owns containers or volumes (deleting them needs `purge`).
+    UserOwnsObjects,
 }
 
 #[derive(Debug, thiserror::Error)]

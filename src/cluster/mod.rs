@@ -2,6 +2,7 @@
 //! ([`Principal`]) first and checks the access policy for the object it touches before doing
 //! anything; handlers stay thin and never decide who may do what.
 
+mod account_end;
 mod audit_log;
 mod audited;
 mod denied;

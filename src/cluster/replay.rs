@@ -143,9 +143,11 @@ impl Cluster {
         Ok(match self.store.get_user(&d.owner).await? {
             Some(user) => Ok(Principal {
                 username: user.username,
+                account: user.id,
                 role: user.role,
                 request_id: actor.request_id.clone(),
                 token: None,
+                session: None,
             }),
             None => Err(format!("owner {} no longer exists", d.owner)),
         })

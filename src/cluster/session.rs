@@ -2,12 +2,12 @@
 
 use super::audited::plain;
 use super::{Cluster, ClusterError, ClusterResult};
-use crate::auth::{AuthError, IssuedToken, Principal};
+use crate::auth::{AuthError, IssuedToken, LoginSession, Principal, acting_role};
 use crate::domain::names::{MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use crate::domain::{InvalidInput, User, check_password};
 use crate::events::{Draft, actions};
 use crate::store::UserRecord;
-use crate::time::{now_ms, rfc3339_ms};
+use crate::time::{now_ms, now_secs, rfc3339_ms};
 
 /// Failed logins of one username allowed per window; beyond them logins answer 429 until the
 /// window ends (whatever the password), so a password cannot be guessed at speed.
@@ -55,9 +55,10 @@ impl Cluster {
         if failures > 0 {
             self.store.clear_login_failures(username).await?;
         }
+        let account = (record.username.as_str(), record.id.as_str());
         let token = self
             .tokens
-            .issue(&record.username, record.role, record.token_version)?;
+            .issue(account, record.role, record.token_version)?;
         let user = self.user_view(record).await?;
         Ok((token, user))
     }
@@ -90,8 +91,8 @@ impl Cluster {
     }
 
     /// Turns a bearer token into the caller: the signature, expiry, issuer and audience must
-    /// hold, the user must still exist and the token's version must be the current one. The
-    /// role comes from Redis, so a changed role takes effect at once.
+    /// hold, the account it names (name and id) must still exist and the token's version must
+    /// be the current one. The role comes from Redis, so a changed role takes effect at once.
     pub async fn authenticate(
         &self,
         token: &str,
@@ -101,16 +102,58 @@ impl Cluster {
             return self.authenticate_api_token(token, request_id).await;
         }
         let claims = self.tokens.verify(token)?;
-        match self.store.user_token_state(&claims.sub).await? {
-            Some((role, version)) if version == claims.ver => Ok(Principal {
+        match self.store.account_state(&claims.sub).await? {
+            Some(a) if a.id != claims.uid => Err(AuthError::InvalidToken("unknown user").into()),
+            Some(a) if a.token_version == claims.ver => Ok(Principal {
                 username: claims.sub,
-                role,
+                account: a.id,
+                role: a.role,
                 request_id,
                 token: None,
+                session: Some(LoginSession {
+                    version: claims.ver,
+                    expires_secs: claims.exp,
+                }),
             }),
             Some(_) => Err(AuthError::InvalidToken("token revoked").into()),
             None => Err(AuthError::InvalidToken("unknown user").into()),
         }
+    }
+
+    /// Whether a long-lived request (a live stream) may go on serving its caller as they were
+    /// when it began: the same account with the same role, and a credential still valid (not
+    /// revoked, deleted or expired). Fails closed: when Redis cannot say, the answer is no.
+    pub async fn still_allowed(&self, p: &Principal) -> bool {
+        match self.recheck(p).await {
+            Ok(allowed) => allowed,
+            Err(e) => {
+                tracing::warn!(error = %e, user = %p.username, "cannot check a live caller again");
+                false
+            }
+        }
+    }
+
+    async fn recheck(&self, p: &Principal) -> ClusterResult<bool> {
+        let Some(account) = self.store.account_state(&p.username).await? else {
+            return Ok(false);
+        };
+        if account.id != p.account {
+            return Ok(false);
+        }
+        if let Some(s) = &p.session {
+            return Ok(account.token_version == s.version
+                && s.expires_secs > now_secs()
+                && account.role == p.role);
+        }
+        if let Some(grant) = &p.token {
+            let now = now_ms();
+            let alive = (self.store.get_token(&grant.id).await?)
+                .is_some_and(|t| t.owner_id == account.id && t.expires_ms.is_none_or(|e| e > now));
+            return Ok(alive
+                && grant.expires_ms.is_none_or(|e| e > now)
+                && acting_role(account.role, Some(&grant.scopes)) == p.role);
+        }
+        Ok(account.role == p.role)
     }
 
     /// The caller's own account.
@@ -152,9 +195,8 @@ impl Cluster {
                 .set_password(&principal.username, &hash)
                 .await?
                 .ok_or_else(|| ClusterError::not_found("user", &principal.username))?;
-            Ok(self
-                .tokens
-                .issue(&principal.username, record.role, version)?)
+            let account = (principal.username.as_str(), record.id.as_str());
+            Ok(self.tokens.issue(account, record.role, version)?)
         };
         self.audited(draft, work, plain).await
     }

@@ -172,9 +172,11 @@ mod tests {
     fn caller(role: Role) -> Principal {
         Principal {
             username: "ann".into(),
+            account: "1".into(),
             role,
             request_id: None,
             token: None,
+            session: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! API tokens: create (shown once), list (never the secret), revoke, and authenticate a request
-//! that carries one. A token acts as its owner with the owner's role at the moment of use,
-//! limited to its scopes; a deleted owner's tokens are dead.
+//! that carries one. A token acts as its owner, limited to its scopes: with the owner's role at
+//! the moment of use when it has the `admin` scope, as a plain user otherwise (see
+//! `auth::acting_role`); a deleted owner's tokens are dead.
 //!
 //! Revoking a user (`POST /user/{name}/revoke`) and deleting them end their API tokens too; a
 //! password change does not (CI jobs keep working; revoke the token itself if it leaked).
@@ -8,12 +9,12 @@
 use super::audited::Settle;
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::api_token::{self, TOKEN_PREFIX};
-use crate::auth::{AuthError, Principal, TokenGrant};
+use crate::auth::{AuthError, Principal, TokenGrant, acting_role};
 use crate::domain::{
     ApiToken, InvalidInput, IssuedApiToken, MAX_TOKEN_SECS, NewToken, TokenScope, check_object_name,
 };
 use crate::events::{Draft, actions};
-use crate::store::TokenRecord;
+use crate::store::{AccountState, TokenRecord};
 use crate::time::{now_ms, rfc3339_ms};
 
 /// `last_used` is written at most this often per token.
@@ -67,6 +68,7 @@ impl Cluster {
         let record = TokenRecord {
             id: minted.id.clone(),
             owner: principal.username.clone(),
+            owner_id: principal.account.clone(),
             name: new.name.clone(),
             scopes,
             hash: minted.hash,
@@ -131,7 +133,7 @@ impl Cluster {
     async fn token_and_owner(
         &self,
         id: &str,
-    ) -> ClusterResult<Option<(TokenRecord, Option<crate::domain::Role>)>> {
+    ) -> ClusterResult<Option<(TokenRecord, Option<AccountState>)>> {
         if let Some(owner) = self.token_owners.get(id) {
             let found = self.store.token_of_owner(id, &owner).await?;
             if let Some(found) = found.filter(|(t, _)| t.owner == owner) {
@@ -161,14 +163,15 @@ impl Cluster {
     ) -> ClusterResult<Principal> {
         let invalid = |why| ClusterError::from(AuthError::InvalidToken(why));
         let (id, secret) = api_token::parse(text).ok_or_else(|| invalid("malformed API token"))?;
-        let (record, role) = (self.token_and_owner(id).await?)
+        let (record, owner) = (self.token_and_owner(id).await?)
             .filter(|(t, _)| api_token::matches(secret, &t.hash))
             .ok_or_else(|| invalid("unknown or revoked API token"))?;
         let now = now_ms();
         if record.expires_ms.is_some_and(|e| e <= now) {
             return Err(invalid("API token expired"));
         }
-        let role = role.ok_or_else(|| invalid("unknown user"))?;
+        let owner =
+            (owner.filter(|o| o.id == record.owner_id)).ok_or_else(|| invalid("unknown user"))?;
         if record
             .last_used_ms
             .is_none_or(|t| now.saturating_sub(t) >= TOUCH_EVERY_MS)
@@ -177,12 +180,15 @@ impl Cluster {
         }
         Ok(Principal {
             username: record.owner,
-            role,
+            account: owner.id,
+            role: acting_role(owner.role, Some(&record.scopes)),
             request_id,
             token: Some(TokenGrant {
                 id: record.id,
                 scopes: record.scopes,
+                expires_ms: record.expires_ms,
             }),
+            session: None,
         })
     }
 }

@@ -5,7 +5,9 @@ use futures::future::try_join_all;
 use super::audited::{Settle, plain};
 use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
-use crate::domain::{InvalidInput, NewUser, User, check_engine_id, check_password, check_username};
+use crate::domain::{
+    InvalidInput, NewUser, Role, User, check_engine_id, check_password, check_username,
+};
 use crate::events::{Draft, actions};
 use crate::time::now_ms;
 
@@ -51,27 +53,6 @@ impl Cluster {
         self.user_view(record).await
     }
 
-    /// Deletes a user. Admins cannot delete themselves, so a cluster never loses its last way in
-    /// by accident.
-    pub async fn delete_user(&self, principal: &Principal, username: &str) -> ClusterResult<()> {
-        admin_only(principal)?;
-        check_username("name", username)?;
-        if username == principal.username {
-            return Err(ClusterError::conflict(
-                Conflict::CannotDeleteSelf,
-                "you cannot delete your own account",
-            ));
-        }
-        let draft = Draft::by(principal, actions::USER_DELETE).target(username);
-        let work = async {
-            if !self.store.delete_user(username).await? {
-                return Err(ClusterError::not_found("user", username));
-            }
-            self.drop_user_tokens(username).await
-        };
-        self.audited(draft, work, plain).await
-    }
-
     /// Replaces the engines granted to a user. Every id must name an existing engine.
     pub async fn set_grants(
         &self,
@@ -100,6 +81,34 @@ impl Cluster {
             .detail(serde_json::json!({ "engines": ids }));
         let work = async {
             if !self.store.set_grants(username, &ids).await? {
+                return Err(ClusterError::not_found("user", username));
+            }
+            self.get_user(principal, username).await
+        };
+        self.audited(draft, work, plain).await
+    }
+
+    /// Changes a user's role; it applies to their next request (and ends their live streams).
+    /// Admins cannot change their own, so a cluster never loses its last admin by accident.
+    pub async fn set_role(
+        &self,
+        principal: &Principal,
+        username: &str,
+        role: Role,
+    ) -> ClusterResult<User> {
+        admin_only(principal)?;
+        check_username("name", username)?;
+        if username == principal.username {
+            return Err(ClusterError::conflict(
+                Conflict::CannotDeleteSelf,
+                "you cannot change your own role",
+            ));
+        }
+        let draft = Draft::by(principal, actions::USER_ROLE)
+            .target(username)
+            .detail(serde_json::json!({"role": role.as_str()}));
+        let work = async {
+            if !self.store.set_role(username, role).await? {
                 return Err(ClusterError::not_found("user", username));
             }
             self.get_user(principal, username).await

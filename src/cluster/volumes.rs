@@ -17,12 +17,27 @@ impl Cluster {
     pub async fn list_volumes(&self, principal: &Principal) -> ClusterResult<VolumeList> {
         let engines = self.list_engines(principal).await?;
         let filters = match principal.owner_filter() {
-            Some(owner) => vec![
-                ContainerLabels::owner_filter(owner),
-                ContainerLabels::cluster_filter(self.store.keys().prefix()),
-            ],
+            Some(owner) => self.owned_by(owner),
             None => Vec::new(),
         };
+        Ok(self.volumes_on(&engines, filters).await)
+    }
+
+    /// Every volume of `owner` in this deployment, on every engine (granted or not).
+    pub(super) async fn volumes_of(&self, owner: &str) -> ClusterResult<VolumeList> {
+        let engines = self.store.list_engines().await?;
+        Ok(self.volumes_on(&engines, self.owned_by(owner)).await)
+    }
+
+    /// The label filters of `owner`'s objects in this deployment.
+    fn owned_by(&self, owner: &str) -> Vec<String> {
+        vec![
+            ContainerLabels::owner_filter(owner),
+            ContainerLabels::cluster_filter(self.store.keys().prefix()),
+        ]
+    }
+
+    async fn volumes_on(&self, engines: &[Engine], filters: Vec<String>) -> VolumeList {
         let answers = join_all(engines.iter().map(|engine| {
             let filters = filters.clone();
             async move {
@@ -50,7 +65,7 @@ impl Cluster {
         }
         list.volumes
             .sort_by(|a, b| (&a.engine, &a.name).cmp(&(&b.engine, &b.name)));
-        Ok(list)
+        list
     }
 
     fn volume_view(&self, engine: &Engine, v: bollard::models::Volume) -> Volume {
@@ -75,10 +90,21 @@ impl Cluster {
         check_object_name("name", name)?;
         let engine = self.get_engine(principal, engine_id).await?;
         let volume = self.find_volume(principal, &engine, name).await?;
-        let mut draft = Draft::by(principal, actions::VOLUME_DELETE).engine(engine_id);
+        self.remove_volume(principal, &engine, volume).await
+    }
+
+    /// Removes a volume found already (the caller was checked), audited.
+    pub(super) async fn remove_volume(
+        &self,
+        principal: &Principal,
+        engine: &Engine,
+        volume: Volume,
+    ) -> ClusterResult<Volume> {
+        let mut draft = Draft::by(principal, actions::VOLUME_DELETE).engine(&engine.id);
         draft.target = Some(volume.name.clone());
         draft.owner = volume.owner.clone();
-        let client = self.engines.client(&engine);
+        let client = self.engines.client(engine);
+        let (name, engine_id) = (&volume.name, &engine.id);
         let work = async {
             match client.remove_volume(&volume.engine_name).await {
                 Ok(()) => Ok(volume.clone()),

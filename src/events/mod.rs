@@ -46,6 +46,8 @@ pub mod actions {
     pub const ENGINE_REMOVE: &str = "engine.remove";
     pub const USER_CREATE: &str = "user.create";
     pub const USER_DELETE: &str = "user.delete";
+    pub const USER_PURGE: &str = "user.purge";
+    pub const USER_ROLE: &str = "user.role";
     pub const USER_GRANT: &str = "user.grant";
     pub const USER_REVOKE: &str = "user.revoke";
     pub const USER_PASSWORD: &str = "user.password";
@@ -76,6 +78,8 @@ pub mod actions {
         ENGINE_REMOVE,
         USER_CREATE,
         USER_DELETE,
+        USER_PURGE,
+        USER_ROLE,
         USER_GRANT,
         USER_REVOKE,
         USER_PASSWORD,

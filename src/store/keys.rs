@@ -8,7 +8,9 @@
 //! | `P schema:version`       | string | the highest migration applied                              |
 //! | `P schema:applied`       | hash   | migration name -> unix ms when it was applied              |
 //! | `P users`                | set    | every username                                             |
-//! | `P user:{name}`          | hash   | `role`, `password_hash` (argon2id PHC), `token_version`, `created_ms` |
+//! | `P user:{name}`          | hash   | `id`, `role`, `password_hash` (argon2id PHC), `token_version`, `created_ms` |
+//! | `P users:next_id`        | string | the counter account ids come from (never reused)           |
+//! | `P users:retired`        | hash   | name -> the token version a deleted account reached        |
 //! | `P user:{name}:engines`  | set    | engine ids granted to the user                             |
 //! | `P engines`              | set    | every engine id                                            |
 //! | `P engine:{id}`          | string | the engine as JSON (id, addr, cpus, memory, labels, status) |
@@ -24,7 +26,7 @@
 //! | `P lock:{name}`          | string | a short-lived lock (`scale:{owner}:{config}`), value = holder token, with a TTL |
 //! | `P login_failures:{name}`| string | failed logins of a username in the current window, with a TTL |
 //! | `P index:containers`     | hash   | op id -> JSON `{container, engine, owner, name}` of containers scheduled and not destroyed |
-//! | `P token:{id}`           | hash   | an API token: `owner`, `name`, `scopes`, `hash` (SHA-256 of its secret), `created_ms`, `expires_ms`, `last_used_ms` |
+//! | `P token:{id}`           | hash   | an API token: `owner`, `owner_id`, `name`, `scopes`, `hash` (SHA-256 of its secret), `created_ms`, `expires_ms`, `last_used_ms` |
 //! | `P user:{name}:tokens`   | set    | ids of the user's API tokens                               |
 //! | `P tokens`               | set    | every API token id                                         |
 //! | `P registry:{id}`        | hash   | registry credentials: `owner`, `server`, `username`, `sealed` (the password, sealed), `shared`, `created_ms` |
@@ -64,6 +66,14 @@ impl Keys {
 
     pub fn user(&self, name: &str) -> String {
         format!("{}user:{name}", self.prefix)
+    }
+
+    pub fn user_ids(&self) -> String {
+        format!("{}users:next_id", self.prefix)
+    }
+
+    pub fn retired_users(&self) -> String {
+        format!("{}users:retired", self.prefix)
     }
 
     pub fn user_engines(&self, name: &str) -> String {

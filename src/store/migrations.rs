@@ -28,6 +28,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_initial"),
     migration!(2, "0002_engine_status"),
+    migration!(3, "0003_account_ids"),
 ];
 
 /// The schema version this binary writes.

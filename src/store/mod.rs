@@ -29,7 +29,7 @@ pub use images::StoredImage;
 pub use keys::Keys;
 pub use registries::RegistryRecord;
 pub use tokens::TokenRecord;
-pub use users::UserRecord;
+pub use users::{AccountState, UserRecord};
 
 use crate::config::StoreSettings;
 

@@ -5,14 +5,18 @@ use std::collections::HashMap;
 
 use redis::AsyncCommands;
 
+use super::users::{ACCOUNT_FIELDS, AccountFields, AccountState, account_state};
 use super::{Store, StoreResult, corrupt};
-use crate::domain::{Role, TokenScope};
+use crate::domain::TokenScope;
 
 /// A stored API token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: String,
     pub owner: String,
+    /// The owner's account id when the token was made: a later account of the same name is
+    /// not its owner.
+    pub owner_id: String,
     pub name: String,
     pub scopes: Vec<TokenScope>,
     /// SHA-256 of the secret, hex.
@@ -27,6 +31,7 @@ impl TokenRecord {
         let scopes: Vec<&str> = self.scopes.iter().map(|s| s.as_str()).collect();
         let mut f = vec![
             ("owner", self.owner.clone()),
+            ("owner_id", self.owner_id.clone()),
             ("name", self.name.clone()),
             ("scopes", scopes.join(",")),
             ("hash", self.hash.clone()),
@@ -43,6 +48,7 @@ impl TokenRecord {
         Some(Self {
             id: id.to_string(),
             owner: h.get("owner")?.clone(),
+            owner_id: h.get("owner_id").cloned().unwrap_or_default(),
             name: h.get("name")?.clone(),
             scopes: (h.get("scopes")?.split(','))
                 .filter_map(TokenScope::parse)
@@ -55,9 +61,10 @@ impl TokenRecord {
     }
 }
 
-/// A token and its owner's current role, in one round trip (authentication runs on every
-/// request made with a token): the token's hash as a flat list, then the owner's `role` and
-/// `token_version` (nil when the owner is gone). ARGV[1] is the key of a user minus the name.
+/// A token and its owner's account now, in one round trip (authentication runs on every
+/// request made with a token): the token's hash as a flat list, then the owner's `role`, `id`
+/// and `token_version` (nil when the owner is gone). ARGV[1] is the key of a user minus the
+/// name.
 const TOKEN_AND_OWNER: &str = r"
 local token = redis.call('HGETALL', KEYS[1])
 if #token == 0 then return {} end
@@ -66,21 +73,21 @@ for i = 1, #token, 2 do
   if token[i] == 'owner' then owner = token[i + 1] end
 end
 if not owner then return {token} end
-return {token, redis.call('HMGET', ARGV[1] .. owner, 'role', 'token_version')}
+return {token, redis.call('HMGET', ARGV[1] .. owner, 'role', 'id', 'token_version')}
 ";
 
 static TOKEN_AND_OWNER_SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(TOKEN_AND_OWNER));
 
 /// What [`Store::token_and_owner`] answers.
-type TokenAndOwner = (Vec<String>, (Option<String>, Option<u64>));
+type TokenAndOwner = (Vec<String>, AccountFields);
 
 impl Store {
-    /// A token and, when its owner still exists, the owner's current role.
+    /// A token and, when its owner still exists, the owner's account now.
     pub async fn token_and_owner(
         &self,
         id: &str,
-    ) -> StoreResult<Option<(TokenRecord, Option<Role>)>> {
+    ) -> StoreResult<Option<(TokenRecord, Option<AccountState>)>> {
         let key = self.keys.token(id);
         let answer: Vec<redis::Value> = TOKEN_AND_OWNER_SCRIPT
             .key(&key)
@@ -91,16 +98,17 @@ impl Store {
             return Ok(None);
         }
         let parsed: Result<TokenAndOwner, _> = match answer.len() {
-            1 => redis::from_redis_value(answer[0].clone()).map(|flat| (flat, (None, None))),
+            1 => redis::from_redis_value(answer[0].clone()).map(|flat| (flat, (None, None, None))),
             _ => redis::from_redis_value(redis::Value::Array(answer)),
         };
-        let (flat, (role, _)) = parsed.map_err(|e| corrupt(&key, e))?;
+        let (flat, account) = parsed.map_err(|e| corrupt(&key, e))?;
         let fields: HashMap<String, String> = (flat.chunks(2))
             .filter_map(|kv| Some((kv.first()?.clone(), kv.get(1)?.clone())))
             .collect();
         let record =
             TokenRecord::from_hash(id, fields).ok_or_else(|| corrupt(&key, "bad token"))?;
-        Ok(Some((record, role.as_deref().and_then(Role::parse))))
+        let owner = account_state(&self.keys.user(&record.owner), account)?;
+        Ok(Some((record, owner)))
     }
 
     /// The same as [`token_and_owner`](Self::token_and_owner) when the owner is known already
@@ -109,14 +117,17 @@ impl Store {
         &self,
         id: &str,
         owner: &str,
-    ) -> StoreResult<Option<(TokenRecord, Option<Role>)>> {
-        let (h, role): (HashMap<String, String>, Option<String>) = redis::pipe()
+    ) -> StoreResult<Option<(TokenRecord, Option<AccountState>)>> {
+        let user = self.keys.user(owner);
+        let (h, account): (HashMap<String, String>, AccountFields) = redis::pipe()
             .hgetall(self.keys.token(id))
-            .hget(self.keys.user(owner), "role")
+            .cmd("HMGET")
+            .arg(&user)
+            .arg(&ACCOUNT_FIELDS[..])
             .query_async(&mut self.conn())
             .await?;
-        let role = role.as_deref().and_then(Role::parse);
-        Ok(TokenRecord::from_hash(id, h).map(|t| (t, role)))
+        let account = account_state(&user, account)?;
+        Ok(TokenRecord::from_hash(id, h).map(|t| (t, account)))
     }
 
     pub async fn create_token(&self, t: &TokenRecord) -> StoreResult<()> {

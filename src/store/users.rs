@@ -11,6 +11,9 @@ use crate::domain::Role;
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
     pub username: String,
+    /// The account's id: never shared with another account, even a later one of the same name
+    /// (login tokens carry it).
+    pub id: String,
     pub role: Role,
     /// argon2id PHC string.
     pub password_hash: String,
@@ -19,11 +22,41 @@ pub struct UserRecord {
     pub created_ms: u64,
 }
 
-/// Creates the user hash and its set entry in one step, only when the user does not exist.
+/// What a request needs to trust a credential: the account's role, id and token version now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountState {
+    pub role: Role,
+    pub id: String,
+    pub token_version: u64,
+}
+
+/// Creates the user hash and its set entry in one step, only when the user does not exist. The
+/// id comes from a counter that only grows; the token version goes on from where an earlier
+/// account of the same name left it (`users:retired`), so no old token can match either.
 const CREATE_USER: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'role', ARGV[2], 'password_hash', ARGV[3], 'token_version', 1, 'created_ms', ARGV[4])
+local id = redis.call('INCR', KEYS[3])
+local version = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0') + 1
+redis.call('HSET', KEYS[1], 'id', id, 'role', ARGV[2], 'password_hash', ARGV[3],
+  'token_version', version, 'created_ms', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+";
+
+/// Deletes a user, their grants and token set, remembering the token version it reached.
+const DELETE_USER: &str = r"
+local version = redis.call('HGET', KEYS[1], 'token_version')
+if not version then return 0 end
+redis.call('HSET', KEYS[4], ARGV[1], version)
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+";
+
+/// Sets the role of an existing user.
+const SET_ROLE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'role', ARGV[1])
 return 1
 ";
 
@@ -56,6 +89,7 @@ fn parse_user(key: &str, username: &str, h: HashMap<String, String>) -> StoreRes
     let role = field("role")?;
     Ok(UserRecord {
         username: username.to_string(),
+        id: field("id")?,
         role: Role::parse(&role).ok_or_else(|| corrupt(key, format!("bad role {role}")))?,
         password_hash: field("password_hash")?,
         token_version: field("token_version")?
@@ -63,6 +97,21 @@ fn parse_user(key: &str, username: &str, h: HashMap<String, String>) -> StoreRes
             .map_err(|_| corrupt(key, "bad token_version"))?,
         created_ms: field("created_ms")?.parse().unwrap_or(0),
     })
+}
+
+/// The fields [`AccountState`] is read from, in order.
+pub(super) const ACCOUNT_FIELDS: [&str; 3] = ["role", "id", "token_version"];
+pub(super) type AccountFields = (Option<String>, Option<String>, Option<u64>);
+
+pub(super) fn account_state(key: &str, fields: AccountFields) -> StoreResult<Option<AccountState>> {
+    match fields {
+        (Some(role), Some(id), Some(token_version)) => Ok(Some(AccountState {
+            role: Role::parse(&role).ok_or_else(|| corrupt(key, "bad role"))?,
+            id,
+            token_version,
+        })),
+        _ => Ok(None),
+    }
 }
 
 impl Store {
@@ -77,6 +126,8 @@ impl Store {
         let created: i64 = redis::Script::new(CREATE_USER)
             .key(self.keys.user(username))
             .key(self.keys.users())
+            .key(self.keys.user_ids())
+            .key(self.keys.retired_users())
             .arg(username)
             .arg(role.as_str())
             .arg(password_hash)
@@ -95,22 +146,15 @@ impl Store {
         parse_user(&key, username, h).map(Some)
     }
 
-    /// What a request needs to trust a token: the user's role and current token version.
-    pub async fn user_token_state(&self, username: &str) -> StoreResult<Option<(Role, u64)>> {
+    /// What a request needs to trust a token: the account's role, id and token version now.
+    pub async fn account_state(&self, username: &str) -> StoreResult<Option<AccountState>> {
         let key = self.keys.user(username);
-        let (role, version): (Option<String>, Option<u64>) = redis::cmd("HMGET")
+        let fields: AccountFields = redis::cmd("HMGET")
             .arg(&key)
-            .arg("role")
-            .arg("token_version")
+            .arg(&ACCOUNT_FIELDS[..])
             .query_async(&mut self.conn())
             .await?;
-        match (role, version) {
-            (Some(role), Some(version)) => {
-                let role = Role::parse(&role).ok_or_else(|| corrupt(&key, "bad role"))?;
-                Ok(Some((role, version)))
-            }
-            _ => Ok(None),
-        }
+        account_state(&key, fields)
     }
 
     /// Every user, sorted by name.
@@ -138,14 +182,26 @@ impl Store {
 
     /// Deletes a user and their grants; `false` when there was no such user.
     pub async fn delete_user(&self, username: &str) -> StoreResult<bool> {
-        let (deleted, _, _): (i64, i64, i64) = redis::pipe()
-            .atomic()
-            .del(self.keys.user(username))
-            .del(self.keys.user_engines(username))
-            .srem(self.keys.users(), username)
-            .query_async(&mut self.conn())
+        let deleted: i64 = redis::Script::new(DELETE_USER)
+            .key(self.keys.user(username))
+            .key(self.keys.user_engines(username))
+            .key(self.keys.users())
+            .key(self.keys.retired_users())
+            .arg(username)
+            .invoke_async(&mut self.conn())
             .await?;
         Ok(deleted == 1)
+    }
+
+    /// Changes a user's role (every request reads the role now, so it takes effect at once);
+    /// `false` when the user does not exist.
+    pub async fn set_role(&self, username: &str, role: Role) -> StoreResult<bool> {
+        let done: i64 = redis::Script::new(SET_ROLE)
+            .key(self.keys.user(username))
+            .arg(role.as_str())
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(done == 1)
     }
 
     /// Stores a new password hash and bumps the token version; the new version, or `None` when

@@ -260,9 +260,11 @@ async fn reconcile_settles_intents_left_by_a_crash() {
     let audit = app.cluster.audit();
     let admin = clementine::auth::Principal {
         username: app.admin.clone(),
+        account: String::new(),
         role: clementine::domain::Role::Admin,
         request_id: None,
         token: None,
+        session: None,
     };
     // A crash after the container was created, before the outcome: the container carries the op.
     let mut survived = Draft::by(&admin, actions::CONTAINER_SCHEDULE).owner(&app.admin);

@@ -167,11 +167,12 @@ fn tokens_with(secret: &str, app: &TestApp) -> Tokens {
 #[tokio::test]
 async fn forged_expired_and_unsigned_tokens_fail() {
     let app = TestApp::spawn().await;
-    let (user, _) = app.user("bob").await;
+    let (user, token) = app.user("bob").await;
     let ours = tokens_with(app.settings.jwt.secret.expose(), &app);
     let now = clementine::time::now_secs();
     let claims = Claims {
         sub: user.clone(),
+        uid: ours.verify(&token).unwrap().uid,
         role: Role::User,
         ver: 1,
         iat: now,

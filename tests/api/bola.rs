@@ -98,6 +98,15 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
             probe(M::DELETE, &format!("/apiv1/user/{user}"), None, Denied),
         ),
         (
+            "PATCH /user/{name}",
+            probe(
+                M::PATCH,
+                &format!("/apiv1/user/{user}"),
+                Some(json!({"role": "admin"})),
+                Denied,
+            ),
+        ),
+        (
             "PUT /user/{name}/engines",
             probe(
                 M::PUT,

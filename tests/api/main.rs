@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod common;
 
+mod account_end;
 mod audit;
 mod audit_live;
 mod auth;
@@ -19,8 +20,10 @@ mod failover;
 mod images;
 mod inventory;
 mod isolation;
+mod live_streams;
 mod metrics;
 mod migrations;
+mod narrow_tokens;
 mod openapi;
 mod placement;
 mod pulls;

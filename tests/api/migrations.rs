@@ -62,9 +62,76 @@ async fn engine_status_migration_upgrades_old_records() {
         .await
         .unwrap();
     let report = store.migrate().await.unwrap();
-    assert_eq!(report.applied, ["0002_engine_status"]);
+    assert_eq!(report.applied, ["0002_engine_status", "0003_account_ids"]);
     let engine = store.get_engine("old").await.unwrap().unwrap();
     assert_eq!(engine.status, clementine::domain::EngineStatus::Active);
+}
+
+#[tokio::test]
+async fn account_ids_migration_gives_old_accounts_and_tokens_an_id() {
+    let (store, prefix) = store().await;
+    let mut redis = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // A database at schema 2 with two accounts and a token written before ids existed.
+    let _: () = redis::pipe()
+        .hset(format!("{prefix}schema:applied"), "0001_initial", 1)
+        .hset(format!("{prefix}schema:applied"), "0002_engine_status", 1)
+        .set(format!("{prefix}schema:version"), 2)
+        .sadd(format!("{prefix}users"), &["ann", "bob"])
+        .hset_multiple(
+            format!("{prefix}user:ann"),
+            &[
+                ("role", "user"),
+                ("password_hash", "x"),
+                ("token_version", "4"),
+                ("created_ms", "1"),
+            ],
+        )
+        .hset_multiple(
+            format!("{prefix}user:bob"),
+            &[
+                ("role", "user"),
+                ("password_hash", "x"),
+                ("token_version", "1"),
+                ("created_ms", "1"),
+            ],
+        )
+        .sadd(format!("{prefix}tokens"), "t1")
+        .hset_multiple(
+            format!("{prefix}token:t1"),
+            &[
+                ("owner", "ann"),
+                ("name", "ci"),
+                ("scopes", "read"),
+                ("hash", "h"),
+                ("created_ms", "1"),
+            ],
+        )
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap().applied, ["0003_account_ids"]);
+    let ann = store.get_user("ann").await.unwrap().unwrap();
+    let bob = store.get_user("bob").await.unwrap().unwrap();
+    assert!(!ann.id.is_empty() && !bob.id.is_empty());
+    assert_ne!(ann.id, bob.id);
+    assert_eq!(ann.token_version, 4, "versions are kept");
+    let token = store.get_token("t1").await.unwrap().unwrap();
+    assert_eq!(token.owner_id, ann.id);
+    // A new account of a deleted name gets a fresh id, and a token version past the old one.
+    assert!(store.delete_user("ann").await.unwrap());
+    let role = clementine::domain::Role::User;
+    assert!(store.create_user("ann", role, "y", 2).await.unwrap());
+    let again = store.get_user("ann").await.unwrap().unwrap();
+    assert!(
+        again.id != ann.id && again.id != bob.id,
+        "{} reused",
+        again.id
+    );
+    assert_eq!(again.token_version, 5);
 }
 
 #[tokio::test]

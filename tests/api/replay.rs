@@ -180,9 +180,11 @@ async fn replay_reschedules_the_containers_of_a_dead_engine() {
     }
     let operator = Principal {
         username: "restore".into(),
+        account: String::new(),
         role: Role::Admin,
         request_id: None,
         token: None,
+        session: None,
     };
     let rebuilt = app.cluster.replay(&operator, true).await.unwrap();
     assert_eq!(
