@@ -28,8 +28,13 @@ STATE="${CLEMENTINE_TESTBED_STATE:-/var/lib/clementine-testbed}"
 RUNDIR="/run/clementine-testbed"
 REDIS_PORT="${CLEMENTINE_TESTBED_REDIS_PORT:-6390}"
 REGISTRY_PORT="${CLEMENTINE_TESTBED_REGISTRY_PORT:-5000}"
-# A second registry that wants basic auth (htpasswd, bcrypt), with one account.
+# A second registry that wants basic auth (htpasswd, bcrypt), with one account. It runs on a
+# test host of its own, a network namespace with a veth pair (10.215.0.1 here, 10.215.0.2
+# there), so that its address is not host-local: clementine sends no tenant's own credentials
+# to a loopback registry (another one on every engine's host).
 PRIVATE_PORT="${CLEMENTINE_TESTBED_PRIVATE_REGISTRY_PORT:-5001}"
+REGHOST_NS=clm-registry
+REGHOST_IP=10.215.0.2
 PRIVATE_USER=puller
 PRIVATE_PASSWORD=puller-password-1
 MAX_ENGINES=30
@@ -69,21 +74,45 @@ install_packages() {
 
 # An open registry (distribution 2.8) on loopback, plain HTTP: dockerd treats registries on
 # 127.0.0.0/8 as insecure by default. Engines reach it at 127.0.0.1 since they share the host's
-# network namespace.
+# network namespace. The private one is on the registry host (below), which the engines are told
+# to reach in plain HTTP (`--insecure-registry`).
 start_registry() {
-  serve_registry registry "$REGISTRY_PORT" ""
+  serve_registry registry 127.0.0.1 "$REGISTRY_PORT" ""
   if [ ! -f "$RUNDIR/private.htpasswd" ]; then
     htpasswd -Bbn "$PRIVATE_USER" "$PRIVATE_PASSWORD" > "$RUNDIR/private.htpasswd"
   fi
-  serve_registry private "$PRIVATE_PORT" "$RUNDIR/private.htpasswd"
+  registry_host_up
+  serve_registry private "$REGHOST_IP" "$PRIVATE_PORT" "$RUNDIR/private.htpasswd" \
+    ip netns exec "$REGHOST_NS"
 }
 
-# serve_registry NAME PORT [HTPASSWD]: one registry on 127.0.0.1:PORT, idempotent.
+# The registry host: a network namespace joined to this one by a veth pair; idempotent.
+registry_host_up() {
+  ip netns list | grep -qw "$REGHOST_NS" || ip netns add "$REGHOST_NS"
+  if ! ip link show clmreg0 >/dev/null 2>&1; then
+    ip link add clmreg0 type veth peer name clmreg1
+    ip link set clmreg1 netns "$REGHOST_NS"
+    ip addr add 10.215.0.1/30 dev clmreg0
+    ip link set clmreg0 up
+    ip netns exec "$REGHOST_NS" ip addr add "$REGHOST_IP/30" dev clmreg1
+    ip netns exec "$REGHOST_NS" ip link set clmreg1 up
+    ip netns exec "$REGHOST_NS" ip link set lo up
+  fi
+}
+
+registry_host_down() {
+  ip link del clmreg0 2>/dev/null || true
+  ip netns del "$REGHOST_NS" 2>/dev/null || true
+}
+
+# serve_registry NAME IP PORT HTPASSWD [WRAPPER...]: one registry on IP:PORT (started through
+# WRAPPER, e.g. `ip netns exec NS`), idempotent.
 serve_registry() {
-  local name=$1 port=$2 htpasswd=$3 auth=""
+  local name=$1 addr=$2 port=$3 htpasswd=$4 auth=""
+  shift 4
   mkdir -p "$RUNDIR" "$STATE/$name"
-  curl -s -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && return 0
-  log "starting registry $name on 127.0.0.1:$port"
+  curl -s -o /dev/null "http://$addr:$port/v2/" 2>/dev/null && return 0
+  log "starting registry $name on $addr:$port"
   [ -n "$htpasswd" ] && auth="auth:
   htpasswd:
     realm: clementine-test
@@ -98,12 +127,12 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$port
+  addr: $addr:$port
 $auth
 YML
-  nohup docker-registry serve "$RUNDIR/$name.yml" >"$RUNDIR/$name.log" 2>&1 &
+  nohup "$@" docker-registry serve "$RUNDIR/$name.yml" >"$RUNDIR/$name.log" 2>&1 &
   echo $! > "$RUNDIR/$name.pid"
-  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && return 0; sleep 0.1; done
+  for _ in $(seq 50); do curl -s -o /dev/null "http://$addr:$port/v2/" && return 0; sleep 0.1; done
   log "registry $name did not start; see $RUNDIR/$name.log"; exit 1
 }
 
@@ -120,14 +149,14 @@ push_images() {
 # Pushes `clementine/private:1` into the private registry, logged in (the CLI keeps the login
 # in a config directory of the test bed's), once.
 push_private_image() {
-  local private="127.0.0.1:$PRIVATE_PORT/clementine/private:1"
+  local private="$REGHOST_IP:$PRIVATE_PORT/clementine/private:1"
   local cli_config="$RUNDIR/docker-cli"
   mkdir -p "$cli_config"
   curl -sf -o /dev/null -u "$PRIVATE_USER:$PRIVATE_PASSWORD" \
     -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-    "http://127.0.0.1:$PRIVATE_PORT/v2/clementine/private/manifests/1" && return 0
+    "http://$REGHOST_IP:$PRIVATE_PORT/v2/clementine/private/manifests/1" && return 0
   echo "$PRIVATE_PASSWORD" | docker_cli 1 --config "$cli_config" login -u "$PRIVATE_USER" \
-    --password-stdin "127.0.0.1:$PRIVATE_PORT" >/dev/null 2>&1
+    --password-stdin "$REGHOST_IP:$PRIVATE_PORT" >/dev/null 2>&1
   docker_cli 1 tag busybox:latest "$private"
   docker_cli 1 --config "$cli_config" push "$private" >/dev/null
   docker_cli 1 rmi "$private" >/dev/null
@@ -190,7 +219,13 @@ engine_up() {
 start_engine() {
   local i=$1 ip br data exec
   ip=$(engine_ip "$i"); br="clbr$i"; data="$STATE/e$i"; exec="$RUNDIR/e$i"
-  engine_up "$i" && return 0
+  if engine_up "$i"; then
+    # An engine started before the registry host existed does not know to reach it in plain
+    # HTTP: restart it with today's flags.
+    grep -q "insecure-registry" "/proc/$(cat "$exec/dockerd.pid")/cmdline" 2>/dev/null && return 0
+    log "engine $i runs with older flags; restarting it"
+    stop_engine "$i"
+  fi
   mkdir -p "$data" "$exec"
   if ! ip link show "$br" >/dev/null 2>&1; then
     ip link add "$br" type bridge
@@ -212,6 +247,7 @@ start_engine() {
     --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
     --bridge "$br" --ip "$ip" --iptables=false --ip-masq=false --ip-forward=false \
     --default-address-pool "base=10.214.0.0/16,size=28" \
+    --insecure-registry "$REGHOST_IP:$PRIVATE_PORT" \
     --storage-driver "${CLEMENTINE_TESTBED_STORAGE:-overlay2}" --log-level warn \
     --containerd-namespace "clementine-e$i" --containerd-plugins-namespace "clementine-e$i-plugins" \
     >"$exec/dockerd.log" 2>&1 &
@@ -396,6 +432,7 @@ cmd_down() {
     rm -f "$pidf"
   done
   for i in $(seq 1 $MAX_ENGINES); do ip link del "clbr$i" 2>/dev/null || true; done
+  registry_host_down
   log "down"
 }
 
@@ -434,7 +471,7 @@ export CLEMENTINE_TESTBED_CERTS=$CERTS
 export CLEMENTINE_TESTBED_ENGINES=$n
 export CLEMENTINE_TESTBED_SCRIPT=$ROOT/scripts/testbed.sh
 export CLEMENTINE_TESTBED_REGISTRY=127.0.0.1:$REGISTRY_PORT
-export CLEMENTINE_TESTBED_PRIVATE_REGISTRY=127.0.0.1:$PRIVATE_PORT
+export CLEMENTINE_TESTBED_PRIVATE_REGISTRY=$REGHOST_IP:$PRIVATE_PORT
 export CLEMENTINE_TESTBED_PRIVATE_USER=$PRIVATE_USER
 export CLEMENTINE_TESTBED_PRIVATE_PASSWORD=$PRIVATE_PASSWORD
 export CLEMENTINE_TESTBED_SENTINELS=$(IFS=,; echo "${SENTINEL_PORTS[*]/#/127.0.0.1:}")

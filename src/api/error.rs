@@ -47,6 +47,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// 403: the caller's role or grants do not allow this.
     Forbidden,
+    /// 403: an option of the request is not the caller's to use (the message names the field).
+    OptionNotAllowed,
     /// 404: no such object (of this kind), or one the caller may not see; or no such route.
     NotFound(&'static str),
     MethodNotAllowed,
@@ -79,7 +81,7 @@ impl ErrorCode {
         match self {
             C::InvalidRequest => S::BAD_REQUEST,
             C::Unauthorized | C::InvalidCredentials | C::InvalidToken => S::UNAUTHORIZED,
-            C::Forbidden => S::FORBIDDEN,
+            C::Forbidden | C::OptionNotAllowed => S::FORBIDDEN,
             C::NotFound(_) => S::NOT_FOUND,
             C::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
             C::Conflict(_) | C::NoEngineFits => S::CONFLICT,
@@ -105,6 +107,7 @@ impl ErrorCode {
             C::InvalidCredentials => "invalid_credentials",
             C::InvalidToken => "invalid_token",
             C::Forbidden => "forbidden",
+            C::OptionNotAllowed => "option_not_allowed",
             C::NotFound("") => "not_found",
             C::NotFound(kind) => return format!("{kind}_not_found").into(),
             C::MethodNotAllowed => "method_not_allowed",
@@ -288,6 +291,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
             AuthError::InvalidToken(_) => ErrorCode::InvalidToken,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
+            AuthError::OptionNotAllowed(_) => ErrorCode::OptionNotAllowed,
             AuthError::Hashing(_) => return internal(&e),
         };
         ApiError::new(code, e.to_string())

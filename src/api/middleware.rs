@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::{HeaderValue, Method, header};
+use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
@@ -91,8 +91,8 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             Ok(r) => r.into_response(),
             Err(e) => super::error::render_poem_error(e).await,
         };
-        if let Some(denied) =
-            (resp.extensions().get::<ApiError>()).filter(|a| a.code == ErrorCode::Forbidden)
+        if let Some(denied) = (resp.extensions().get::<ApiError>())
+            .filter(|a| a.code.status() == StatusCode::FORBIDDEN)
         {
             let route = format!("{method} {path}");
             let who = caller.get();

@@ -26,6 +26,10 @@ pub enum AuthError {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller may not use an option (the tenant guard, a publish address); the message
+    /// names the field.
+    #[error("{0}")]
+    OptionNotAllowed(String),
     /// Hashing failed or its worker pool is gone; not the client's fault.
     #[error("password hashing failed: {0}")]
     Hashing(String),

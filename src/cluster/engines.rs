@@ -5,7 +5,7 @@ use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{
     Container, Engine, EngineHealth, EnginePatch, EngineRecord, EngineStatus, HealthState,
-    InvalidInput, MAX_CPUS, NewEngine, check_engine_id, check_labels,
+    InvalidInput, MAX_CPUS, NewEngine, check_engine_id, check_labels, check_publish_ips,
 };
 use crate::engine::{parse_engine_addr, to_container};
 use crate::events::{Draft, actions};
@@ -45,6 +45,9 @@ impl Cluster {
         check_engine_id("id", &new.id)?;
         let addr = parse_engine_addr("addr", &new.addr)?;
         check_labels("labels", &new.labels)?;
+        if let Some(ips) = &new.publish_ips {
+            check_publish_ips("publish_ips", ips)?;
+        }
         if let Some(cpus) = new.cpus {
             check_cpus(cpus)?;
         }
@@ -80,6 +83,7 @@ impl Cluster {
             memory: new.memory.unwrap_or(probe.memory_mb),
             labels: new.labels.clone(),
             status: EngineStatus::Active,
+            publish_ips: new.publish_ips.clone().unwrap_or_default(),
             health: EngineHealth {
                 state: HealthState::Healthy,
                 last_seen: Some(now.clone()),
@@ -89,7 +93,8 @@ impl Cluster {
                 docker_version: Some(probe.docker_version),
                 api_version: Some(probe.api_version),
             },
-        };
+        }
+        .with_default_publish_ips();
         if !self.store.add_engine(&engine).await? {
             return Err(engine_exists(&new.id));
         }
@@ -145,6 +150,10 @@ impl Cluster {
         }
         if let Some(status) = patch.status {
             engine.status = status;
+        }
+        if let Some(ips) = &patch.publish_ips {
+            check_publish_ips("publish_ips", ips)?;
+            engine.publish_ips = ips.clone();
         }
         let draft = Draft::by(principal, actions::ENGINE_UPDATE)
             .engine(id)

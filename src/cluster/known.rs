@@ -84,6 +84,7 @@ mod tests {
             memory: 1024,
             labels: Vec::new(),
             status: Default::default(),
+            publish_ips: Vec::new(),
             health: Default::default(),
         }
     }

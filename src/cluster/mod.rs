@@ -15,6 +15,7 @@ mod known;
 mod lifecycle;
 mod listing;
 mod placement;
+mod publish;
 mod pulls;
 mod reconcile;
 mod registries;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use futures::future::join_all;
 
+use super::publish::unpublishable;
 use super::tenancy::TenantObject;
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
@@ -184,8 +185,18 @@ impl Cluster {
                 req.volume_names.push(volume.given.clone());
             }
         }
+        // A user's host_ip keeps the run to engines that publish there.
+        let unpublishable: HashMap<&str, String> = (candidates.engines.iter())
+            .filter(|_| !attempt.principal.is_admin())
+            .filter_map(|e| Some((e.id.as_str(), unpublishable(e, attempt.config)?)))
+            .collect();
+        let why_not = |id: &str| {
+            (attempt.ruled_out.get(id))
+                .or_else(|| unpublishable.get(id))
+                .cloned()
+        };
         let skip: Vec<usize> = (candidates.engines.iter().enumerate())
-            .filter(|(_, e)| attempt.ruled_out.contains_key(&e.id))
+            .filter(|(_, e)| why_not(&e.id).is_some())
             .map(|(i, _)| i)
             .collect();
         let placed = phase("place", async {
@@ -194,15 +205,8 @@ impl Cluster {
         match placed.await {
             Ok(i) => Ok((candidates.engines[i].clone(), req)),
             Err(refusals) => Err(attempt.no_fit(
-                refusals
-                    .into_iter()
-                    .map(|r| {
-                        attempt
-                            .ruled_out
-                            .get(&r.engine)
-                            .cloned()
-                            .unwrap_or(r.message)
-                    })
+                (refusals.into_iter())
+                    .map(|r| why_not(&r.engine).unwrap_or(r.message))
                     .collect(),
             )),
         }

@@ -2,6 +2,10 @@
 //! theirs `shared` for every user. The password is sealed before it reaches Redis and opened
 //! only to be sent to an engine that pulls for its owner (or for anyone, when shared): a user
 //! can never pull with another user's credentials. Never answered, logged or audited.
+//!
+//! A host-local registry (`localhost`, `127.0.0.0/8`, `::1`, an unspecified address) is another
+//! registry on every engine's host, whoever listens there: only an admin's shared credentials
+//! are ever sent to one, and no one may store credentials of their own for it.
 
 use bollard::auth::DockerCredentials;
 
@@ -47,6 +51,16 @@ fn check(new: &NewRegistry) -> Result<(), InvalidInput> {
     Ok(())
 }
 
+/// Whether a registry `host[:port]` names the engine's own host (see the module's words).
+pub(super) fn is_host_local_server(server: &str) -> bool {
+    let host = match server.parse::<std::net::IpAddr>() {
+        Ok(_) => server,
+        Err(_) => server.rsplit_once(':').map_or(server, |(host, _)| host),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse().is_ok_and(crate::domain::is_host_local)
+}
+
 impl Cluster {
     /// Stores credentials for the caller (sealed; 409 when no secrets key is configured).
     pub async fn add_registry(
@@ -59,6 +73,14 @@ impl Cluster {
             return Err(
                 AuthError::Forbidden("shared: shared credentials are for admins".into()).into(),
             );
+        }
+        if !new.shared && is_host_local_server(&new.server) {
+            let why = format!(
+                "server: {} is host-local, another registry on every engine's host; only an \
+                 admin's shared credentials are sent there",
+                new.server
+            );
+            return Err(AuthError::OptionNotAllowed(why).into());
         }
         let Some(secrets) = &self.secrets else {
             let why = "no secrets key is configured (CLEMENTINE_SECRETS_KEY), so credentials cannot be stored";
@@ -117,7 +139,7 @@ impl Cluster {
     }
 
     /// The credentials a pull for `owner` from `server` may use: the owner's own first, else
-    /// shared ones. Nobody else's, ever.
+    /// shared ones; for a host-local server, shared ones only. Nobody else's, ever.
     pub(super) async fn credentials_for(
         &self,
         owner: &str,
@@ -125,7 +147,8 @@ impl Cluster {
     ) -> Option<DockerCredentials> {
         let secrets = self.secrets.as_ref()?;
         let all = self.store.list_registries().await.ok()?;
-        let usable = |r: &&RegistryRecord| r.server == server;
+        let usable =
+            |r: &&RegistryRecord| r.server == server && (r.shared || !is_host_local_server(server));
         let chosen = (all.iter().filter(usable).find(|r| r.owner == owner))
             .or_else(|| all.iter().filter(usable).find(|r| r.shared))?;
         let password = match secrets.open(&chosen.sealed) {
@@ -141,5 +164,32 @@ impl Cluster {
             serveraddress: Some(server.to_string()),
             ..Default::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_host_local_server;
+
+    #[test]
+    fn host_local_registries() {
+        for local in [
+            "localhost",
+            "LOCALHOST:5000",
+            "127.0.0.1:5001",
+            "127.8.0.1",
+            "::1",
+            "0.0.0.0:5000",
+        ] {
+            assert!(is_host_local_server(local), "{local}");
+        }
+        for remote in [
+            "10.215.0.2:5001",
+            "registry.example:443",
+            "docker.io",
+            "localhostx:1",
+        ] {
+            assert!(!is_host_local_server(remote), "{remote}");
+        }
     }
 }

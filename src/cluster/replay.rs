@@ -9,16 +9,14 @@
 //! second plan is empty.
 
 use super::inventory::Inventory;
-use super::placement::ports_of;
+
 use super::run::RunOptions;
 use super::{Cluster, ClusterResult, admin_only};
 use crate::auth::Principal;
-use crate::domain::{
-    EngineRecord, ImageConfig, Orphan, ReplayPlan, Reschedule, check_config, image_with_tag,
-};
+use crate::domain::{EngineRecord, ImageConfig, Orphan, ReplayPlan, Reschedule, image_with_tag};
 use crate::events::fold::{Desired, Fold};
 use crate::events::{Draft, actions, decode};
-use crate::scheduler::place;
+use crate::scheduler::{PortKey, place};
 
 /// Entries read per page while folding.
 const FOLD_PAGE: usize = 1000;
@@ -158,6 +156,24 @@ impl Cluster {
             .map_err(|e| format!("the logged image config cannot be read: {e}"))
     }
 
+    /// The logged config, through the same checks as a new run under the owner's role now:
+    /// shape, the tenant guard, publish addresses, names. A demoted owner's privileged
+    /// container is refused here, not recreated.
+    async fn vetted(
+        &self,
+        owner: &Principal,
+        d: &Desired,
+    ) -> Result<(ImageConfig, Vec<PortKey>), String> {
+        let config = Self::config_of(d)?;
+        match self.vet_config(owner, &config).await {
+            Ok(ports) => Ok((config, ports)),
+            Err(e) => Err(format!(
+                "refused as a new run of {} would be: {e}",
+                owner.username
+            )),
+        }
+    }
+
     /// Where the scheduler would put it now (nothing is claimed).
     async fn dry_place(
         &self,
@@ -165,18 +181,13 @@ impl Cluster {
         d: &Desired,
         item: &mut Reschedule,
     ) -> ClusterResult<()> {
-        let config = match Self::config_of(d) {
-            Ok(c) => c,
+        let (config, ports) = match self.vetted(owner, d).await {
+            Ok(vetted) => vetted,
             Err(e) => {
                 item.error = Some(e);
                 return Ok(());
             }
         };
-        if let Err(e) = check_config(&config) {
-            item.error = Some(e.to_string());
-            return Ok(());
-        }
-        let ports = ports_of(&config);
         let image = image_with_tag(&config.name);
         let candidates = self.candidates(owner).await?;
         let req = self.placement_request(
@@ -204,18 +215,13 @@ impl Cluster {
         d: &Desired,
         item: &mut Reschedule,
     ) {
-        let config = match Self::config_of(d) {
-            Ok(c) => c,
+        let (config, ports) = match self.vetted(owner, d).await {
+            Ok(vetted) => vetted,
             Err(e) => {
                 item.error = Some(e);
                 return;
             }
         };
-        if let Err(e) = check_config(&config) {
-            item.error = Some(e.to_string());
-            return;
-        }
-        let ports = ports_of(&config);
         let mut draft = Draft::by(actor, actions::CONTAINER_RESCHEDULE);
         draft.ref_op = Some(d.op.clone());
         let options = RunOptions {

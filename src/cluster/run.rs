@@ -43,12 +43,12 @@ impl Cluster {
         config: &ImageConfig,
     ) -> ClusterResult<Vec<crate::scheduler::PortKey>> {
         check_config(config)?;
-        if !principal.is_admin()
-            && let Some(option) = forbidden_for_users(config)
-        {
-            return Err(
-                AuthError::Forbidden(format!("{option}: this option is for admins only")).into(),
-            );
+        if !principal.is_admin() {
+            if let Some(option) = forbidden_for_users(config) {
+                let why = format!("{option}: this option is for admins only");
+                return Err(AuthError::OptionNotAllowed(why).into());
+            }
+            self.check_publish_addresses(principal, config).await?;
         }
         // The names it gives volumes and networks are checked here too.
         engine_side(&self.scope, principal, config)?;

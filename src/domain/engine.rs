@@ -19,6 +19,10 @@ pub struct Engine {
     /// Set by admins: `active` engines take new containers, `draining` ones keep what they run
     /// but take nothing new, `disabled` ones are ignored.
     pub status: EngineStatus,
+    /// The addresses users may publish ports on (`bind_ports[].host_ip`): by default the
+    /// address the engine is reached on. Admins may publish anywhere.
+    #[serde(default)]
+    pub publish_ips: Vec<String>,
     /// Kept by the health monitor.
     #[serde(skip)]
     pub health: EngineHealth,
@@ -72,7 +76,57 @@ pub enum HealthState {
     Unhealthy,
 }
 
+/// At most this many publish addresses per engine.
+pub const MAX_PUBLISH_IPS: usize = 16;
+
+/// The host of an `https://host:port` engine address (brackets of an IPv6 host removed).
+pub fn addr_host(addr: &str) -> &str {
+    let rest = addr.strip_prefix("https://").unwrap_or(addr);
+    let rest = rest.split('/').next().unwrap_or(rest);
+    match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => rest.rsplit_once(':').map_or(rest, |(host, _)| host),
+    }
+}
+
+/// Whether an address means "this host" wherever it is used: loopback or unspecified. A
+/// registry or a published port there is a different one on every engine's host.
+pub fn is_host_local(ip: std::net::IpAddr) -> bool {
+    ip.is_loopback() || ip.is_unspecified()
+}
+
+/// Checks an admin's list of publish addresses: IP addresses, at most [`MAX_PUBLISH_IPS`].
+pub fn check_publish_ips(field: &str, ips: &[String]) -> Result<(), super::InvalidInput> {
+    if ips.is_empty() || ips.len() > MAX_PUBLISH_IPS {
+        let why = format!("must list 1 to {MAX_PUBLISH_IPS} addresses");
+        return Err(super::InvalidInput::new(field, why));
+    }
+    for (i, ip) in ips.iter().enumerate() {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(super::InvalidInput::new(
+                format!("{field}[{i}]"),
+                "must be an IP address",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Engine {
+    /// Fills in the default publish address (the one it is reached on) for a record written
+    /// before the field existed, or an engine added without the field.
+    pub fn with_default_publish_ips(mut self) -> Self {
+        if self.publish_ips.is_empty() {
+            self.publish_ips = vec![addr_host(&self.addr).to_string()];
+        }
+        self
+    }
+
+    /// Whether users may publish on `ip` here.
+    pub fn publishes_on(&self, ip: std::net::IpAddr) -> bool {
+        (self.publish_ips.iter()).any(|p| p.parse::<std::net::IpAddr>() == Ok(ip))
+    }
+
     /// True when the scheduler may place new containers here.
     pub fn is_schedulable(&self) -> bool {
         self.status == EngineStatus::Active && self.health.state == HealthState::Healthy
@@ -90,6 +144,8 @@ pub struct EngineRecord {
     pub labels: Vec<String>,
     #[serde(default)]
     pub status: EngineStatus,
+    #[serde(default)]
+    pub publish_ips: Vec<String>,
 }
 
 impl EngineRecord {
@@ -100,6 +156,7 @@ impl EngineRecord {
             memory: e.memory,
             labels: e.labels.clone(),
             status: e.status,
+            publish_ips: e.publish_ips.clone(),
         }
     }
 
@@ -112,7 +169,30 @@ impl EngineRecord {
             memory: self.memory,
             labels: self.labels,
             status: self.status,
+            publish_ips: self.publish_ips,
             health: EngineHealth::default(),
         }
+        .with_default_publish_ips()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_of_an_address() {
+        assert_eq!(addr_host("https://127.0.0.11:2376"), "127.0.0.11");
+        assert_eq!(addr_host("https://[::1]:2376"), "::1");
+        assert_eq!(addr_host("https://engine.example"), "engine.example");
+        assert!(is_host_local("127.0.0.1".parse().unwrap()));
+        assert!(is_host_local("127.9.9.9".parse().unwrap()));
+        assert!(is_host_local("::1".parse().unwrap()));
+        assert!(is_host_local("0.0.0.0".parse().unwrap()));
+        assert!(is_host_local("::".parse().unwrap()));
+        assert!(!is_host_local("10.1.2.3".parse().unwrap()));
+        assert!(check_publish_ips("p", &["10.0.0.1".into(), "::1".into()]).is_ok());
+        assert!(check_publish_ips("p", &["nope".into()]).is_err());
+        assert!(check_publish_ips("p", &[]).is_err());
     }
 }

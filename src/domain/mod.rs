@@ -25,7 +25,10 @@ pub use cluster::{
     Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure, EngineSync,
 };
 pub use container::{Container, ContainerState};
-pub use engine::{Engine, EngineHealth, EngineRecord, EngineStatus, HealthState};
+pub use engine::{
+    Engine, EngineHealth, EngineRecord, EngineStatus, HealthState, addr_host, check_publish_ips,
+    is_host_local,
+};
 pub use event::{AuditEvent, EventPage, Phase};
 pub use image::{BindPort, ImageConfig, PlacementType, PullPolicy, RestartPolicy};
 pub use image_check::{MAX_IMAGE_REF, MAX_ITEM, MAX_LIST, check_config, image_with_tag};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRegistry {
-    /// The registry, `host[:port]` as image references name it (`127.0.0.1:5001`).
+    /// The registry, `host[:port]` as image references name it (`registry.example:5000`); a host-local one (`localhost`, `127.0.0.1:5001`) takes only an admin's shared credentials.
     pub server: String,
     pub username: String,
     pub password: String,

@@ -23,6 +23,8 @@ pub struct NewEngine {
     #[oai(default)]
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Addresses users may publish ports on; by default the one in `addr`.
+    pub publish_ips: Option<Vec<String>>,
 }
 
 /// Changes to an engine; absent fields stay as they are.
@@ -38,6 +40,8 @@ pub struct EnginePatch {
     pub memory: Option<u64>,
     /// `active`, `draining` or `disabled`.
     pub status: Option<EngineStatus>,
+    /// Addresses users may publish ports on (replaces the old list).
+    pub publish_ips: Option<Vec<String>>,
 }
 
 /// Login.

@@ -141,5 +141,5 @@ fn parse_engine(key: &str, json: &str, health: Option<&str>) -> StoreResult<Engi
     if let Some(h) = health {
         engine.health = serde_json::from_str(h).map_err(|e| corrupt(key, e))?;
     }
-    Ok(engine)
+    Ok(engine.with_default_publish_ips())
 }

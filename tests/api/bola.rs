@@ -433,8 +433,8 @@ async fn another_tenant_reaches_nothing_on_any_route() {
     );
     let minted = json!({"name": "ci", "scopes": ["read"]});
     let (_, token) = app.post("/apiv1/tokens", Some(&ann_token), minted).await;
-    let creds =
-        json!({"server": "127.0.0.1:5001", "username": "ann", "password": "ann-registry-secret"});
+    let server = crate::common::private_registry().0;
+    let creds = json!({"server": server, "username": "ann", "password": "ann-registry-secret"});
     let (_, registry) = app.post("/apiv1/registry", Some(&ann_token), creds).await;
     let ann_objects = Ann {
         registry_id: registry["data"]["id"].as_str().unwrap().to_string(),

@@ -412,6 +412,16 @@ pub async fn tag_busybox(engines: &[u8], repo: &str) {
 }
 
 /// A host port unlikely to be used by another test at the same time.
+/// The test bed's private registry (basic auth, on its own test host): server, user, password.
+pub fn private_registry() -> (String, String, String) {
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    (
+        env("CLEMENTINE_TESTBED_PRIVATE_REGISTRY", "10.215.0.2:5001"),
+        env("CLEMENTINE_TESTBED_PRIVATE_USER", "puller"),
+        env("CLEMENTINE_TESTBED_PRIVATE_PASSWORD", "puller-password-1"),
+    )
+}
+
 pub fn test_port() -> u16 {
     20_000 + (uuid::Uuid::new_v4().as_u128() % 30_000) as u16
 }

@@ -126,7 +126,7 @@ async fn the_tenant_guard_names_the_option() {
     ];
     for (extra, option) in cases {
         let resp = app.run(&token, sleeper(extra)).await;
-        let msg = assert_error(&resp, 403, "forbidden");
+        let msg = assert_error(&resp, 403, "option_not_allowed");
         assert!(msg.starts_with(option), "{msg}");
     }
     // Requests beyond the largest engine are refused up front.

@@ -89,7 +89,7 @@ async fn saved_config_crud_and_tenancy() {
             json!({"name": "p", "image": sleeper(json!({"privileged": true}))}),
         )
         .await;
-    assert_error(&bad, 403, "forbidden");
+    assert_error(&bad, 403, "option_not_allowed");
     let bad = app.post("/apiv1/image", t, json!({"name": "p"})).await;
     assert!(assert_error(&bad, 400, "invalid_request").contains("image"));
 

@@ -25,7 +25,7 @@ async fn every_403_is_one_auth_denied_entry() {
 
     // The tenant guard.
     let resp = app.run(&token, sleeper(json!({"privileged": true}))).await;
-    assert_error(&resp, 403, "forbidden");
+    assert_error(&resp, 403, "option_not_allowed");
     // A role check.
     let resp = app
         .post(
@@ -124,7 +124,7 @@ async fn a_volume_belongs_to_its_owner() {
     );
     let engine_name = mine[0]["engine_name"].as_str().unwrap().to_string();
     let resp = app.run(&bob_token, writer(&engine_name, "stolen")).await;
-    assert!(assert_error(&resp, 403, "forbidden").contains("volumes"));
+    assert!(assert_error(&resp, 403, "option_not_allowed").contains("volumes"));
     let (_, bobs) = app.get("/apiv1/containers", Some(&bob_token)).await;
     assert_eq!(
         bobs["data"]["containers"].as_array().unwrap().len(),

@@ -26,6 +26,7 @@ mod migrations;
 mod narrow_tokens;
 mod openapi;
 mod placement;
+mod publish;
 mod pulls;
 mod reconcile;
 mod redis_outage;

@@ -33,12 +33,12 @@ async fn an_admins_run_or_read_token_acts_as_a_plain_user() {
 
     // The tenant guard applies to a run token, an admin's included.
     let privileged = app.run(&run, sleeper(json!({"privileged": true}))).await;
-    let message = assert_error(&privileged, 403, "forbidden");
+    let message = assert_error(&privileged, 403, "option_not_allowed");
     assert!(message.contains("privileged"), "{message}");
     let host = app
         .run(&run, sleeper(json!({"volumes": ["/etc:/x"]})))
         .await;
-    assert_error(&host, 403, "forbidden");
+    assert_error(&host, 403, "option_not_allowed");
     // Another tenant's container is not there for it: inspect, logs, stop, destroy.
     for (method, suffix) in [
         (M::GET, ""),

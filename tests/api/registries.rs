@@ -4,19 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, assert_error, stream_entries};
-
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.into())
-}
-
-fn private_registry() -> (String, String, String) {
-    (
-        env("CLEMENTINE_TESTBED_PRIVATE_REGISTRY", "127.0.0.1:5001"),
-        env("CLEMENTINE_TESTBED_PRIVATE_USER", "puller"),
-        env("CLEMENTINE_TESTBED_PRIVATE_PASSWORD", "puller-password-1"),
-    )
-}
+use crate::common::{TestApp, assert_error, private_registry, stream_entries};
 
 /// A run of the private image on engine `i`'s id, pulled every time.
 fn private_run(server: &str, engine: &str) -> Value {
@@ -128,7 +116,7 @@ async fn credentials_serve_their_owner_and_no_one_else() {
 #[tokio::test]
 async fn stored_credentials_need_the_key_to_start() {
     let app = TestApp::spawn().await;
-    let creds = json!({"server": "127.0.0.1:5001", "username": "u", "password": "p-secret"});
+    let creds = json!({"server": private_registry().0, "username": "u", "password": "p-secret"});
     assert_eq!(
         app.post("/apiv1/registry", Some(&app.admin_token), creds)
             .await
@@ -182,4 +170,32 @@ async fn the_password_is_never_logged() {
     );
     let cid = ran["data"]["id"].as_str().unwrap();
     crate::common::docker(3).remove(cid).await.unwrap();
+}
+
+#[tokio::test]
+async fn only_shared_credentials_name_a_host_local_registry() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user("ann").await;
+    for server in [
+        "127.0.0.1:5001",
+        "localhost:5000",
+        "127.9.0.1",
+        "0.0.0.0:5000",
+        "::1",
+    ] {
+        let creds = json!({"server": server, "username": "u", "password": "p-secret"});
+        for caller in [&token, &app.admin_token] {
+            let refused = app
+                .post("/apiv1/registry", Some(caller), creds.clone())
+                .await;
+            let message = assert_error(&refused, 403, "option_not_allowed");
+            assert!(message.starts_with("server:"), "{message}");
+        }
+    }
+    let shared = json!({"server": "127.0.0.1:5001", "username": "u", "password": "p-secret",
+                        "shared": true});
+    let (status, body) = app
+        .post("/apiv1/registry", Some(&app.admin_token), shared)
+        .await;
+    assert_eq!(status, 200, "{body}");
 }

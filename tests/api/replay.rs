@@ -211,3 +211,65 @@ async fn replay_reschedules_the_containers_of_a_dead_engine() {
     }
     testbed(&["start-engine", "8"]);
 }
+
+#[tokio::test]
+async fn replay_keeps_the_guard_under_the_owners_role_now() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    // Carol was an admin when her privileged container was logged; she is a user now.
+    let carol = app.unique("carol");
+    let body = json!({"username": carol, "password": "carol-password-1", "role": "admin"});
+    assert_eq!(
+        app.post("/apiv1/user", Some(&app.admin_token), body)
+            .await
+            .0,
+        200
+    );
+    app.grant(&carol, &["e1"]).await;
+    let as_carol = Principal {
+        username: carol.clone(),
+        account: String::new(),
+        role: Role::Admin,
+        request_id: None,
+        token: None,
+        session: None,
+    };
+    let audit = app.cluster.audit();
+    let mut draft = clementine::events::Draft::by(&as_carol, "container.schedule")
+        .owner(&carol)
+        .engine("e1");
+    draft.image = Some(sleeper(json!({"privileged": true})).to_string());
+    draft.container = Some("0".repeat(64));
+    let op = draft.op.clone();
+    let pending = audit.intent(draft).await.unwrap();
+    audit
+        .outcome(pending, None, clementine::store::IndexChange::None)
+        .await;
+    let path = format!("/apiv1/user/{carol}");
+    let demoted = app
+        .patch(&path, Some(&app.admin_token), json!({"role": "user"}))
+        .await;
+    assert_eq!(demoted.0, 200, "{}", demoted.1);
+
+    for apply in [false, true] {
+        let path = format!("/apiv1/replay?apply={apply}");
+        let (status, plan) = app.post(&path, Some(&app.admin_token), json!({})).await;
+        assert_eq!(status, 200, "{plan}");
+        let missing = plan["data"]["missing"].as_array().unwrap();
+        let item = missing
+            .iter()
+            .find(|m| m["op"] == op.as_str())
+            .expect("listed");
+        let error = item["error"].as_str().unwrap_or_default();
+        assert!(error.contains("privileged"), "apply={apply}: {item}");
+        assert!(item.get("target").is_none(), "placed: {item}");
+        assert!(item.get("new_container").is_none(), "recreated: {item}");
+    }
+    let events = app.all_events().await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["action"] == "container.reschedule" && e["ref_op"] == op.as_str()),
+        "a reschedule was attempted"
+    );
+}

@@ -10,6 +10,7 @@ const EXTRA: &[(&str, &[u16])] = &[
     ("login", &[401, 429]),
     ("createUser", &[409]),
     ("deleteUser", &[409]),
+    ("setRole", &[409]),
     ("setGrants", &[404]),
     ("addEngine", &[409, 422]),
     ("runContainer", &[404, 409, 422]),
