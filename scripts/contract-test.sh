@@ -6,17 +6,30 @@
 #
 # Needs the test bed (scripts/testbed.sh up) and a built binary (cargo build). Installs
 # Schemathesis from PyPI into .testbed/venv when missing. The server gets its own key prefix and
-# no engine, so fuzzed runs reach no Docker; operations that would send traffic off this machine
-# (POST /engine probes whatever address it is given) or end the session (POST /me/password) are
-# left out, and so is the live SSE stream, which never ends. The coverage phase is off:
-# Schemathesis 4.32 crashes inside its own generator on the image config schema now and then
-# ("AST constructor recursion depth mismatch" from CPython 3.11), which is not our server's fault.
+# one engine (test-bed engine 1, capped at 2 CPUs and 2 GB so fuzzed runs cannot fill it), so
+# fuzzed runs reach the claim scripts and real Docker; what they leave is removed at the end.
+# Operations that would send traffic off this machine (POST /engine probes whatever address it
+# is given) or end the session (POST /me/password) are left out, and so is the live SSE stream,
+# which never ends. The coverage phase is off: Schemathesis 4.32 crashes inside its own generator
+# on the image config schema now and then ("AST constructor recursion depth mismatch" from
+# CPython 3.11), which is not our server's fault.
 #
-#   scripts/contract-test.sh [EXAMPLES]    # test cases per operation and role (default 60)
+# Seed 1 runs first over every operation (the same cases every time), then a soak with random
+# seeds and more cases on the operations whose numbers reach placement and the claim scripts;
+# each seed is printed, so that a failure can be replayed with the same arguments.
+#
+#   scripts/contract-test.sh [EXAMPLES [SEED...]]
+#       EXAMPLES        cases per operation and role with seed 1 (default 60; 0 skips seed 1)
+#       SEED...         the soak's seeds (default: two random ones)
+#   SOAK_EXAMPLES=N     cases per operation and role with each soak seed (default 100)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 EXAMPLES="${1:-60}"
+shift || true
+seeds="$*"
+[ -n "$seeds" ] || seeds="$(( (RANDOM << 15) | RANDOM )) $(( (RANDOM << 15) | RANDOM ))"
+SOAK_EXAMPLES="${SOAK_EXAMPLES:-100}"
 VENV="$ROOT/.testbed/venv"
 if [ ! -x "$VENV/bin/st" ]; then
   python3 -m venv "$VENV"
@@ -35,7 +48,21 @@ CLEMENTINE_LISTEN="127.0.0.1:$port" CLEMENTINE_KEY_PREFIX="contract:$id:" \
   CLEMENTINE_SECRETS_KEY="contract-secrets-$id-0123456789abcdef" \
   "$ROOT/target/debug/clementine" 2>"$log" &
 server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+cleanup() {
+  kill $server 2>/dev/null || true; wait $server 2>/dev/null || true
+  # What fuzzed runs left on engine 1: this deployment's containers, volumes and networks.
+  local cli=(docker -H tcp://127.0.0.11:2376 --tlsverify --tlscacert "$CLEMENTINE_TLS_CA"
+             --tlscert "$CLEMENTINE_TLS_CERT" --tlskey "$CLEMENTINE_TLS_KEY")
+  local filter="label=clementine.cluster=contract:$id:"
+  ids=$("${cli[@]}" ps -aq --filter "$filter" 2>/dev/null) || true
+  [ -n "$ids" ] && "${cli[@]}" rm -f $ids >/dev/null 2>&1
+  ids=$("${cli[@]}" volume ls -q --filter "$filter" 2>/dev/null) || true
+  [ -n "$ids" ] && "${cli[@]}" volume rm -f $ids >/dev/null 2>&1
+  ids=$("${cli[@]}" network ls -q --filter "$filter" 2>/dev/null) || true
+  [ -n "$ids" ] && "${cli[@]}" network rm $ids >/dev/null 2>&1
+  return 0
+}
+trap cleanup EXIT
 base="http://127.0.0.1:$port"
 for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -47,20 +74,38 @@ admin_token=$(token_of admin "$admin_password")
 curl -sf -XPOST "$base/apiv1/user" -H "Authorization: Bearer $admin_token" \
   -d '{"username":"fuzz","password":"fuzz-password-1"}' >/dev/null
 user_token=$(token_of fuzz fuzz-password-1)
+curl -sf -XPOST "$base/apiv1/engine" -H "Authorization: Bearer $admin_token" \
+  -d '{"id":"e1","addr":"https://127.0.0.11:2376","cpus":2,"memory":2048}' >/dev/null
+curl -sf -XPUT "$base/apiv1/user/fuzz/engines" -H "Authorization: Bearer $admin_token" \
+  -d '{"engines":["e1"]}' >/dev/null
 
 status=0
-# The user first: the admin pass may delete or revoke users it makes up, never this one.
-for who in user admin; do
-  token=$admin_token; [ "$who" = user ] && token=$user_token
-  echo "contract: as $who, $EXAMPLES cases per operation"
-  "$VENV/bin/st" run "$ROOT/openapi/clementine.json" --url "$base/apiv1" \
-    -H "Authorization: Bearer $token" \
-    --checks not_a_server_error,response_schema_conformance \
-    --max-examples "$EXAMPLES" --seed 1 --workers 2 --phases examples,fuzzing,stateful \
-    --exclude-path /engine \
-    --exclude-path /me/password --exclude-path /events/stream \
-    --exclude-path "/user/{name}/revoke" \
-    || status=1
+# fuzz SEED EXAMPLES [SCHEMATHESIS ARGS...]: one pass as the user, then one as the admin (the
+# user first: the admin pass may delete or revoke users it makes up, never this one).
+fuzz() {
+  local seed=$1 examples=$2
+  shift 2
+  for who in user admin; do
+    token=$admin_token; [ "$who" = user ] && token=$user_token
+    echo "contract: as $who, seed $seed, $examples cases per operation" \
+      "(replay: SOAK_EXAMPLES=$examples scripts/contract-test.sh 0 $seed)"
+    "$VENV/bin/st" run "$ROOT/openapi/clementine.json" --url "$base/apiv1" \
+      -H "Authorization: Bearer $token" \
+      --checks not_a_server_error,response_schema_conformance \
+      --max-examples "$examples" --seed "$seed" --workers 2 \
+      --exclude-path /engine \
+      --exclude-path /me/password --exclude-path /events/stream \
+      --exclude-path "/user/{name}/revoke" "$@" \
+      || { status=1; echo "contract: FAILED with seed $seed as $who"; }
+  done
+}
+# Every operation, stateful links included, with the same cases every time.
+[ "$EXAMPLES" -gt 0 ] && fuzz 1 "$EXAMPLES" --phases examples,fuzzing,stateful
+# The soak: random seeds, more cases, on the operations whose numbers reach placement and the
+# claim scripts (runs, saved configs and their runs and scales, pulls).
+for seed in $seeds; do
+  fuzz "$seed" "$SOAK_EXAMPLES" --phases fuzzing \
+    --include-path-regex '^/(container|image|images/pull)'
 done
 # The seed's flows through the generated Python client (scripts/generate-clients.sh made it).
 "$VENV/bin/python" "$ROOT/clients/python/seed_flow.py" "$base/apiv1" admin "$admin_password" \

@@ -102,6 +102,7 @@ pub struct Application {
     shutdown: Shutdown,
     grace: Duration,
     max_body_bytes: usize,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Application {
@@ -142,6 +143,7 @@ impl Application {
             shutdown,
             grace: settings.shutdown_grace,
             max_body_bytes: settings.max_body_bytes,
+            trusted_proxies: settings.trusted_proxies.clone(),
         })
     }
 
@@ -161,7 +163,11 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = api::app(self.cluster.clone(), self.max_body_bytes);
+        let app = api::app(
+            self.cluster.clone(),
+            self.max_body_bytes,
+            self.trusted_proxies,
+        );
         let shutdown = self.shutdown.clone();
         let signal = async move {
             stop.await;

@@ -1,6 +1,7 @@
 //! Request plumbing: request ids with a tracing span and an access log line per request, and the
 //! body size limit. (Bodies are read as JSON whatever their content type: see `body`.)
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,15 +45,41 @@ impl CallerSlot {
     }
 }
 
-/// Assigns the request id, opens the request's span, times it (engine time apart), logs one
-/// line when it ends, records it in `/metrics`, and audits every 403 as `auth.denied`.
+/// Who sent a request: the TCP peer, or, when the peer is a trusted proxy, the last address of
+/// `X-Forwarded-For` that is not one. Login throttling and the audit's flood gate count by it.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+fn client_addr(req: &Request, trusted: &[IpAddr]) -> ClientAddr {
+    let Some(peer) = req.remote_addr().as_socket_addr().map(|a| a.ip()) else {
+        return ClientAddr("unknown".into());
+    };
+    if !trusted.contains(&peer) {
+        return ClientAddr(peer.to_string());
+    }
+    let forwarded = (req.headers().get_all("x-forwarded-for").iter())
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    let client = forwarded.into_iter().rev().find(|a| !trusted.contains(a));
+    ClientAddr(client.unwrap_or(peer).to_string())
+}
+
+/// Assigns the request id and the client address, opens the request's span, times it (engine
+/// time apart), logs one line when it ends, records it in `/metrics`, and audits every 403 as
+/// `auth.denied`.
 pub struct RequestLog {
     cluster: Arc<Cluster>,
+    trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 impl RequestLog {
-    pub fn new(cluster: Arc<Cluster>) -> Self {
-        Self { cluster }
+    pub fn new(cluster: Arc<Cluster>, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self {
+            cluster,
+            trusted_proxies: Arc::new(trusted_proxies),
+        }
     }
 }
 
@@ -62,6 +89,7 @@ impl<E: Endpoint> Middleware<E> for RequestLog {
         RequestLogEndpoint {
             inner,
             cluster: self.cluster.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }
@@ -69,6 +97,7 @@ impl<E: Endpoint> Middleware<E> for RequestLog {
 pub struct RequestLogEndpoint<E> {
     inner: E,
     cluster: Arc<Cluster>,
+    trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
@@ -79,6 +108,8 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         req.extensions_mut().insert(RequestId(id.clone()));
         let caller = CallerSlot::default();
         req.extensions_mut().insert(caller.clone());
+        let client = client_addr(&req, &self.trusted_proxies);
+        req.extensions_mut().insert(client.clone());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!("request", request_id = %id, %method, %path);
@@ -98,7 +129,7 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
             let who = caller.get();
             (self
                 .cluster
-                .record_denied(who.as_ref(), &route, &path, &denied.message))
+                .record_denied(who.as_ref(), &client.0, &route, &path, &denied.message))
             .instrument(span.clone())
             .await;
         }

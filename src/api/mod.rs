@@ -31,7 +31,7 @@ use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 pub use error::{ApiError, ErrorCode};
-pub use middleware::RequestId;
+pub use middleware::{ClientAddr, RequestId};
 pub use response::{ApiResult, Envelope};
 
 use crate::cluster::Cluster;
@@ -80,7 +80,11 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
 pub use spec::spec_json;
 
 /// The whole HTTP application.
-pub fn app(cluster: Arc<Cluster>, max_body_bytes: usize) -> impl Endpoint {
+pub fn app(
+    cluster: Arc<Cluster>,
+    max_body_bytes: usize,
+    trusted_proxies: Vec<std::net::IpAddr>,
+) -> impl Endpoint {
     let api = openapi();
     let docs = api.swagger_ui();
     Route::new()
@@ -91,6 +95,9 @@ pub fn app(cluster: Arc<Cluster>, max_body_bytes: usize) -> impl Endpoint {
         .at("/metrics", probes::metrics)
         .catch_all_error(error::render_poem_error)
         .with(middleware::BodyLimit::new(max_body_bytes))
-        .with(middleware::RequestLog::new(cluster.clone()))
+        .with(middleware::RequestLog::new(
+            cluster.clone(),
+            trusted_proxies,
+        ))
         .data(cluster)
 }

@@ -8,7 +8,7 @@ use poem_openapi::{Object, OpenApi, Tags};
 use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
-use super::{ApiResult, RequestId};
+use super::{ApiResult, ClientAddr, RequestId};
 use crate::auth::IssuedToken;
 use crate::cluster::Cluster;
 use crate::domain::{Credentials, PasswordChange, User};
@@ -63,11 +63,12 @@ impl SessionApi {
         &self,
         cluster: Data<&Arc<Cluster>>,
         request_id: Data<&RequestId>,
+        client: Data<&ClientAddr>,
         body: JsonBody<Credentials>,
     ) -> ApiResult<LoginData> {
-        let (token, user) = cluster
-            .login(&body.username, &body.password, Some(request_id.0.0.clone()))
-            .await?;
+        let (username, password) = (&body.username, &body.password);
+        let request_id = Some(request_id.0.0.clone());
+        let (token, user) = (cluster.login(username, password, &client.0.0, request_id)).await?;
         ok(LoginData {
             token: token.into(),
             user,

@@ -219,10 +219,14 @@ mod reviewed_fields {
         ]
     }
 
-    /// Every field, set, as the JSON keys serde writes.
+    /// Every field, set to a value that is not its default (so serde writes every key), as
+    /// the JSON keys serde writes. The literal names every field with no `..Default`: a field
+    /// added to `ImageConfig` does not compile here until it is set, and then fails
+    /// [`every_field_is_reviewed`] until it is placed in one of the two lists.
     fn all_fields() -> BTreeSet<String> {
         let full = ImageConfig {
             name: "busybox".into(),
+            r#type: crate::domain::PlacementType::Multi,
             labels: vec!["x".into()],
             args: vec!["x".into()],
             entrypoint: vec!["x".into()],
@@ -240,7 +244,10 @@ mod reviewed_fields {
             publish: true,
             network_mode: Some("n".into()),
             volumes: vec!["v:/v".into()],
-            restart_policy: Some(RestartPolicy::default()),
+            restart_policy: Some(RestartPolicy {
+                name: "always".into(),
+                maximum_retry: 0,
+            }),
             container_name: Some("c".into()),
             pull: crate::domain::PullPolicy::Always,
             privileged: true,
@@ -248,7 +255,6 @@ mod reviewed_fields {
             devices: vec!["x".into()],
             pid_mode: Some("host".into()),
             ipc_mode: Some("host".into()),
-            ..Default::default()
         };
         let json = serde_json::to_value(full).unwrap();
         json.as_object().unwrap().keys().cloned().collect()

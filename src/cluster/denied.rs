@@ -8,10 +8,12 @@ use crate::events::{Draft, actions};
 impl Cluster {
     /// Records a refused request: `route` is `METHOD /path`, `object` what it named (the path,
     /// which carries the ids), `reason` the refusal as answered. Never fails the request; an
-    /// entry Redis cannot take now is queued like an outcome.
+    /// entry Redis cannot take now is queued like an outcome. A flood from one client is
+    /// written up to an allowance, then counted (see `events::flood`).
     pub async fn record_denied(
         &self,
         caller: Option<&Principal>,
+        client: &str,
         route: &str,
         object: &str,
         reason: &str,
@@ -26,8 +28,10 @@ impl Cluster {
             },
         };
         draft.target = Some(object.to_string());
-        draft.detail = Some(serde_json::json!({ "route": route }).to_string());
-        tracing::info!(actor = %draft.actor, %route, %reason, "request denied");
-        self.audit.single(draft, reason).await;
+        draft.detail = Some(serde_json::json!({ "route": route, "client": client }).to_string());
+        tracing::info!(actor = %draft.actor, %route, %reason, %client, "request denied");
+        if self.audit.admit_refusal(actions::AUTH_DENIED, client).await {
+            self.audit.single(draft, reason).await;
+        }
     }
 }

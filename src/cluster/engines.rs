@@ -5,20 +5,18 @@ use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{
     Container, Engine, EngineHealth, EnginePatch, EngineRecord, EngineStatus, HealthState,
-    InvalidInput, MAX_CPUS, NewEngine, check_engine_id, check_labels, check_publish_ips,
+    InvalidInput, MAX_CPUS, MAX_MEMORY_MB, MIN_CPUS, NewEngine, check_engine_id, check_labels,
+    check_publish_ips,
 };
 use crate::engine::{parse_engine_addr, to_container};
 use crate::events::{Draft, actions};
 use crate::time::{now_ms, rfc3339_ms};
 
-/// Largest memory accepted for one engine, to catch unit mistakes (MB vs bytes).
-pub const MAX_MEMORY_MB: u64 = 1 << 30;
-
 fn check_cpus(cpus: f64) -> Result<(), InvalidInput> {
-    if !cpus.is_finite() || cpus <= 0.0 || cpus > MAX_CPUS {
+    if !cpus.is_finite() || !(MIN_CPUS..=MAX_CPUS).contains(&cpus) {
         return Err(InvalidInput::new(
             "cpus",
-            format!("must be more than 0 and at most {MAX_CPUS}"),
+            format!("must be {MIN_CPUS} to {MAX_CPUS}"),
         ));
     }
     Ok(())
@@ -194,12 +192,12 @@ impl Cluster {
         let engine = self.get_engine(principal, id).await?;
         let client = self.engines.client(&engine);
         let summaries = client
-            .list_containers(principal.owner_filter())
+            .list_containers(principal.owner_filter().map(|o| (o, self.deployment())))
             .await
             .map_err(|e| ClusterError::engine(id, e))?;
         Ok(summaries
             .into_iter()
-            .map(|s| to_container(s, &engine))
+            .map(|s| to_container(s, &engine, self.deployment()))
             .filter(|c| principal.may_touch_container(c.owner.as_deref()))
             .collect())
     }

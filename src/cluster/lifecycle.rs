@@ -84,7 +84,7 @@ impl Cluster {
             Err(e) => return Err(ClusterError::engine(engine_id, e)),
         };
         let op = op_label(&inspect);
-        let container = from_inspect(inspect, &engine);
+        let container = from_inspect(inspect, &engine, self.deployment());
         if !principal.may_touch_container(container.owner.as_deref()) {
             return Err(ClusterError::not_found("container", cid));
         }
@@ -139,7 +139,7 @@ impl Cluster {
             .await
             .map_err(|e| ClusterError::engine(engine_id, e))?;
         let op = op_label(&inspect);
-        let container = from_inspect(inspect, &engine);
+        let container = from_inspect(inspect, &engine, self.deployment());
         self.destroy_found(
             actor,
             Found {
@@ -221,7 +221,7 @@ impl Cluster {
                     .client
                     .inspect(id)
                     .await
-                    .map(|i| from_inspect(i, &found.engine)),
+                    .map(|i| from_inspect(i, &found.engine, self.deployment())),
                 Err(e) => Err(e),
             }
             .map_err(|e| ClusterError::engine(engine_id, e))

@@ -143,14 +143,17 @@ impl Cluster {
             let owner = owner.clone();
             async move {
                 let client = self.engines.client(engine);
-                (engine, client.list_containers(owner.as_deref()).await)
+                let deployment = self.deployment();
+                let owner = owner.as_deref().map(|o| (o, deployment));
+                (engine, client.list_containers(owner).await)
             }
         }))
         .await;
         for (engine, answer) in answers {
             match answer {
                 Ok(summaries) => {
-                    let containers = summaries.into_iter().map(|s| to_container(s, engine));
+                    let containers =
+                        (summaries.into_iter()).map(|s| to_container(s, engine, self.deployment()));
                     let part = Part {
                         engine: &engine.id,
                         containers: containers.collect(),

@@ -33,7 +33,6 @@ mod volumes;
 use std::sync::Arc;
 
 pub use audit_log::EventQuery;
-pub use engines::MAX_MEMORY_MB;
 pub use error::{ClusterError, Conflict};
 pub use lifecycle::{Action, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};
 pub use listing::ContainerFilter;
@@ -89,7 +88,10 @@ impl Cluster {
         Self {
             scope: Scope::of_deployment(store.keys().prefix()),
             metrics: engines.metrics().clone(),
-            views: Arc::new(crate::engine::views::ContainerViews::new(engines.clone())),
+            views: Arc::new(crate::engine::views::ContainerViews::new(
+                engines.clone(),
+                store.keys().prefix(),
+            )),
             store,
             engines,
             passwords,
@@ -136,6 +138,12 @@ impl Cluster {
     }
 
     /// The engine-side name of `owner`'s container, volume or network `name`.
+    /// This deployment's key prefix, as the `clementine.cluster` label carries it: every owner
+    /// filter matches it too, so deployments sharing engines stay apart.
+    pub fn deployment(&self) -> &str {
+        self.store.keys().prefix()
+    }
+
     pub fn engine_name(&self, owner: &str, name: &str) -> String {
         self.scope.name(owner, name)
     }

@@ -1,5 +1,7 @@
 //! Logging in, checking tokens, and the caller's own account.
 
+use std::time::Duration;
+
 use super::audited::plain;
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::{AuthError, IssuedToken, LoginSession, Principal, acting_role};
@@ -9,19 +11,27 @@ use crate::events::{Draft, actions};
 use crate::store::UserRecord;
 use crate::time::{now_ms, now_secs, rfc3339_ms};
 
-/// Failed logins of one username allowed per window; beyond them logins answer 429 until the
-/// window ends (whatever the password), so a password cannot be guessed at speed.
+/// Failed logins of one username from one client allowed per window; beyond them that client's
+/// logins of that username answer 429 until the window ends (whatever the password), so a
+/// password cannot be guessed at speed. Other clients are not locked out by it.
 pub const MAX_LOGIN_FAILURES: u64 = 10;
 /// The window failed logins are counted in, from the first failure.
-pub const LOGIN_FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Failed logins of one username from anywhere after which each login of it is slowed (never
+/// refused): by [`SLOW_STEP`] per failure past this, at most [`SLOW_MAX`]. Guessing from many
+/// addresses gets slow; the owner still logs in.
+pub const SLOW_AFTER: u64 = 10;
+const SLOW_STEP: Duration = Duration::from_millis(100);
+const SLOW_MAX: Duration = Duration::from_secs(2);
 
 impl Cluster {
     /// Checks a username and password and issues a token. Wrong name and wrong password answer
-    /// the same, in the same time.
+    /// the same, in the same time. `client` is the address failures are counted by.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
+        client: &str,
         request_id: Option<String>,
     ) -> ClusterResult<(IssuedToken, User)> {
         if username.len() > MAX_NAME_LEN {
@@ -38,11 +48,16 @@ impl Cluster {
             )
             .into());
         }
-        let (failures, window_left_ms) = self.store.login_failures(username).await?;
+        let [(failures, window_left_ms), (everywhere, _)] =
+            self.store.login_failures(username, client).await?;
         if failures >= MAX_LOGIN_FAILURES {
             return Err(ClusterError::Throttled {
                 retry_after_secs: window_left_ms.div_ceil(1000),
             });
+        }
+        if everywhere > SLOW_AFTER {
+            let slower = SLOW_STEP * (everywhere - SLOW_AFTER).min(1000) as u32;
+            tokio::time::sleep(slower.min(SLOW_MAX)).await;
         }
         let record = self.store.get_user(username).await?;
         let ok = self
@@ -50,10 +65,10 @@ impl Cluster {
             .verify(password, record.as_ref().map(|r| r.password_hash.as_str()))
             .await?;
         let Some(record) = record.filter(|_| ok) else {
-            return Err(self.login_failed(username, request_id).await);
+            return Err(self.login_failed(username, client, request_id).await);
         };
         if failures > 0 {
-            self.store.clear_login_failures(username).await?;
+            self.store.clear_login_failures(username, client).await?;
         }
         let account = (record.username.as_str(), record.id.as_str());
         let token = self
@@ -63,29 +78,36 @@ impl Cluster {
         Ok((token, user))
     }
 
-    /// Audits and counts a failed login; answers the error to give.
-    async fn login_failed(&self, username: &str, request_id: Option<String>) -> ClusterError {
+    /// Audits (through the flood gate) and counts a failed login; answers the error to give.
+    async fn login_failed(
+        &self,
+        username: &str,
+        client: &str,
+        request_id: Option<String>,
+    ) -> ClusterError {
         // Recorded for auditors; an audit outage must not turn a wrong password into a 503.
         let draft = Draft {
             action: actions::LOGIN_FAILED,
             actor: username.to_string(),
             request_id,
             op: uuid::Uuid::now_v7().to_string(),
+            detail: Some(serde_json::json!({ "client": client }).to_string()),
             ..Default::default()
         };
-        if let Err(e) = self
+        let why = Some("invalid username or password".into());
+        if self
             .audit
-            .record(draft, Some("invalid username or password".into()))
+            .admit_refusal(actions::LOGIN_FAILED, client)
             .await
+            && let Err(e) = self.audit.record(draft, why).await
         {
             tracing::warn!(error = %e, "failed login not audited");
         }
-        match self
-            .store
-            .count_login_failure(username, LOGIN_FAILURE_WINDOW)
+        match (self.store)
+            .count_login_failure(username, client, LOGIN_FAILURE_WINDOW)
             .await
         {
-            Ok(_) => AuthError::InvalidCredentials.into(),
+            Ok(()) => AuthError::InvalidCredentials.into(),
             Err(e) => e.into(),
         }
     }

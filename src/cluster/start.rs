@@ -117,7 +117,7 @@ impl Cluster {
         let inspect = (phase("inspect", client.inspect(&id)).await)
             .map_err(|e| StartFailure::Kept(ClusterError::engine(&engine.id, e)))?;
         tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, "container started");
-        Ok(Ok(from_inspect(inspect, engine)))
+        Ok(Ok(from_inspect(inspect, engine, self.deployment())))
     }
 }
 

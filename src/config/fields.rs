@@ -99,14 +99,20 @@ impl RawConfig {
             ));
         };
         let default_cpus = self.default_cpus.unwrap_or(defaults::DEFAULT_CPUS);
-        if !(default_cpus.is_finite() && default_cpus > 0.0) {
-            return error("default_cpus (CLEMENTINE_DEFAULT_CPUS) must be more than 0");
+        let (min, max) = (crate::domain::MIN_CPUS, crate::domain::MAX_CPUS);
+        if !(default_cpus.is_finite() && (min..=max).contains(&default_cpus)) {
+            return error(format!(
+                "default_cpus (CLEMENTINE_DEFAULT_CPUS) must be {min} to {max}"
+            ));
         }
         let default_memory_mb = self
             .default_memory_mb
             .unwrap_or(defaults::DEFAULT_MEMORY_MB);
-        if default_memory_mb < 4 {
-            return error("default_memory_mb (CLEMENTINE_DEFAULT_MEMORY_MB) must be at least 4");
+        let (min_mb, max_mb) = (crate::domain::MIN_MEMORY_MB, crate::domain::MAX_MEMORY_MB);
+        if !(min_mb..=max_mb).contains(&default_memory_mb) {
+            return error(format!(
+                "default_memory_mb (CLEMENTINE_DEFAULT_MEMORY_MB) must be {min_mb} to {max_mb}"
+            ));
         }
         Ok(PlacementSettings {
             strategy,
@@ -141,5 +147,19 @@ impl RawConfig {
             );
         }
         Ok(self.audit_max_len)
+    }
+
+    pub(super) fn trusted_proxies(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        let list = self.trusted_proxies.as_deref().unwrap_or("");
+        let items = list.split(',').map(str::trim).filter(|p| !p.is_empty());
+        items
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    ConfigError(format!(
+                        "trusted_proxies (CLEMENTINE_TRUSTED_PROXIES): {p:?} is not an IP address"
+                    ))
+                })
+            })
+            .collect()
     }
 }

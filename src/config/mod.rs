@@ -33,6 +33,7 @@
 //! | `shutdown_grace_ms`    | `CLEMENTINE_SHUTDOWN_GRACE_MS`    | `20000`                   |
 //! | `pull_timeout_ms`      | `CLEMENTINE_PULL_TIMEOUT_MS`      | `300000`                  |
 //! | `pull_registries`      | `CLEMENTINE_PULL_REGISTRIES`      | any (comma-separated list) |
+//! | `trusted_proxies`      | `CLEMENTINE_TRUSTED_PROXIES`      | none: the client is the TCP peer |
 //! | `secrets_key`          | `CLEMENTINE_SECRETS_KEY`          | none: no registry credentials |
 //! | `secrets_key_file`     | `CLEMENTINE_SECRETS_KEY_FILE`     |                           |
 //!
@@ -99,6 +100,9 @@ pub struct Settings {
     pub pull_registries: Option<Vec<String>>,
     /// The key that seals registry credentials at rest; `None`: none can be stored.
     pub secrets_key: Option<Secret>,
+    /// Proxies (HAProxy in front of replicas) whose `X-Forwarded-For` names the client; any
+    /// other peer is the client itself.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How containers are placed when a request does not say.
@@ -261,6 +265,7 @@ impl Settings {
                 1000,
             )?,
             secrets_key: raw.secrets_key()?,
+            trusted_proxies: raw.trusted_proxies()?,
             pull_registries: raw.pull_registries.as_deref().map(|list| {
                 list.split(',')
                     .map(str::trim)

@@ -129,6 +129,11 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         "pull_registries",
         text!(pull_registries),
     ),
+    (
+        "CLEMENTINE_TRUSTED_PROXIES",
+        "trusted_proxies",
+        text!(trusted_proxies),
+    ),
     ("CLEMENTINE_SECRETS_KEY", "secrets_key", text!(secrets_key)),
     (
         "CLEMENTINE_SECRETS_KEY_FILE",
@@ -164,6 +169,7 @@ pub(super) struct RawConfig {
     pub(super) shutdown_grace_ms: Option<u64>,
     pub(super) pull_timeout_ms: Option<u64>,
     pub(super) pull_registries: Option<String>,
+    pub(super) trusted_proxies: Option<String>,
     pub(super) secrets_key: Option<String>,
     pub(super) secrets_key_file: Option<String>,
 }

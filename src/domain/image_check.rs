@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::{ImageConfig, InvalidInput, MAX_CPUS, check_labels};
+use super::{
+    ImageConfig, InvalidInput, MAX_CPUS, MAX_MEMORY_MB, MIN_CPUS, MIN_MEMORY_MB, check_labels,
+};
 
 /// Limits on one image config.
 pub const MAX_LIST: usize = 256;
@@ -127,15 +129,18 @@ fn check_environment(config: &ImageConfig) -> Result<(), InvalidInput> {
 
 fn check_resources(config: &ImageConfig) -> Result<(), InvalidInput> {
     if let Some(cpus) = config.cpus
-        && (!cpus.is_finite() || cpus <= 0.0 || cpus > MAX_CPUS)
+        && (!cpus.is_finite() || !(MIN_CPUS..=MAX_CPUS).contains(&cpus))
+    {
+        return Err(invalid("cpus", format!("must be {MIN_CPUS} to {MAX_CPUS}")));
+    }
+    if config
+        .memory
+        .is_some_and(|m| !(MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&m))
     {
         return Err(invalid(
-            "cpus",
-            format!("must be more than 0 and at most {MAX_CPUS}"),
+            "memory",
+            format!("must be {MIN_MEMORY_MB} to {MAX_MEMORY_MB} MB"),
         ));
-    }
-    if config.memory.is_some_and(|m| m < 4) {
-        return Err(invalid("memory", "must be at least 4 MB"));
     }
     Ok(())
 }

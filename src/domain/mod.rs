@@ -26,16 +26,17 @@ pub use cluster::{
 };
 pub use container::{Container, ContainerState};
 pub use engine::{
-    Engine, EngineHealth, EngineRecord, EngineStatus, HealthState, addr_host, check_publish_ips,
-    is_host_local,
+    Engine, EngineHealth, EngineRecord, EngineStatus, HealthState, MAX_PUBLISH_IPS, addr_host,
+    check_publish_ips, is_host_local,
 };
 pub use event::{AuditEvent, EventPage, Phase};
 pub use image::{BindPort, ImageConfig, PlacementType, PullPolicy, RestartPolicy};
 pub use image_check::{MAX_IMAGE_REF, MAX_ITEM, MAX_LIST, check_config, image_with_tag};
 pub use images::{EngineImage, PullRequest, PullResult};
 pub use names::{
-    InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_NAME_LEN, MAX_PASSWORD_LEN,
-    MIN_PASSWORD_LEN, check_engine_id, check_labels, check_password, check_username,
+    InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_MEMORY_MB, MAX_NAME_LEN,
+    MAX_PASSWORD_LEN, MIN_CPUS, MIN_MEMORY_MB, MIN_PASSWORD_LEN, check_engine_id, check_labels,
+    check_password, check_username,
 };
 pub use registry::{NewRegistry, Registry};
 pub use replay::{Orphan, ReplayPlan, Reschedule};

@@ -28,6 +28,14 @@ pub const MAX_LABELS: usize = 64;
 pub const MAX_LABEL_LEN: usize = 128;
 /// Most CPUs one engine may have or one container may ask for: catches unit mistakes.
 pub const MAX_CPUS: f64 = 4096.0;
+/// The least CPU a container may ask for: the kernel's smallest CFS quota (1 ms per 100 ms
+/// period). Reservations are kept in thousandths of a CPU, so this is also a whole number of
+/// them.
+pub const MIN_CPUS: f64 = 0.01;
+/// Largest memory (MB) of one engine or one container, to catch unit mistakes (MB vs bytes).
+pub const MAX_MEMORY_MB: u64 = 1 << 30;
+/// Smallest memory (MB) of one container: Docker's own minimum limit.
+pub const MIN_MEMORY_MB: u64 = 6;
 /// Password length bounds. The upper bound keeps argon2 input (and request bodies) small.
 pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 1024;

@@ -153,13 +153,19 @@ impl EngineClient {
         })
     }
 
-    /// Lists containers (running and stopped), optionally only those of one owner.
+    /// Lists containers (running and stopped), optionally only those of one owner in one
+    /// deployment (`(owner, deployment)`).
     pub async fn list_containers(
         &self,
-        owner: Option<&str>,
+        owner: Option<(&str, &str)>,
     ) -> Result<Vec<ContainerSummary>, EngineError> {
-        let labels = owner.map(ContainerLabels::owner_filter);
-        self.list_labelled(labels.into_iter().collect()).await
+        let labels = owner.map(|(owner, deployment)| {
+            vec![
+                ContainerLabels::owner_filter(owner),
+                ContainerLabels::cluster_filter(deployment),
+            ]
+        });
+        self.list_labelled(labels.unwrap_or_default()).await
     }
 
     /// One container as a listing shows it (running or stopped), or `None` when it is gone.

@@ -6,9 +6,18 @@ use super::labels::ContainerLabels;
 use crate::domain::{BindPort, Container, ContainerState, Engine, ImageConfig};
 use crate::time::rfc3339_secs;
 
+/// The owner a container's labels name, when this deployment placed it: a container another
+/// deployment placed on a shared engine is nobody's here (only admins see it, as unowned).
+fn owner_here(labels: Option<&ContainerLabels>, deployment: &str) -> Option<String> {
+    labels
+        .filter(|l| l.cluster == deployment)
+        .map(|l| l.owner.clone())
+        .filter(|o| !o.is_empty())
+}
+
 /// Builds the seed's container shape from a list entry; the image config holds what the engine
-/// reports and what clementine's labels record.
-pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
+/// reports and what clementine's labels record. `deployment` is this deployment's key prefix.
+pub fn to_container(summary: ContainerSummary, engine: &Engine, deployment: &str) -> Container {
     let labels = summary.labels.as_ref().and_then(ContainerLabels::from_map);
     let ports: Vec<BindPort> = summary
         .ports
@@ -39,10 +48,7 @@ pub fn to_container(summary: ContainerSummary, engine: &Engine) -> Container {
         engine: engine.clone(),
         state: ContainerState::parse(&summary.state.map(|s| s.to_string()).unwrap_or_default()),
         ports,
-        owner: labels
-            .as_ref()
-            .map(|l| l.owner.clone())
-            .filter(|o| !o.is_empty()),
+        owner: owner_here(labels.as_ref(), deployment),
         config: labels.and_then(|l| l.config),
         created: rfc3339_secs(summary.created.unwrap_or(0)),
     }
@@ -106,7 +112,11 @@ fn published_ports(inspect: &ContainerInspectResponse) -> Vec<BindPort> {
 }
 
 /// Builds the container shape from an inspect answer (richer than a list entry).
-pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Container {
+pub fn from_inspect(
+    inspect: ContainerInspectResponse,
+    engine: &Engine,
+    deployment: &str,
+) -> Container {
     let ports = published_ports(&inspect);
     let config = inspect.config.unwrap_or_default();
     let labels = config.labels.as_ref().and_then(ContainerLabels::from_map);
@@ -138,10 +148,7 @@ pub fn from_inspect(inspect: ContainerInspectResponse, engine: &Engine) -> Conta
                 .unwrap_or_default(),
         ),
         ports,
-        owner: labels
-            .as_ref()
-            .map(|l| l.owner.clone())
-            .filter(|o| !o.is_empty()),
+        owner: owner_here(labels.as_ref(), deployment),
         config: labels.and_then(|l| l.config),
         created: inspect.created.unwrap_or_default(),
     }

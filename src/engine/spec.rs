@@ -121,38 +121,77 @@ mod tests {
 
     #[test]
     fn translates_every_field() {
+        // Every field, with no `..Default`: a field added to `ImageConfig` does not compile here
+        // until this test says what becomes of it.
         let config = ImageConfig {
             name: "busybox:latest".into(),
+            // Placement's, not Docker's: type, labels, pull; the name is given on create.
+            r#type: crate::domain::PlacementType::Multi,
+            labels: vec!["ssd".into()],
+            pull: crate::domain::PullPolicy::Always,
+            container_name: Some("web".into()),
             args: vec!["sleep".into(), "60".into()],
+            entrypoint: vec!["/bin/sh".into(), "-c".into()],
             environment: [("A".to_string(), "1".to_string())].into(),
+            hostname: Some("h".into()),
+            domain: Some("example.test".into()),
             cpus: Some(0.5),
             memory: Some(64),
             bind_ports: vec![BindPort {
                 proto: "tcp".into(),
-                host_ip: None,
+                host_ip: Some("127.0.0.11".into()),
                 port: 8080,
                 container_port: 80,
             }],
+            publish: true,
+            network_mode: Some("backend".into()),
             volumes: vec!["data:/data".into(), "/cache".into()],
             restart_policy: Some(RestartPolicy {
                 name: "on-failure".into(),
                 maximum_retry: 3,
             }),
-            ..Default::default()
+            privileged: true,
+            cap_add: vec!["NET_ADMIN".into()],
+            devices: vec!["/dev/fuse".into()],
+            pid_mode: Some("host".into()),
+            ipc_mode: Some("host".into()),
         };
-        let body = create_body(&config, HashMap::new(), None);
+        let labels = HashMap::from([("clementine.owner".to_string(), "ann".to_string())]);
+        let body = create_body(&config, labels.clone(), Some("web"));
+        assert_eq!(body.image.as_deref(), Some("busybox:latest"));
+        assert_eq!(body.cmd, Some(vec!["sleep".to_string(), "60".to_string()]));
+        assert_eq!(
+            body.entrypoint,
+            Some(vec!["/bin/sh".to_string(), "-c".to_string()])
+        );
+        assert_eq!(body.env, Some(vec!["A=1".to_string()]));
+        assert_eq!(body.hostname.as_deref(), Some("h"));
+        assert_eq!(body.domainname.as_deref(), Some("example.test"));
+        assert_eq!(body.labels, Some(labels));
+        assert_eq!(body.volumes, Some(vec!["/cache".to_string()]));
+        assert_eq!(body.exposed_ports, Some(vec!["80/tcp".to_string()]));
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(endpoints["backend"].aliases, Some(vec!["web".to_string()]));
         let hc = body.host_config.unwrap();
         assert_eq!(hc.nano_cpus, Some(500_000_000));
         assert_eq!(hc.memory, Some(64 * 1024 * 1024));
         assert_eq!(hc.binds, Some(vec!["data:/data".to_string()]));
-        assert_eq!(body.volumes, Some(vec!["/cache".to_string()]));
-        assert_eq!(body.env, Some(vec!["A=1".to_string()]));
         let bindings = hc.port_bindings.unwrap();
-        assert_eq!(
-            bindings["80/tcp"].as_ref().unwrap()[0].host_port.as_deref(),
-            Some("8080")
-        );
-        assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(3));
-        assert_eq!(body.exposed_ports, Some(vec!["80/tcp".to_string()]));
+        let bound = &bindings["80/tcp"].as_ref().unwrap()[0];
+        assert_eq!(bound.host_port.as_deref(), Some("8080"));
+        assert_eq!(bound.host_ip.as_deref(), Some("127.0.0.11"));
+        assert_eq!(hc.publish_all_ports, Some(true));
+        assert_eq!(hc.network_mode.as_deref(), Some("backend"));
+        let restart = hc.restart_policy.unwrap();
+        assert_eq!(restart.name, Some(RestartPolicyNameEnum::ON_FAILURE));
+        assert_eq!(restart.maximum_retry_count, Some(3));
+        assert_eq!(hc.privileged, Some(true));
+        assert_eq!(hc.cap_add, Some(vec!["NET_ADMIN".to_string()]));
+        let device = &hc.devices.unwrap()[0];
+        assert_eq!(device.path_on_host.as_deref(), Some("/dev/fuse"));
+        assert_eq!(device.path_in_container.as_deref(), Some("/dev/fuse"));
+        assert_eq!(device.cgroup_permissions.as_deref(), Some("rwm"));
+        assert_eq!(hc.pid_mode.as_deref(), Some("host"));
+        assert_eq!(hc.ipc_mode.as_deref(), Some("host"));
     }
 }

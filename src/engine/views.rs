@@ -41,11 +41,14 @@ const CHANGES: &[&str] = &[
 /// Every engine's view, by engine id.
 pub struct ContainerViews {
     pool: Arc<EnginePool>,
+    /// This deployment's key prefix: containers of other deployments are nobody's here.
+    deployment: String,
     views: RwLock<HashMap<String, Arc<View>>>,
 }
 
 struct View {
     addr: String,
+    deployment: String,
     state: Mutex<ViewState>,
     stop: CancellationToken,
 }
@@ -75,9 +78,10 @@ pub enum Read {
 }
 
 impl ContainerViews {
-    pub fn new(pool: Arc<EnginePool>) -> Self {
+    pub fn new(pool: Arc<EnginePool>, deployment: &str) -> Self {
         Self {
             pool,
+            deployment: deployment.to_string(),
             views: RwLock::new(HashMap::new()),
         }
     }
@@ -107,6 +111,7 @@ impl ContainerViews {
             }
             let view = Arc::new(View {
                 addr: engine.addr.clone(),
+                deployment: self.deployment.clone(),
                 state: Mutex::default(),
                 stop: CancellationToken::new(),
             });
@@ -216,7 +221,7 @@ async fn follow_once(
     {
         let mut state = view.state();
         state.containers = (listed.into_iter())
-            .map(|s| to_container(s, engine))
+            .map(|s| to_container(s, engine, &view.deployment))
             .map(|c| (c.id.clone(), c))
             .collect();
         state.listed_at = Some(now_ms());
@@ -235,7 +240,10 @@ async fn follow_once(
         let now = client.container_by_id(&id).await?;
         let mut state = view.state();
         match now {
-            Some(summary) => state.containers.insert(id, to_container(summary, engine)),
+            Some(summary) => {
+                let container = to_container(summary, engine, &view.deployment);
+                state.containers.insert(id, container)
+            }
             None => state.containers.remove(&id),
         };
     }

@@ -11,6 +11,7 @@
 //! request data recorded are names, ids and image configs.
 
 mod entry;
+pub mod flood;
 pub mod fold;
 mod outbox;
 pub mod query;
@@ -197,18 +198,75 @@ pub struct Audit {
     store: Store,
     max_len: Option<u64>,
     outbox: outbox::Outbox,
+    flood: std::sync::Arc<flood::FloodGate>,
 }
 
 impl Audit {
     /// `max_len`: trim the stream to about this many entries; `None` keeps everything. The
-    /// outbox worker stops once `shutdown` closes, after writing what it holds.
+    /// outbox worker stops once `shutdown` closes, after writing what it holds; the flood
+    /// gate's summaries are written every few seconds, and all of them once shutdown begins.
     pub fn new(store: Store, max_len: Option<u64>, shutdown: Shutdown) -> Self {
-        let outbox = outbox::Outbox::spawn(store.clone(), max_len, shutdown);
-        Self {
+        let outbox = outbox::Outbox::spawn(store.clone(), max_len, shutdown.clone());
+        let audit = Self {
             store,
             max_len,
             outbox,
+            flood: Default::default(),
+        };
+        let flusher = audit.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {
+                        flusher.flush_refusals(false).await;
+                    }
+                    _ = shutdown.begun() => break,
+                }
+            }
+            flusher.flush_refusals(true).await;
+        });
+        audit
+    }
+
+    /// Whether to write a refusal (`action` from `client`) one by one: the flood gate's
+    /// answer (see [`flood`]). Summaries of this client's ended windows are written first.
+    pub async fn admit_refusal(&self, action: &'static str, client: &str) -> bool {
+        let (admit, ended) = self.flood.admit(action, client, now_ms());
+        for summary in ended {
+            self.write_summary(summary).await;
         }
+        admit == flood::Admit::Write
+    }
+
+    /// Writes the summaries of every flood window ended by now (`all`: every window, at
+    /// shutdown).
+    pub async fn flush_refusals(&self, all: bool) {
+        let now = if all { u64::MAX } else { now_ms() };
+        for summary in self.flood.due(now) {
+            self.write_summary(summary).await;
+        }
+    }
+
+    async fn write_summary(&self, s: flood::Summary) {
+        let detail = serde_json::json!({
+            "count": s.count,
+            "client": s.client,
+            "since": rfc3339_ms(s.since_ms),
+            "until": rfc3339_ms(s.until_ms),
+        });
+        let draft = Draft {
+            action: s.action,
+            actor: "clementine".into(),
+            target: Some(s.client.clone()),
+            op: uuid::Uuid::now_v7().to_string(),
+            detail: Some(detail.to_string()),
+            ..Default::default()
+        };
+        let reason = format!(
+            "{} more from {} counted, not written one by one",
+            s.count, s.client
+        );
+        self.single(draft, &reason).await
     }
 
     /// Records the intent. When Redis cannot take it the action must not go ahead.

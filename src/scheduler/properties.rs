@@ -42,7 +42,7 @@ fn arb_engine() -> impl proptest::strategy::Strategy<Value = EngineSnapshot> {
                 EngineSnapshot {
                     holds_image,
                     id: String::new(),
-                    granted: granted || unavailable.is_none(),
+                    granted,
                     unavailable,
                     labels,
                     images: images.into_iter().map(|i| 100 + i).collect(),

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, corrupt};
 
 /// What one container is promised on one engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +51,21 @@ pub struct Reservations {
 
 /// Check every limit, then take everything; or take nothing. With ARGV[11] = '1' (reconcile
 /// recording a container that exists) the limits are not checked, and an existing claim is kept.
+/// Every number it will write with, given or stored, is checked to be an integer before the
+/// first write, so that no Redis error can leave half a claim behind.
 const CLAIM: &str = r"
+local function int(v) return v ~= nil and v ~= false and string.match(v, '^%d+$') ~= nil end
+for _, i in ipairs({1, 2, 3, 4, 10}) do
+  if not int(ARGV[i]) then return 'bad ' .. i end
+end
+local stored_c = redis.call('HGET', KEYS[1], 'cpus_milli') or '0'
+local stored_m = redis.call('HGET', KEYS[1], 'memory') or '0'
+local stored_i = redis.call('HGET', KEYS[3], ARGV[5]) or '0'
+if not (int(stored_c) and int(stored_m) and int(stored_i)) then return 'bad stored' end
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'exists' end
 if ARGV[11] ~= '1' then
-  local rc = tonumber(redis.call('HGET', KEYS[1], 'cpus_milli') or '0')
-  local rm = tonumber(redis.call('HGET', KEYS[1], 'memory') or '0')
+  local rc = tonumber(stored_c)
+  local rm = tonumber(stored_m)
   if rc + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return 'cpus' end
   if rm + tonumber(ARGV[4]) > tonumber(ARGV[2]) then return 'memory' end
   if ARGV[6] == '1' and tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0') > 0 then return 'image' end
@@ -78,14 +88,18 @@ redis.call('HSET', KEYS[5], 'engine', ARGV[8], 'owner', ARGV[9], 'image', ARGV[5
 return 'ok'
 ";
 
-/// Give back what a claim took; nothing when it is gone already (release is idempotent).
+/// Give back what a claim took; nothing when it is gone already (release is idempotent). The
+/// amounts are checked before the first write, and given back as `0 - n` (Lua's `-n` of zero is
+/// `-0`, which HINCRBY refuses as not an integer).
 const RELEASE: &str = r"
 local c = redis.call('HGETALL', KEYS[5])
 if #c == 0 then return 0 end
 local claim = {}
 for i = 1, #c, 2 do claim[c[i]] = c[i + 1] end
-redis.call('HINCRBY', KEYS[1], 'cpus_milli', -tonumber(claim['cpus_milli']))
-redis.call('HINCRBY', KEYS[1], 'memory', -tonumber(claim['memory']))
+local cpus, memory = tonumber(claim['cpus_milli']), tonumber(claim['memory'])
+if not (cpus and memory) or cpus % 1 ~= 0 or memory % 1 ~= 0 then return -1 end
+redis.call('HINCRBY', KEYS[1], 'cpus_milli', string.format('%d', 0 - cpus))
+redis.call('HINCRBY', KEYS[1], 'memory', string.format('%d', 0 - memory))
 if redis.call('HINCRBY', KEYS[3], claim['image'], -1) <= 0 then redis.call('HDEL', KEYS[3], claim['image']) end
 for port in string.gmatch(claim['ports'] or '', '%S+') do
   if redis.call('HGET', KEYS[2], port) == ARGV[1] then redis.call('HDEL', KEYS[2], port) end
@@ -162,6 +176,10 @@ impl Store {
             script.arg(port);
         }
         let answer: String = script.invoke_async(&mut self.conn()).await?;
+        if answer.starts_with("bad") {
+            let why = format!("the claim script found a number it cannot use ({answer})");
+            return Err(corrupt(&self.keys.claim(&claim.op), why));
+        }
         Ok(match answer.as_str() {
             "ok" => Ok(()),
             "cpus" => Err(ClaimRefused::Cpus),
@@ -181,6 +199,12 @@ impl Store {
             script.key(key);
         }
         let released: i64 = script.arg(op).invoke_async(&mut self.conn()).await?;
+        if released < 0 {
+            return Err(corrupt(
+                &self.keys.claim(op),
+                "its amounts are not integers",
+            ));
+        }
         Ok(released == 1)
     }
 

@@ -25,6 +25,7 @@
 //! | `P events:open`          | hash   | op id -> stream id of its intent, until its outcome is written |
 //! | `P lock:{name}`          | string | a short-lived lock (`scale:{owner}:{config}`), value = holder token, with a TTL |
 //! | `P login_failures:{name}`| string | failed logins of a username in the current window, with a TTL |
+//! | `P login_failures:{name}:{client}` | string | the same, from one client address      |
 //! | `P index:containers`     | hash   | op id -> JSON `{container, engine, owner, name}` of containers scheduled and not destroyed |
 //! | `P token:{id}`           | hash   | an API token: `owner`, `owner_id`, `name`, `scopes`, `hash` (SHA-256 of its secret), `created_ms`, `expires_ms`, `last_used_ms` |
 //! | `P user:{name}:tokens`   | set    | ids of the user's API tokens                               |
@@ -135,6 +136,10 @@ impl Keys {
 
     pub fn login_failures(&self, username: &str) -> String {
         format!("{}login_failures:{username}", self.prefix)
+    }
+
+    pub fn login_failures_from(&self, username: &str, client: &str) -> String {
+        format!("{}login_failures:{username}:{client}", self.prefix)
     }
 
     pub fn token(&self, id: &str) -> String {

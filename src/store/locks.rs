@@ -7,7 +7,7 @@ use redis::AsyncCommands;
 
 use super::{Store, StoreResult};
 
-/// Failed logins counted per username and window.
+/// Failed logins counted per key (a username, or a username and client) and window.
 const COUNT_FAILURE: &str = r"
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -41,29 +41,58 @@ impl Store {
         Ok(())
     }
 
-    /// Counts a failed login; the count in the current window of length `window`.
-    pub async fn count_login_failure(&self, username: &str, window: Duration) -> StoreResult<u64> {
-        Ok(redis::Script::new(COUNT_FAILURE)
-            .key(self.keys.login_failures(username))
-            .arg(window.as_millis() as u64)
-            .invoke_async(&mut self.conn())
-            .await?)
+    /// Counts a failed login of `username` from `client`, both for the pair and for the
+    /// username alone, each in its own window of length `window`.
+    pub async fn count_login_failure(
+        &self,
+        username: &str,
+        client: &str,
+        window: Duration,
+    ) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        for key in [
+            self.keys.login_failures_from(username, client),
+            self.keys.login_failures(username),
+        ] {
+            pipe.invoke_script(
+                redis::Script::new(COUNT_FAILURE)
+                    .key(key)
+                    .arg(window.as_millis() as u64),
+            );
+        }
+        let _: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
+        Ok(())
     }
 
-    /// Failed logins in the current window, and milliseconds until it ends.
-    pub async fn login_failures(&self, username: &str) -> StoreResult<(u64, u64)> {
-        let key = self.keys.login_failures(username);
-        let (count, ttl): (Option<u64>, i64) = redis::pipe()
-            .get(&key)
-            .pttl(&key)
+    /// Failed logins in the current windows, and milliseconds until each ends: of the pair
+    /// (`username`, `client`), and of the username from anywhere.
+    pub async fn login_failures(
+        &self,
+        username: &str,
+        client: &str,
+    ) -> StoreResult<[(u64, u64); 2]> {
+        let (pair, user) = (
+            self.keys.login_failures_from(username, client),
+            self.keys.login_failures(username),
+        );
+        let (pc, pt, uc, ut): (Option<u64>, i64, Option<u64>, i64) = redis::pipe()
+            .get(&pair)
+            .pttl(&pair)
+            .get(&user)
+            .pttl(&user)
             .query_async(&mut self.conn())
             .await?;
-        Ok((count.unwrap_or(0), ttl.max(0) as u64))
+        Ok([
+            (pc.unwrap_or(0), pt.max(0) as u64),
+            (uc.unwrap_or(0), ut.max(0) as u64),
+        ])
     }
 
-    /// Forgets the failures after a successful login.
-    pub async fn clear_login_failures(&self, username: &str) -> StoreResult<()> {
-        let _: i64 = self.conn().del(self.keys.login_failures(username)).await?;
+    /// Forgets a client's failures after its successful login.
+    pub async fn clear_login_failures(&self, username: &str, client: &str) -> StoreResult<()> {
+        let _: i64 = (self.conn())
+            .del(self.keys.login_failures_from(username, client))
+            .await?;
         Ok(())
     }
 }

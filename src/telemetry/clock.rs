@@ -147,10 +147,28 @@ mod tests {
         assert_eq!(clock.phases_text(), "audit=5.000");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn outside_a_request_nothing_is_counted() {
-        engine_call(1).await;
+        // Work outside any request's scope runs as usual and counts into no clock.
+        engine_call(10).await;
         mark("run");
         assert_eq!(phase("x", async { 7 }).await, 7);
+        assert!(current().is_none());
+        // A task spawned from inside a request is outside it: its engine time, mark and phases
+        // do not reach the request's clock.
+        let clock = RequestClock::default();
+        clock
+            .scope(async {
+                let outside = tokio::spawn(async {
+                    engine_call(10).await;
+                    mark("run");
+                    phase("x", tokio::time::sleep(Duration::from_millis(2))).await;
+                });
+                outside.await.unwrap();
+            })
+            .await;
+        assert_eq!(clock.engine_time(), Duration::ZERO);
+        assert_eq!(clock.kind(), None);
+        assert_eq!(clock.phases_text(), "");
     }
 }

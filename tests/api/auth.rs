@@ -4,7 +4,7 @@ use crate::common::{ADMIN_PASSWORD, TestApp, assert_error, base64url};
 use clementine::auth::{Claims, Tokens};
 use clementine::config::{JwtSettings, Secret};
 use clementine::domain::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn login_right_and_wrong() {
@@ -96,40 +96,46 @@ async fn me_and_password_change() {
     assert_error(&old, 401, "invalid_credentials");
 }
 
-/// Every protected route answers 401 with the JSON error shape when no token is sent.
+/// Every protected route answers 401 with the JSON error shape when no token is sent, and when
+/// a garbage one is: every operation of the committed spec that declares a security scheme.
 #[tokio::test]
 async fn every_protected_route_needs_a_token() {
     use reqwest::Method as M;
     let app = TestApp::spawn().await;
-    let routes = [
-        (M::GET, "/apiv1/me"),
-        (M::POST, "/apiv1/me/password"),
-        (M::POST, "/apiv1/user"),
-        (M::GET, "/apiv1/users"),
-        (M::GET, "/apiv1/user/x"),
-        (M::DELETE, "/apiv1/user/x"),
-        (M::PUT, "/apiv1/user/x/engines"),
-        (M::POST, "/apiv1/user/x/revoke"),
-        (M::POST, "/apiv1/engine"),
-        (M::GET, "/apiv1/engines"),
-        (M::GET, "/apiv1/engine/x"),
-        (M::PATCH, "/apiv1/engine/x"),
-        (M::DELETE, "/apiv1/engine/x"),
-        (M::GET, "/apiv1/engine/x/containers"),
-    ];
-    for (method, path) in routes {
-        let body = (method != M::GET && method != M::DELETE).then(|| json!({}));
-        let resp = app.request(method.clone(), path, None, body.clone()).await;
-        assert_error(&resp, 401, "unauthorized");
-        let resp = app
-            .request(method.clone(), path, Some("garbage"), body)
-            .await;
-        assert_eq!(
-            resp.0, 401,
-            "{method} {path} with a garbage token: {}",
-            resp.1
-        );
+    let spec: Value = serde_json::from_str(include_str!("../../openapi/clementine.json")).unwrap();
+    let mut protected = 0;
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("security").is_none() {
+                assert_eq!(template, "/login", "{method} {template} is open");
+                continue;
+            }
+            // Path parameters filled with a plausible value.
+            let path = template
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            let path = format!("/apiv1{path}");
+            let method = M::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = (method != M::GET && method != M::DELETE).then(|| json!({}));
+            let resp = app.request(method.clone(), &path, None, body.clone()).await;
+            assert_error(&resp, 401, "unauthorized");
+            let resp = app
+                .request(method.clone(), &path, Some("garbage"), body)
+                .await;
+            assert_eq!(
+                resp.0, 401,
+                "{method} {path} with a garbage token: {}",
+                resp.1
+            );
+            protected += 1;
+        }
     }
+    assert!(
+        protected >= 44,
+        "only {protected} protected operations in the spec"
+    );
     // The open ones.
     assert_eq!(app.get("/healthz", None).await.0, 200);
     let (status, metrics) = app.get("/metrics", None).await;
@@ -374,7 +380,7 @@ async fn user_management() {
 }
 
 #[tokio::test]
-async fn repeated_failed_logins_are_throttled_per_user() {
+async fn repeated_failed_logins_are_throttled_per_user_and_client() {
     let app = TestApp::spawn().await;
     let (ann, _) = app.user("ann").await;
     let (bob, _) = app.user("bob").await;
@@ -401,7 +407,8 @@ async fn repeated_failed_logins_are_throttled_per_user() {
             "invalid_credentials",
         );
     }
-    // The eleventh try is refused even with the right password; other users are not affected.
+    // The eleventh try from this client is refused even with the right password; other users
+    // are not affected (other clients: `lockout.rs`).
     let msg = assert_error(
         &attempt(&ann, "user-password-1").await,
         429,

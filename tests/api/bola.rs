@@ -1,7 +1,9 @@
 //! The BOLA matrix: every operation of the committed OpenAPI spec, called by bob against ann's
 //! objects (her container, volume, saved config, account, and an engine granted only to her).
-//! Each answers 403 or 404, or (for lists and creations in bob's own namespace) shows and
-//! touches nothing of ann's; afterwards ann's objects are all as they were. The operation list
+//! An admin-only route answers 403; every route about ann's objects answers 404, exactly as
+//! for an object that does not exist; lists and creations in bob's own namespace show and
+//! touch nothing of ann's (the live stream delivers bob's own entries and none of hers);
+//! afterwards ann's objects are all as they were. The operation list
 //! comes from the spec, so a new route without an entry here fails the test.
 
 use std::collections::BTreeMap;
@@ -13,8 +15,11 @@ use crate::common::{TestApp, sleeper};
 
 /// What bob's call must show.
 enum Expect {
-    /// 403 or 404, and nothing changed.
+    /// 403: a route for admins only, or an option only admins may use (refused whatever it
+    /// names, so it tells nothing about ann's objects); nothing changed.
     Denied,
+    /// 404, exactly like an object that does not exist; nothing changed.
+    Hidden,
     /// 200, with none of these strings anywhere in the answer.
     Hides(Vec<String>),
     /// Not about another tenant's object (bob's own session, or the login form).
@@ -139,7 +144,7 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
         ),
         (
             "GET /engine/{id}",
-            probe(M::GET, "/apiv1/engine/e2", None, Denied),
+            probe(M::GET, "/apiv1/engine/e2", None, Hidden),
         ),
         (
             "PATCH /engine/{id}",
@@ -178,27 +183,27 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
         ),
         (
             "GET /engine/{id}/container/{cid}",
-            probe(M::GET, &cont(""), None, Denied),
+            probe(M::GET, &cont(""), None, Hidden),
         ),
         (
             "DELETE /engine/{id}/container/{cid}",
-            probe(M::DELETE, &cont(""), None, Denied),
+            probe(M::DELETE, &cont(""), None, Hidden),
         ),
         (
             "POST /engine/{id}/container/{cid}/start",
-            probe(M::POST, &cont("/start"), Some(json!({})), Denied),
+            probe(M::POST, &cont("/start"), Some(json!({})), Hidden),
         ),
         (
             "POST /engine/{id}/container/{cid}/stop",
-            probe(M::POST, &cont("/stop?t=0"), Some(json!({})), Denied),
+            probe(M::POST, &cont("/stop?t=0"), Some(json!({})), Hidden),
         ),
         (
             "POST /engine/{id}/container/{cid}/restart",
-            probe(M::POST, &cont("/restart?t=0"), Some(json!({})), Denied),
+            probe(M::POST, &cont("/restart?t=0"), Some(json!({})), Hidden),
         ),
         (
             "GET /engine/{id}/container/{cid}/logs",
-            probe(M::GET, &cont("/logs?tail=5"), None, Denied),
+            probe(M::GET, &cont("/logs?tail=5"), None, Hidden),
         ),
         (
             "GET /cluster",
@@ -226,7 +231,7 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
         ),
         (
             "GET /image/{name}",
-            probe(M::GET, "/apiv1/image/cfg", None, Denied),
+            probe(M::GET, "/apiv1/image/cfg", None, Hidden),
         ),
         (
             "PUT /image/{name}",
@@ -234,16 +239,16 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
                 M::PUT,
                 "/apiv1/image/cfg",
                 Some(json!({"name": "busybox:latest"})),
-                Denied,
+                Hidden,
             ),
         ),
         (
             "DELETE /image/{name}",
-            probe(M::DELETE, "/apiv1/image/cfg", None, Denied),
+            probe(M::DELETE, "/apiv1/image/cfg", None, Hidden),
         ),
         (
             "POST /image/{name}/run",
-            probe(M::POST, "/apiv1/image/cfg/run", Some(json!({})), Denied),
+            probe(M::POST, "/apiv1/image/cfg/run", Some(json!({})), Hidden),
         ),
         (
             "POST /image/{name}/scale",
@@ -251,7 +256,7 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
                 M::POST,
                 "/apiv1/image/cfg/scale",
                 Some(json!({"instances": 0})),
-                Denied,
+                Hidden,
             ),
         ),
         (
@@ -281,12 +286,12 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
                 M::DELETE,
                 &format!("/apiv1/engine/e1/volume/{vol}"),
                 None,
-                Denied,
+                Hidden,
             ),
         ),
         (
             "GET /engine/{id}/images",
-            probe(M::GET, "/apiv1/engine/e2/images", None, Denied),
+            probe(M::GET, "/apiv1/engine/e2/images", None, Hidden),
         ),
         (
             "POST /images/pull",
@@ -294,7 +299,7 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
                 M::POST,
                 "/apiv1/images/pull",
                 Some(json!({"image": "busybox:latest", "engines": ["e2"]})),
-                Denied,
+                Hidden,
             ),
         ),
         (
@@ -323,7 +328,7 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
                 M::DELETE,
                 &format!("/apiv1/registry/{}", ann.registry_id),
                 None,
-                Denied,
+                Hidden,
             ),
         ),
         (
@@ -350,7 +355,7 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
                 M::DELETE,
                 &format!("/apiv1/token/{}", ann.token_id),
                 None,
-                Denied,
+                Hidden,
             ),
         ),
     ];
@@ -373,8 +378,8 @@ fn spec_operations() -> Vec<String> {
     ops
 }
 
-/// A live SSE stream, read for a moment: what it says by then.
-async fn stream_text(app: &TestApp, path: &str, token: &str) -> (u16, String) {
+/// A live SSE stream, read until `needle` shows (or 10 s pass): what it says by then.
+async fn stream_text(app: &TestApp, path: &str, token: &str, needle: &str) -> (u16, String) {
     let resp = app
         .http
         .get(format!("{}{path}", app.base))
@@ -385,8 +390,10 @@ async fn stream_text(app: &TestApp, path: &str, token: &str) -> (u16, String) {
     let status = resp.status().as_u16();
     let mut resp = resp;
     let mut text = String::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(800);
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text.contains(needle)
+        && let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await
+    {
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     (status, text)
@@ -444,6 +451,12 @@ async fn another_tenant_reaches_nothing_on_any_route() {
         volume_engine_name: app.cluster.engine_name(&ann, "vol"),
     };
     let before = ann_state(&app, &ann_token).await;
+    // Something of bob's own, for the live stream to deliver.
+    let marker = json!({"name": "bob-marker", "image": {"name": "busybox:latest"}});
+    assert_eq!(
+        app.post("/apiv1/image", Some(&bob_token), marker).await.0,
+        200
+    );
 
     let matrix = matrix(&ann_objects);
     let listed: Vec<String> = matrix.keys().cloned().collect();
@@ -453,17 +466,31 @@ async fn another_tenant_reaches_nothing_on_any_route() {
         "every operation of the spec needs a probe here"
     );
     let mut probes = 0;
+    let mut mismatches = Vec::new();
     for (op, p) in &matrix {
         let (status, text) = if op == "GET /events/stream" {
-            stream_text(&app, &p.path, &bob_token).await
+            let (status, text) = stream_text(&app, &p.path, &bob_token, "bob-marker").await;
+            assert!(
+                text.contains("bob-marker"),
+                "bob's own entry not streamed: {text}"
+            );
+            (status, text)
         } else {
             let (s, body) = app
                 .request(p.method.clone(), &p.path, Some(&bob_token), p.body.clone())
                 .await;
             (s, body.to_string())
         };
+        let wrong = match &p.expect {
+            Expect::Denied => status != 403,
+            Expect::Hidden => status != 404,
+            _ => false,
+        };
+        if wrong {
+            mismatches.push(format!("{op}: {status} {text}"));
+        }
         match &p.expect {
-            Expect::Denied => assert!(status == 403 || status == 404, "{op}: {status} {text}"),
+            Expect::Denied | Expect::Hidden => {}
             Expect::Hides(secrets) => {
                 assert_eq!(status, 200, "{op}: {text}");
                 for secret in secrets {
@@ -477,6 +504,7 @@ async fn another_tenant_reaches_nothing_on_any_route() {
         }
         probes += 1;
     }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     assert_eq!(
         ann_state(&app, &ann_token).await,
         before,

@@ -50,7 +50,10 @@ async fn two_instances_never_oversubscribe() {
     let mut total = 0;
     for i in 1..=3u8 {
         let d = docker(i);
-        let list = d.list_containers(Some(&user)).await.unwrap();
+        let list = d
+            .list_labelled(vec![format!("clementine.owner={user}")])
+            .await
+            .unwrap();
         let running: Vec<_> = list
             .iter()
             .filter(|c| c.state.map(|s| s.to_string()) == Some("running".into()))

@@ -175,3 +175,19 @@ async fn run_errors_are_clear() {
         .await;
     assert!(assert_error(&resp, 400, "invalid_request").starts_with("tail"));
 }
+
+/// Reservations are the containers' limits: inspected on the engine itself.
+#[tokio::test]
+async fn reservations_are_applied_as_limits() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    let config = sleeper(json!({"cpus": 0.25, "memory": 48}));
+    let (status, ran) = app.run(&app.admin_token, config).await;
+    assert_eq!(status, 200, "{ran}");
+    let id = ran["data"]["id"].as_str().unwrap();
+    let inspect = crate::common::docker(1).inspect(id).await.unwrap();
+    let host = inspect.host_config.unwrap();
+    assert_eq!(host.nano_cpus, Some(250_000_000));
+    assert_eq!(host.memory, Some(48 * 1024 * 1024));
+    app.cleanup_containers().await;
+}

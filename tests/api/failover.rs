@@ -22,7 +22,7 @@ async fn call(
     server: &LoggedServer,
     token: &str,
     body: Value,
-) -> (u16, Duration) {
+) -> (u16, Instant, Duration) {
     let started = Instant::now();
     let sent = http
         .post(format!("{}/apiv1/container", server.base))
@@ -32,7 +32,7 @@ async fn call(
         .send()
         .await;
     let status = sent.map(|r| r.status().as_u16()).unwrap_or(0);
-    (status, started.elapsed())
+    (status, started, started.elapsed())
 }
 
 async fn healthy(server: &LoggedServer) -> bool {
@@ -94,13 +94,30 @@ async fn two_processes_ride_out_a_redis_failover() {
         .collect::<Vec<_>>();
     let kill = async {
         tokio::time::sleep(Duration::from_secs(1)).await;
+        let before = Instant::now();
         tokio::task::spawn_blocking(|| testbed(&["sentinel-kill-master"]))
             .await
             .unwrap();
+        (before, Instant::now())
     };
-    let (answers, ()) = tokio::join!(burst, kill);
-    let count = |s: u16| answers.iter().filter(|(status, _)| *status == s).count();
-    for (status, took) in &answers {
+    let (answers, (kill_started, killed)) = tokio::join!(burst, kill);
+    let count = |s: u16| answers.iter().filter(|(status, _, _)| *status == s).count();
+    // Runs went through before the kill and after it (the new master took them): otherwise the
+    // checks below would hold of nothing.
+    let ok_sent = |keep: &dyn Fn(Instant) -> bool| {
+        (answers.iter())
+            .filter(|(status, sent, _)| *status == 200 && keep(*sent))
+            .count()
+    };
+    assert!(
+        ok_sent(&|sent| sent < kill_started) > 0,
+        "no run before the kill: {answers:?}"
+    );
+    assert!(
+        ok_sent(&|sent| sent > killed) > 0,
+        "no run after the switch: {answers:?}"
+    );
+    for (status, _, took) in &answers {
         assert!(
             [200, 409, 503].contains(status),
             "a run answered {status}: {answers:?}"

@@ -142,6 +142,11 @@ async fn run_by_name_and_scale_up_and_down() {
     let (status, one) = app.post("/apiv1/image/web/run", t, json!({})).await;
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["data"]["state"], json!("running"));
+    // Engines record creation to the second: the next three must be newer than the first.
+    let first = clementine::time::now_secs();
+    let next_second =
+        crate::common::eventually(3, || async { clementine::time::now_secs() > first });
+    assert!(next_second.await);
 
     let (status, up) = app
         .post("/apiv1/image/web/scale", t, json!({"instances": 4}))
@@ -153,7 +158,6 @@ async fn run_by_name_and_scale_up_and_down() {
     assert_eq!(up["data"]["destroyed"], json!([]));
 
     // Down to 1: the three newest go, the first one stays.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, down) = app
         .post("/apiv1/image/web/scale", t, json!({"instances": 1}))
         .await;

@@ -64,28 +64,31 @@ async fn every_403_is_one_auth_denied_entry() {
     assert_eq!(mine["data"]["events"].as_array().unwrap().len(), 2);
 }
 
-/// A container that writes `text` into its volume and keeps running.
+/// A container that prints what its volume holds, writes `text` into it, says `wrote`, and
+/// keeps running.
 fn writer(volume: &str, text: &str) -> Value {
     sleeper(json!({
         "labels": ["host:e1"], "type": "host",
         "volumes": [format!("{volume}:/data")],
-        "args": ["sh", "-c", format!("echo found:; cat /data/s 2>/dev/null; echo {text} > /data/s; sleep 600")],
+        "args": ["sh", "-c", format!("echo found:; cat /data/s 2>/dev/null; echo {text} > /data/s; echo wrote; sync; sleep 600")],
     }))
 }
 
+/// A container's log lines once it has said `wrote` (its write is done), within 10 s.
 async fn logs_of(app: &TestApp, token: &str, container: &Value) -> Vec<String> {
     let id = container["data"]["id"].as_str().unwrap();
     let path = format!("/apiv1/engine/e1/container/{id}/logs?tail=20");
-    for _ in 0..50 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
         let (_, logs) = app.get(&path, Some(token)).await;
         let lines: Vec<String> =
             serde_json::from_value(logs["data"]["lines"].clone()).unwrap_or_default();
-        if !lines.is_empty() {
+        if lines.iter().any(|l| l == "wrote") {
             return lines;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("no logs from {id}")
+    panic!("{id} did not write in 10 s")
 }
 
 /// The theft from the issue, replayed: bob names ann's volume and reads nothing of hers.
@@ -103,10 +106,11 @@ async fn a_volume_belongs_to_its_owner() {
         .run(&ann_token, writer("annsecret", "ann-private"))
         .await;
     assert_eq!(status, 200, "{ann_c}");
+    // Ann's secret is in her volume before bob looks.
+    logs_of(&app, &ann_token, &ann_c).await;
     // Bob's "annsecret" is his own, new and empty.
     let (status, bob_c) = app.run(&bob_token, writer("annsecret", "bob-data")).await;
     assert_eq!(status, 200, "{bob_c}");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let bob_saw = logs_of(&app, &bob_token, &bob_c).await;
     assert_eq!(bob_saw[0], "found:");
     assert!(
@@ -182,14 +186,7 @@ async fn a_volume_belongs_to_its_owner() {
     let admin_run = writer(&engine_name, "admin-was-here");
     let (status, admin_c) = app.run(&app.admin_token, admin_run).await;
     assert_eq!(status, 200, "{admin_c}");
-    let mut admin_saw = logs_of(&app, &app.admin_token, &admin_c).await;
-    for _ in 0..50 {
-        if admin_saw.iter().any(|l| l.contains("ann-private")) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        admin_saw = logs_of(&app, &app.admin_token, &admin_c).await;
-    }
+    let admin_saw = logs_of(&app, &app.admin_token, &admin_c).await;
     assert!(
         admin_saw.iter().any(|l| l.contains("ann-private")),
         "{admin_saw:?}"
@@ -360,5 +357,57 @@ async fn a_tenant_network_removed_behind_our_back_is_made_again() {
     let made = d.docker().inspect_network(&network, None).await.unwrap();
     let labels = made.labels.unwrap_or_default();
     assert_eq!(labels.get("clementine.owner"), Some(&ann), "{labels:?}");
+    app.cleanup_containers().await;
+}
+
+/// Promises of the tenancy section with tests of their own: another tenant's network by its
+/// engine-side name, another container's namespaces, a network planted under a tenant's name.
+#[tokio::test]
+async fn networks_and_namespaces_of_others_are_out_of_reach() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    let (ann, ann_token) = app.user("ann").await;
+    let (bob, bob_token) = app.user("bob").await;
+    app.grant(&ann, &["e1"]).await;
+    app.grant(&bob, &["e1"]).await;
+    let (status, ann_c) = app
+        .run(&ann_token, sleeper(json!({"network_mode": "backend"})))
+        .await;
+    assert_eq!(status, 200, "{ann_c}");
+    let ann_id = ann_c["data"]["id"].as_str().unwrap();
+    // Joining ann's network by its engine-side name, or her container's namespaces.
+    let hers = app.cluster.engine_name(&ann, "backend");
+    for (extra, field) in [
+        (json!({"network_mode": hers}), "network_mode"),
+        (
+            json!({"network_mode": format!("container:{ann_id}")}),
+            "network_mode",
+        ),
+        (
+            json!({"pid_mode": format!("container:{ann_id}")}),
+            "pid_mode",
+        ),
+        (
+            json!({"ipc_mode": format!("container:{ann_id}")}),
+            "ipc_mode",
+        ),
+    ] {
+        let refused = app.run(&bob_token, sleeper(extra.clone())).await;
+        let message = assert_error(&refused, 403, "option_not_allowed");
+        assert!(message.starts_with(field), "{extra}: {message}");
+    }
+    // A network made behind clementine's back under bob's name is not his.
+    let d = crate::common::docker(1);
+    let planted = app.cluster.engine_name(&bob, "planted");
+    let create = bollard::models::NetworkCreateRequest {
+        name: planted.clone(),
+        ..Default::default()
+    };
+    d.docker().create_network(create).await.unwrap();
+    let refused = app
+        .run(&bob_token, sleeper(json!({"network_mode": "planted"})))
+        .await;
+    assert_error(&refused, 409, "not_owned");
+    d.docker().remove_network(&planted).await.unwrap();
     app.cleanup_containers().await;
 }

@@ -94,7 +94,11 @@ impl Drop for OwnRedis {
 }
 
 async fn containers_of(owner: &str) -> usize {
-    docker(1).list_containers(Some(owner)).await.unwrap().len()
+    docker(1)
+        .list_labelled(vec![format!("clementine.owner={owner}")])
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]

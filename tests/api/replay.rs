@@ -206,7 +206,11 @@ async fn replay_reschedules_the_containers_of_a_dead_engine() {
 
     // Clean up (Ann's user is gone with the wipe; remove directly).
     let d = crate::common::docker(1);
-    for c in d.list_containers(Some(&ann)).await.unwrap() {
+    for c in d
+        .list_labelled(vec![format!("clementine.owner={ann}")])
+        .await
+        .unwrap()
+    {
         d.remove(c.id.as_deref().unwrap()).await.unwrap();
     }
     testbed(&["start-engine", "8"]);

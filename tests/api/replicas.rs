@@ -2,11 +2,9 @@
 //! whose replica goes away reconnects through the balancer to the other one and, with
 //! `Last-Event-ID`, misses nothing and sees nothing twice.
 
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::audit_live::Tail;
+use crate::audit_live::{Sse, Tail};
 use crate::cli::{Killed, LoggedServer, free_port};
 use crate::common::{root, short_id, test_env};
 
@@ -55,16 +53,15 @@ async fn a_live_tail_resumes_on_the_other_replica() {
         .to_str()
         .unwrap()
         .to_string();
+    let mut name = String::new();
     for n in 0..3 {
-        assert_eq!(
-            make_user(format!("before{n}{}", short_id()))
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        name = format!("before{n}{}", short_id());
+        assert_eq!(make_user(name.clone()).await.unwrap().status(), 200);
     }
-    let seen = tail.drain(Duration::from_millis(800)).await;
+    let outcome_for = |name: String| {
+        move |e: &Sse| e.data["phase"] == "outcome" && e.data["target"] == name.as_str()
+    };
+    let seen = tail.until(outcome_for(name)).await;
     assert!(
         seen.len() >= 6,
         "intent and outcome of 3 user.create: {seen:?}"
@@ -76,8 +73,10 @@ async fn a_live_tail_resumes_on_the_other_replica() {
     let (gone, other) = if served_by == "a" { (a, b) } else { (b, a) };
     drop(gone);
     let mut missed = Vec::new();
+    let mut name = String::new();
     for n in 0..3 {
-        let made = make_user(format!("after{n}{}", short_id())).await.unwrap();
+        name = format!("after{n}{}", short_id());
+        let made = make_user(name.clone()).await.unwrap();
         assert_eq!(
             made.status(),
             200,
@@ -94,13 +93,18 @@ async fn a_live_tail_resumes_on_the_other_replica() {
 
     let mut resumed = Tail::open_at(&http, &base, &token, Some(&last)).await;
     assert_ne!(resumed.headers["x-clementine-replica"], served_by.as_str());
-    let got = resumed.drain(Duration::from_millis(800)).await;
-    let ids: Vec<&str> = got.iter().map(|e| e.id.as_str()).collect();
-    let mut unique = ids.clone();
-    unique.dedup();
-    assert_eq!(ids, unique, "an entry came twice");
+    let got = resumed.until(outcome_for(name)).await;
+    // Stream ids are `ms-seq`: compared as numbers (`…-10` is after `…-9`).
+    let id_of = |id: &str| -> (u64, u64) {
+        let (ms, seq) = id.split_once('-').expect("a stream id");
+        (ms.parse().unwrap(), seq.parse().unwrap())
+    };
+    let ids: Vec<(u64, u64)> = got.iter().map(|e| id_of(&e.id)).collect();
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(ids.len(), unique.len(), "an entry came twice: {ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "out of order: {ids:?}");
     assert!(
-        got.iter().all(|e| e.id.as_str() > last.as_str()),
+        ids.iter().all(|id| *id > id_of(&last)),
         "an entry from before came again"
     );
     let created: Vec<&str> = (got.iter())

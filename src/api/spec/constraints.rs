@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::cluster::{MAX_COUNT, MAX_GRACE_SECS, MAX_MEMORY_MB, MAX_REF, MAX_TAIL};
+use crate::cluster::{MAX_COUNT, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};
 use crate::domain::{
-    MAX_CPUS, MAX_IMAGE_REF, MAX_ITEM, MAX_LABEL_LEN, MAX_LABELS, MAX_LIST, MAX_NAME_LEN,
-    MAX_OBJECT_NAME, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
+    MAX_CPUS, MAX_IMAGE_REF, MAX_ITEM, MAX_LABEL_LEN, MAX_LABELS, MAX_LIST, MAX_MEMORY_MB,
+    MAX_NAME_LEN, MAX_OBJECT_NAME, MAX_PASSWORD_LEN, MIN_CPUS, MIN_MEMORY_MB, MIN_PASSWORD_LEN,
 };
 use crate::events::query::MAX_LIMIT;
 
@@ -25,7 +25,8 @@ fn list(max_items: usize, item: Value) -> Value {
 pub(super) fn fields() -> Vec<(&'static str, &'static str, Value)> {
     let label = json!({"minLength": 1, "maxLength": MAX_LABEL_LEN});
     let item = json!({"maxLength": MAX_ITEM});
-    let cpus = json!({"exclusiveMinimum": true, "minimum": 0, "maximum": MAX_CPUS});
+    let cpus = json!({"minimum": MIN_CPUS, "maximum": MAX_CPUS});
+    let ips = json!({"minItems": 1, "maxItems": crate::domain::MAX_PUBLISH_IPS});
     vec![
         (
             "Credentials",
@@ -62,6 +63,8 @@ pub(super) fn fields() -> Vec<(&'static str, &'static str, Value)> {
             "memory",
             json!({"minimum": 1, "maximum": MAX_MEMORY_MB}),
         ),
+        ("NewEngine", "publish_ips", ips.clone()),
+        ("EnginePatch", "publish_ips", ips),
         ("EnginePatch", "labels", list(MAX_LABELS, label.clone())),
         ("EnginePatch", "cpus", cpus.clone()),
         (
@@ -116,7 +119,11 @@ pub(super) fn fields() -> Vec<(&'static str, &'static str, Value)> {
             json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9.-]*$", "maxLength": 253}),
         ),
         ("ImageConfig", "cpus", cpus),
-        ("ImageConfig", "memory", json!({"minimum": 4})),
+        (
+            "ImageConfig",
+            "memory",
+            json!({"minimum": MIN_MEMORY_MB, "maximum": MAX_MEMORY_MB}),
+        ),
         ("ImageConfig", "bind_ports", json!({"maxItems": 64})),
         (
             "ImageConfig",
