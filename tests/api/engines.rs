@@ -181,9 +181,10 @@ async fn wrong_ca_is_refused() {
 }
 
 /// Starts a busybox container directly on engine 1, labelled as owned by `owner`.
-async fn start_direct(name: &str, owner: &str) -> String {
+async fn start_direct(app: &TestApp, name: &str, owner: &str) -> String {
     let d = docker(1);
     let labels: HashMap<String, String> = [
+        (labels::CLUSTER.to_string(), app.prefix.clone()),
         (labels::OWNER.to_string(), owner.to_string()),
         (labels::IMAGE.to_string(), "busybox:latest".to_string()),
         (labels::TYPE.to_string(), "service".to_string()),
@@ -246,8 +247,8 @@ async fn containers_show_up_in_the_engine_list_per_owner() {
     let (bob, bob_token) = app.user("bob").await;
     app.grant(&ann, &["e1"]).await;
     app.grant(&bob, &["e1"]).await;
-    let a = start_direct(&app.unique("ann-c"), &ann).await;
-    let b = start_direct(&app.unique("bob-c"), &bob).await;
+    let a = start_direct(&app, &app.unique("ann-c"), &ann).await;
+    let b = start_direct(&app, &app.unique("bob-c"), &bob).await;
 
     let (status, all) = app
         .get("/apiv1/engine/e1/containers", Some(&app.admin_token))
