@@ -33,6 +33,7 @@ fn operator() -> Principal {
         request_id: Some("bench".into()),
         token: None,
         session: None,
+        teams: Vec::new(),
     }
 }
 

@@ -143,6 +143,7 @@ fn conflict_code(kind: Conflict) -> &'static str {
         Conflict::VolumeInUse => "volume_in_use",
         Conflict::NoSecretsKey => "no_secrets_key",
         Conflict::UserOwnsObjects => "user_owns_objects",
+        Conflict::QuotaExceeded => "quota_exceeded",
     }
 }
 

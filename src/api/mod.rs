@@ -16,6 +16,7 @@ mod events;
 mod images;
 mod middleware;
 mod probes;
+mod quotas;
 mod registries;
 mod response;
 mod security;
@@ -48,6 +49,7 @@ pub type Apis = (
     tokens::TokensApi,
     registries::RegistriesApi,
     engine_images::EngineImagesApi,
+    quotas::QuotasApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -64,6 +66,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             tokens::TokensApi,
             registries::RegistriesApi,
             engine_images::EngineImagesApi,
+            quotas::QuotasApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

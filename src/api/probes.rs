@@ -59,6 +59,7 @@ pub async fn metrics(cluster: Data<&Arc<Cluster>>) -> Response {
             ]
             .map(|state| count(&e, state))
         }),
+        quotas: cluster.limited_quotas().await.unwrap_or_default(),
     };
     Response::builder()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -23,6 +23,8 @@ pub struct Principal {
     pub token: Option<TokenGrant>,
     /// The login session the request came with, if not an API token.
     pub session: Option<LoginSession>,
+    /// The teams the caller is a member of (read with the account at every request).
+    pub teams: Vec<String>,
 }
 
 /// A login JWT in use: enough to check it again later (a live stream does, every second).
@@ -64,6 +66,7 @@ impl Principal {
             request_id: Some(format!("cli-{}", uuid::Uuid::now_v7())),
             token: None,
             session: None,
+            teams: Vec::new(),
         }
     }
 
@@ -120,6 +123,7 @@ mod tests {
             request_id: None,
             token: None,
             session: None,
+            teams: Vec::new(),
         }
     }
 

@@ -26,6 +26,8 @@ pub enum Conflict {
     NoSecretsKey,
     /// A user still owns containers or volumes (deleting them needs `purge`).
     UserOwnsObjects,
+    /// The owner's quota has no room for what was asked.
+    QuotaExceeded,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ mod listing;
 mod placement;
 mod publish;
 mod pulls;
+mod quotas;
 mod reconcile;
 mod registries;
 mod replay;

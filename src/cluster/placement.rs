@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use futures::future::join_all;
 
 use super::publish::unpublishable;
+use super::quotas::quota_exceeded;
 use super::tenancy::TenantObject;
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
@@ -15,7 +16,7 @@ use crate::engine::labels::ContainerLabels;
 use crate::scheduler::{
     ClusterSnapshot, EngineSnapshot, PlacementRequest, PortKey, Strategy, Unavailable, place,
 };
-use crate::store::{Claim, Reservations};
+use crate::store::{Claim, ClaimRefused, Reservations};
 use crate::telemetry::clock::phase;
 
 /// Claim races one request tolerates before it reports what it saw.
@@ -146,6 +147,11 @@ impl Cluster {
             let claimed = self.store.claim(claim, capacity.0, capacity.1, now);
             match phase("claim", claimed).await? {
                 Ok(()) => return Ok((engine, req)),
+                Err(ClaimRefused::Quota {
+                    resource,
+                    used,
+                    limit,
+                }) => return Err(quota_exceeded(&claim.owner, resource, used, limit)),
                 Err(refused) => {
                     tracing::debug!(engine = %engine.id, ?refused, "claim lost a race; placing again");
                 }

@@ -146,6 +146,7 @@ impl Cluster {
                 request_id: actor.request_id.clone(),
                 token: None,
                 session: None,
+                teams: Vec::new(),
             }),
             None => Err(format!("owner {} no longer exists", d.owner)),
         })

@@ -136,6 +136,7 @@ impl Cluster {
                     version: claims.ver,
                     expires_secs: claims.exp,
                 }),
+                teams: Vec::new(),
             }),
             Some(_) => Err(AuthError::InvalidToken("token revoked").into()),
             None => Err(AuthError::InvalidToken("unknown user").into()),

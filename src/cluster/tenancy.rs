@@ -120,9 +120,23 @@ impl Cluster {
         }
         for volume in &side.volumes {
             let wanted = labels(&volume.given);
-            let found = client
-                .ensure_volume(&volume.engine_name, wanted.to_map())
-                .await;
+            let found = match client.inspect_volume(&volume.engine_name).await {
+                Ok(v) => Ok(v.labels),
+                Err(EngineError::NotFound(_)) => {
+                    // Made now: within the owner's quota, the slot given back if it fails.
+                    self.take_volume(owner).await?;
+                    let made = client
+                        .ensure_volume(&volume.engine_name, wanted.to_map())
+                        .await;
+                    if made.is_err()
+                        && let Err(e) = self.store.give_volume(owner).await
+                    {
+                        tracing::warn!(error = %e, "volume quota not given back; reconcile will");
+                    }
+                    made
+                }
+                Err(e) => Err(e),
+            };
             check_owned(engine, "volume", &volume.given, &wanted, found)?;
         }
         Ok(())
@@ -177,6 +191,7 @@ mod tests {
             request_id: None,
             token: None,
             session: None,
+            teams: Vec::new(),
         }
     }
 

@@ -107,7 +107,12 @@ impl Cluster {
         let (name, engine_id) = (&volume.name, &engine.id);
         let work = async {
             match client.remove_volume(&volume.engine_name).await {
-                Ok(()) => Ok(volume.clone()),
+                Ok(()) => {
+                    if let Some(owner) = &volume.owner {
+                        self.store.give_volume(owner).await?;
+                    }
+                    Ok(volume.clone())
+                }
                 Err(EngineError::Conflict(_)) => Err(ClusterError::conflict(
                     Conflict::VolumeInUse,
                     format!("volume {name} is in use by a container on {engine_id}"),

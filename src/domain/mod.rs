@@ -12,6 +12,8 @@ mod image;
 mod image_check;
 mod images;
 pub mod names;
+mod owner;
+mod quota;
 mod registry;
 mod replay;
 mod requests;
@@ -37,6 +39,10 @@ pub use names::{
     InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_MEMORY_MB, MAX_NAME_LEN,
     MAX_PASSWORD_LEN, MIN_CPUS, MIN_MEMORY_MB, MIN_PASSWORD_LEN, check_engine_id, check_labels,
     check_password, check_username,
+};
+pub use owner::{owner_kind, team_owner};
+pub use quota::{
+    MAX_QUOTA_COUNT, OwnerKind, Quota, QuotaLimits, QuotaUse, Resource as QuotaResource,
 };
 pub use registry::{NewRegistry, Registry};
 pub use replay::{Orphan, ReplayPlan, Reschedule};

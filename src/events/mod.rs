@@ -49,6 +49,7 @@ pub mod actions {
     pub const USER_DELETE: &str = "user.delete";
     pub const USER_PURGE: &str = "user.purge";
     pub const USER_ROLE: &str = "user.role";
+    pub const QUOTA_SET: &str = "quota.set";
     pub const USER_GRANT: &str = "user.grant";
     pub const USER_REVOKE: &str = "user.revoke";
     pub const USER_PASSWORD: &str = "user.password";
@@ -81,6 +82,7 @@ pub mod actions {
         USER_DELETE,
         USER_PURGE,
         USER_ROLE,
+        QUOTA_SET,
         USER_GRANT,
         USER_REVOKE,
         USER_PASSWORD,

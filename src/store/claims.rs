@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use redis::AsyncCommands;
 
 use super::{Store, StoreResult, corrupt};
+use crate::domain::QuotaResource;
 
 /// What one container is promised on one engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,25 @@ pub enum ClaimRefused {
     Port(String),
     /// A claim with this op exists already.
     Exists,
+    /// The owner's quota: the resource, what is in use and the limit (as stored).
+    Quota {
+        resource: QuotaResource,
+        used: u64,
+        limit: u64,
+    },
+}
+
+/// `field used limit`, as the claim script answers a quota refusal.
+fn quota_refusal(text: &str) -> ClaimRefused {
+    let mut parts = text.split(' ');
+    let resource = parts.next().and_then(QuotaResource::from_field);
+    let mut number = || parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let (used, limit) = (number(), number());
+    ClaimRefused::Quota {
+        resource: resource.unwrap_or(QuotaResource::Containers),
+        used,
+        limit,
+    }
 }
 
 /// An engine's promises, as read for a scheduling snapshot.
@@ -49,10 +69,12 @@ pub struct Reservations {
     pub claims: u64,
 }
 
-/// Check every limit, then take everything; or take nothing. With ARGV[11] = '1' (reconcile
-/// recording a container that exists) the limits are not checked, and an existing claim is kept.
-/// Every number it will write with, given or stored, is checked to be an integer before the
-/// first write, so that no Redis error can leave half a claim behind.
+/// Check every limit, then take everything; or take nothing. The limits are the engine's room
+/// (KEYS[1..4]) and the owner's quota (KEYS[6] its limits, KEYS[7] its use): one script, so two
+/// claims racing on any number of replicas can never both fit where one does. With ARGV[11] =
+/// '1' (reconcile recording a container that exists) no limit is checked, and an existing claim
+/// is kept. Every number it will write with, given or stored, is checked to be an integer before
+/// the first write, so that no Redis error can leave half a claim behind.
 const CLAIM: &str = r"
 local function int(v) return v ~= nil and v ~= false and string.match(v, '^%d+$') ~= nil end
 for _, i in ipairs({1, 2, 3, 4, 10}) do
@@ -62,8 +84,23 @@ local stored_c = redis.call('HGET', KEYS[1], 'cpus_milli') or '0'
 local stored_m = redis.call('HGET', KEYS[1], 'memory') or '0'
 local stored_i = redis.call('HGET', KEYS[3], ARGV[5]) or '0'
 if not (int(stored_c) and int(stored_m) and int(stored_i)) then return 'bad stored' end
+local need = {cpus_milli = ARGV[3], memory = ARGV[4], containers = '1',
+  published_ports = tostring(#ARGV - 11)}
+local used, limit = {}, {}
+for field, _ in pairs(need) do
+  used[field] = redis.call('HGET', KEYS[7], field) or '0'
+  limit[field] = redis.call('HGET', KEYS[6], field)
+  if not int(used[field]) or (limit[field] and not int(limit[field])) then
+    return 'bad quota'
+  end
+end
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'exists' end
 if ARGV[11] ~= '1' then
+  for _, field in ipairs({'containers', 'cpus_milli', 'memory', 'published_ports'}) do
+    if limit[field] and tonumber(used[field]) + tonumber(need[field]) > tonumber(limit[field]) then
+      return 'quota ' .. field .. ' ' .. used[field] .. ' ' .. limit[field]
+    end
+  end
   local rc = tonumber(stored_c)
   local rm = tonumber(stored_m)
   if rc + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return 'cpus' end
@@ -76,6 +113,7 @@ end
 redis.call('HINCRBY', KEYS[1], 'cpus_milli', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'memory', ARGV[4])
 redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+for field, n in pairs(need) do redis.call('HINCRBY', KEYS[7], field, n) end
 local ports = {}
 for i = 12, #ARGV do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[7])
@@ -88,9 +126,11 @@ redis.call('HSET', KEYS[5], 'engine', ARGV[8], 'owner', ARGV[9], 'image', ARGV[5
 return 'ok'
 ";
 
-/// Give back what a claim took; nothing when it is gone already (release is idempotent). The
-/// amounts are checked before the first write, and given back as `0 - n` (Lua's `-n` of zero is
-/// `-0`, which HINCRBY refuses as not an integer).
+/// Give back what a claim took, to the engine and to its owner's quota use (ARGV[2] is the
+/// quota-use key without the owner: `user:<name>` or `team:<name>` completes it); nothing when
+/// it is gone already (release is idempotent). The amounts are checked before the first write,
+/// and given back as `0 - n` (Lua's `-n` of zero is `-0`, which HINCRBY refuses as not an
+/// integer).
 const RELEASE: &str = r"
 local c = redis.call('HGETALL', KEYS[5])
 if #c == 0 then return 0 end
@@ -98,6 +138,15 @@ local claim = {}
 for i = 1, #c, 2 do claim[c[i]] = c[i + 1] end
 local cpus, memory = tonumber(claim['cpus_milli']), tonumber(claim['memory'])
 if not (cpus and memory) or cpus % 1 ~= 0 or memory % 1 ~= 0 then return -1 end
+local owner = claim['owner'] or ''
+if string.sub(owner, 1, 5) ~= 'team:' then owner = 'user:' .. owner end
+local used = ARGV[2] .. owner
+local nports = 0
+for _ in string.gmatch(claim['ports'] or '', '%S+') do nports = nports + 1 end
+redis.call('HINCRBY', used, 'cpus_milli', string.format('%d', 0 - cpus))
+redis.call('HINCRBY', used, 'memory', string.format('%d', 0 - memory))
+redis.call('HINCRBY', used, 'containers', -1)
+redis.call('HINCRBY', used, 'published_ports', string.format('%d', 0 - nports))
 redis.call('HINCRBY', KEYS[1], 'cpus_milli', string.format('%d', 0 - cpus))
 redis.call('HINCRBY', KEYS[1], 'memory', string.format('%d', 0 - memory))
 if redis.call('HINCRBY', KEYS[3], claim['image'], -1) <= 0 then redis.call('HDEL', KEYS[3], claim['image']) end
@@ -161,6 +210,9 @@ impl Store {
             script.key(key);
         }
         script
+            .key(self.keys.quota(&claim.owner))
+            .key(self.keys.quota_used(&claim.owner));
+        script
             .arg(capacity_cpus_milli)
             .arg(capacity_memory)
             .arg(claim.cpus_milli)
@@ -180,6 +232,9 @@ impl Store {
             let why = format!("the claim script found a number it cannot use ({answer})");
             return Err(corrupt(&self.keys.claim(&claim.op), why));
         }
+        if let Some(quota) = answer.strip_prefix("quota ") {
+            return Ok(Err(quota_refusal(quota)));
+        }
         Ok(match answer.as_str() {
             "ok" => Ok(()),
             "cpus" => Err(ClaimRefused::Cpus),
@@ -198,7 +253,9 @@ impl Store {
         for key in self.claim_keys(engine, op) {
             script.key(key);
         }
-        let released: i64 = script.arg(op).invoke_async(&mut self.conn()).await?;
+        let released: i64 = (script.arg(op).arg(self.keys.quota_used_prefix()))
+            .invoke_async(&mut self.conn())
+            .await?;
         if released < 0 {
             return Err(corrupt(
                 &self.keys.claim(op),

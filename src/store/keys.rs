@@ -32,9 +32,20 @@
 //! | `P tokens`               | set    | every API token id                                         |
 //! | `P registry:{id}`        | hash   | registry credentials: `owner`, `server`, `username`, `sealed` (the password, sealed), `shared`, `created_ms` |
 //! | `P registries`           | set    | every registry credential id                               |
+//! | `P quota:{kind}:{name}`  | hash   | an owner's limits (`user` or `team`): `cpus_milli`, `memory`, `containers`, `volumes`, `published_ports`; absent field: no limit |
+//! | `P quota_used:{kind}:{name}` | hash | what the owner holds now, the same fields (kept for every owner) |
+//! | `P quotas`               | set    | owners (`ann`, `team:ops`) with a limit set                 |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
 //! kind can be mistaken for another.
+
+/// `user:<name>` or `team:<name>`: users and teams may share names, their quotas may not.
+fn quota_suffix(owner: &str) -> String {
+    match crate::domain::owner_kind(owner) {
+        (crate::domain::OwnerKind::Team, team) => format!("team:{team}"),
+        (crate::domain::OwnerKind::User, user) => format!("user:{user}"),
+    }
+}
 
 /// Builds key names under one prefix.
 #[derive(Debug, Clone)]
@@ -160,6 +171,25 @@ impl Keys {
 
     pub fn tokens(&self) -> String {
         format!("{}tokens", self.prefix)
+    }
+
+    /// An owner's limits; `owner` is a username or `team:<name>` (see `domain::owner_kind`).
+    pub fn quota(&self, owner: &str) -> String {
+        format!("{}quota:{}", self.prefix, quota_suffix(owner))
+    }
+
+    pub fn quota_used(&self, owner: &str) -> String {
+        format!("{}quota_used:{}", self.prefix, quota_suffix(owner))
+    }
+
+    /// What `quota_used` puts before the suffix, for scripts that build the key from a claim's
+    /// owner.
+    pub fn quota_used_prefix(&self) -> String {
+        format!("{}quota_used:", self.prefix)
+    }
+
+    pub fn quotas(&self) -> String {
+        format!("{}quotas", self.prefix)
     }
 
     pub fn saved_images(&self, owner: &str) -> String {

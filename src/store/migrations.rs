@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_initial"),
     migration!(2, "0002_engine_status"),
     migration!(3, "0003_account_ids"),
+    migration!(4, "0004_quota_use"),
 ];
 
 /// The schema version this binary writes.

@@ -15,6 +15,7 @@ pub mod keys;
 mod link;
 mod locks;
 pub mod migrations;
+mod quotas;
 mod registries;
 mod tokens;
 mod users;

@@ -15,6 +15,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::RequestClock;
+use crate::domain::{OwnerKind, Quota};
 
 /// Buckets for whole requests and engine calls: 0.5 ms to 5 minutes.
 const SLOW_BUCKETS: [f64; 17] = [
@@ -43,6 +44,14 @@ struct Health {
     health: &'static str,
 }
 
+/// A quota's owner (`ann`, `team:ops`) and resource: only owners with a limit are exported, so
+/// the label set stays as small as the list of quotas.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuotaLabel {
+    owner: String,
+    resource: &'static str,
+}
+
 /// Every metric of the process, and the registry that writes them out.
 pub struct Metrics {
     registry: Registry,
@@ -57,6 +66,8 @@ pub struct Metrics {
     tail_clients: Gauge,
     redis_up: Gauge,
     engines: Family<Health, Gauge>,
+    quota_limit: Family<QuotaLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    quota_used: Family<QuotaLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
 }
 
 fn histogram(buckets: &'static [f64]) -> Histogram {
@@ -78,6 +89,8 @@ impl Default for Metrics {
             tail_clients: Gauge::default(),
             redis_up: Gauge::default(),
             engines: Family::default(),
+            quota_limit: Family::default(),
+            quota_used: Family::default(),
         };
         m.register_all();
         m
@@ -122,6 +135,12 @@ impl Metrics {
             "Reconcile passes completed.",
             self.reconcile_passes.clone(),
         );
+        self.register_state();
+    }
+
+    /// The gauges set at scrape time.
+    fn register_state(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "audit_queued_outcomes",
             "Audit outcomes waiting for Redis.",
@@ -138,6 +157,16 @@ impl Metrics {
             self.redis_up.clone(),
         );
         r.register("engines", "Engines by health state.", self.engines.clone());
+        r.register(
+            "quota_limit",
+            "An owner's limit per resource (CPUs, MB, counts), for owners with a quota.",
+            self.quota_limit.clone(),
+        );
+        r.register(
+            "quota_used",
+            "What an owner with a quota holds now, per resource.",
+            self.quota_used.clone(),
+        );
     }
 
     /// One answered request; a run's time is also split into engine time and the rest.
@@ -166,6 +195,43 @@ impl Metrics {
         self.reconcile_passes.inc();
     }
 
+    fn set_quotas(&self, quotas: &[Quota]) {
+        self.quota_limit.clear();
+        self.quota_used.clear();
+        for q in quotas {
+            let owner = match q.kind {
+                OwnerKind::User => q.name.clone(),
+                OwnerKind::Team => crate::domain::team_owner(&q.name),
+            };
+            let (l, u) = (&q.limits, &q.used);
+            let rows: [(&'static str, Option<f64>, f64); 5] = [
+                ("cpus", l.cpus, u.cpus),
+                ("memory", l.memory.map(|n| n as f64), u.memory as f64),
+                (
+                    "containers",
+                    l.containers.map(|n| n as f64),
+                    u.containers as f64,
+                ),
+                ("volumes", l.volumes.map(|n| n as f64), u.volumes as f64),
+                (
+                    "published_ports",
+                    l.published_ports.map(|n| n as f64),
+                    u.published_ports as f64,
+                ),
+            ];
+            for (resource, limit, used) in rows {
+                let label = QuotaLabel {
+                    owner: owner.clone(),
+                    resource,
+                };
+                if let Some(limit) = limit {
+                    self.quota_limit.get_or_create(&label).set(limit);
+                }
+                self.quota_used.get_or_create(&label).set(used);
+            }
+        }
+    }
+
     /// The state read at scrape time, then the whole exposition.
     pub fn scrape(&self, state: &ScrapedState) -> String {
         self.audit_queued.set(state.audit_queued as i64);
@@ -180,6 +246,7 @@ impl Metrics {
                 self.engines.get_or_create(&Health { health }).set(n as i64);
             }
         }
+        self.set_quotas(&state.quotas);
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -194,4 +261,6 @@ pub struct ScrapedState {
     pub redis_up: bool,
     /// Healthy, unhealthy, unknown; `None` when Redis did not answer.
     pub engines_by_health: Option<[usize; 3]>,
+    /// Every owner with a quota.
+    pub quotas: Vec<Quota>,
 }

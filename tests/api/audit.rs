@@ -265,6 +265,7 @@ async fn reconcile_settles_intents_left_by_a_crash() {
         request_id: None,
         token: None,
         session: None,
+        teams: Vec::new(),
     };
     // A crash after the container was created, before the outcome: the container carries the op.
     let mut survived = Draft::by(&admin, actions::CONTAINER_SCHEDULE).owner(&app.admin);

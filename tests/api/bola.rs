@@ -103,6 +103,16 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
             probe(M::DELETE, &format!("/apiv1/user/{user}"), None, Denied),
         ),
         (
+            "PUT /user/{name}/quota",
+            probe(
+                M::PUT,
+                &format!("/apiv1/user/{user}/quota"),
+                Some(json!({"containers": 0})),
+                Denied,
+            ),
+        ),
+        ("GET /quota", probe(M::GET, "/apiv1/quota", None, hides())),
+        (
             "PATCH /user/{name}",
             probe(
                 M::PATCH,

@@ -31,6 +31,7 @@ mod openapi;
 mod placement;
 mod publish;
 mod pulls;
+mod quotas;
 mod reconcile;
 mod redis_outage;
 mod registries;

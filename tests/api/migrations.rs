@@ -62,7 +62,10 @@ async fn engine_status_migration_upgrades_old_records() {
         .await
         .unwrap();
     let report = store.migrate().await.unwrap();
-    assert_eq!(report.applied, ["0002_engine_status", "0003_account_ids"]);
+    assert_eq!(
+        report.applied,
+        ["0002_engine_status", "0003_account_ids", "0004_quota_use"]
+    );
     let engine = store.get_engine("old").await.unwrap().unwrap();
     assert_eq!(engine.status, clementine::domain::EngineStatus::Active);
 }
@@ -113,7 +116,8 @@ async fn account_ids_migration_gives_old_accounts_and_tokens_an_id() {
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap().applied, ["0003_account_ids"]);
+    let applied = store.migrate().await.unwrap().applied;
+    assert_eq!(applied, ["0003_account_ids", "0004_quota_use"]);
     let ann = store.get_user("ann").await.unwrap().unwrap();
     let bob = store.get_user("bob").await.unwrap().unwrap();
     assert!(!ann.id.is_empty() && !bob.id.is_empty());
@@ -132,6 +136,67 @@ async fn account_ids_migration_gives_old_accounts_and_tokens_an_id() {
         again.id
     );
     assert_eq!(again.token_version, 5);
+}
+
+#[tokio::test]
+async fn quota_use_migration_counts_the_claims_that_exist() {
+    let (store, prefix) = store().await;
+    let mut redis = redis::Client::open(redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // Schema 3, with two claims of ann's and one of a team's on engine e1.
+    let mut pipe = redis::pipe();
+    for (n, name) in ["0001_initial", "0002_engine_status", "0003_account_ids"]
+        .iter()
+        .enumerate()
+    {
+        pipe.hset(format!("{prefix}schema:applied"), name, n);
+    }
+    pipe.set(format!("{prefix}schema:version"), 3)
+        .sadd(format!("{prefix}engines"), "e1")
+        .sadd(format!("{prefix}engine:e1:claims"), &["a", "b", "c"]);
+    for (op, owner, ports) in [
+        ("a", "ann", "80/tcp 81/tcp"),
+        ("b", "ann", ""),
+        ("c", "team:ops", ""),
+    ] {
+        pipe.hset_multiple(
+            format!("{prefix}claim:{op}"),
+            &[
+                ("owner", owner),
+                ("cpus_milli", "100"),
+                ("memory", "16"),
+                ("ports", ports),
+            ],
+        );
+    }
+    let _: () = pipe.query_async(&mut redis).await.unwrap();
+    assert_eq!(store.migrate().await.unwrap().applied, ["0004_quota_use"]);
+    let used = |key: String| {
+        let mut redis = redis.clone();
+        async move {
+            let h: std::collections::HashMap<String, u64> = redis::cmd("HGETALL")
+                .arg(key)
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            h
+        }
+    };
+    let ann = used(format!("{prefix}quota_used:user:ann")).await;
+    assert_eq!(
+        (
+            ann["containers"],
+            ann["cpus_milli"],
+            ann["memory"],
+            ann["published_ports"]
+        ),
+        (2, 200, 32, 2)
+    );
+    let ops = used(format!("{prefix}quota_used:team:ops")).await;
+    assert_eq!(ops["containers"], 1);
 }
 
 #[tokio::test]

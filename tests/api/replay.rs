@@ -185,6 +185,7 @@ async fn replay_reschedules_the_containers_of_a_dead_engine() {
         request_id: None,
         token: None,
         session: None,
+        teams: Vec::new(),
     };
     let rebuilt = app.cluster.replay(&operator, true).await.unwrap();
     assert_eq!(
@@ -237,6 +238,7 @@ async fn replay_keeps_the_guard_under_the_owners_role_now() {
         request_id: None,
         token: None,
         session: None,
+        teams: Vec::new(),
     };
     let audit = app.cluster.audit();
     let mut draft = clementine::events::Draft::by(&as_carol, "container.schedule")

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use crate::cluster::{MAX_COUNT, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};
 use crate::domain::{
     MAX_CPUS, MAX_IMAGE_REF, MAX_ITEM, MAX_LABEL_LEN, MAX_LABELS, MAX_LIST, MAX_MEMORY_MB,
-    MAX_NAME_LEN, MAX_OBJECT_NAME, MAX_PASSWORD_LEN, MIN_CPUS, MIN_MEMORY_MB, MIN_PASSWORD_LEN,
+    MAX_NAME_LEN, MAX_OBJECT_NAME, MAX_PASSWORD_LEN, MAX_QUOTA_COUNT, MIN_CPUS, MIN_MEMORY_MB,
+    MIN_PASSWORD_LEN,
 };
 use crate::events::query::MAX_LIMIT;
 
@@ -138,6 +139,31 @@ pub(super) fn fields() -> Vec<(&'static str, &'static str, Value)> {
             "RestartPolicy",
             "name",
             json!({"enum": ["", "no", "always", "unless-stopped", "on-failure"]}),
+        ),
+        (
+            "QuotaLimits",
+            "cpus",
+            json!({"minimum": 0, "maximum": MAX_CPUS * 1000.0}),
+        ),
+        (
+            "QuotaLimits",
+            "memory",
+            json!({"minimum": 0, "maximum": MAX_MEMORY_MB * 1000}),
+        ),
+        (
+            "QuotaLimits",
+            "containers",
+            json!({"minimum": 0, "maximum": MAX_QUOTA_COUNT}),
+        ),
+        (
+            "QuotaLimits",
+            "volumes",
+            json!({"minimum": 0, "maximum": MAX_QUOTA_COUNT}),
+        ),
+        (
+            "QuotaLimits",
+            "published_ports",
+            json!({"minimum": 0, "maximum": MAX_QUOTA_COUNT}),
         ),
         (
             "RestartPolicy",

@@ -11,6 +11,7 @@ const EXTRA: &[(&str, &[u16])] = &[
     ("createUser", &[409]),
     ("deleteUser", &[409]),
     ("setRole", &[409]),
+    ("setUserQuota", &[404]),
     ("setGrants", &[404]),
     ("addEngine", &[409, 422]),
     ("runContainer", &[404, 409, 422]),
