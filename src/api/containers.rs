@@ -44,7 +44,7 @@ impl RunAnswer {
 pub(super) fn run_options(strategy: Option<&str>) -> Result<RunOptions, ApiError> {
     Ok(RunOptions {
         strategy: self::strategy(strategy)?,
-        saved_as: None,
+        ..Default::default()
     })
 }
 
@@ -89,7 +89,9 @@ pub struct ContainersApi;
 impl ContainersApi {
     /// Run an image config on the cluster. The scheduler picks an engine the caller may use
     /// that fits the placement type and has room; `count` runs that many (all or nothing).
-    /// Answers 409 with every engine's reason when nothing fits.
+    /// Answers 409 with every engine's reason when nothing fits, and 409 `quota_exceeded`
+    /// past the owner's quota. With `team`, the team owns the containers (its members see and
+    /// act on them) and they go to the team's engines.
     #[oai(path = "/container", method = "post", operation_id = "runContainer")]
     async fn run(
         &self,
@@ -100,8 +102,11 @@ impl ContainersApi {
         count: Query<Option<u32>>,
         /// `binpack` (default) or `spread`.
         strategy: Query<Option<String>>,
+        /// The team that owns the containers (the caller must be a member).
+        team: Query<Option<String>>,
     ) -> ApiResult<RunAnswer> {
-        let options = run_options(strategy.0.as_deref())?;
+        let mut options = run_options(strategy.0.as_deref())?;
+        options.team = team.0;
         let started = cluster
             .run(&auth.0, &body, count.0.unwrap_or(1), &options)
             .await?;

@@ -143,6 +143,8 @@ fn conflict_code(kind: Conflict) -> &'static str {
         Conflict::VolumeInUse => "volume_in_use",
         Conflict::NoSecretsKey => "no_secrets_key",
         Conflict::UserOwnsObjects => "user_owns_objects",
+        Conflict::TeamOwnsObjects => "team_owns_objects",
+        Conflict::TeamExists => "team_exists",
         Conflict::QuotaExceeded => "quota_exceeded",
     }
 }

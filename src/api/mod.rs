@@ -22,6 +22,7 @@ mod response;
 mod security;
 mod session;
 mod spec;
+mod teams;
 mod tokens;
 mod users;
 mod volumes;
@@ -50,6 +51,7 @@ pub type Apis = (
     registries::RegistriesApi,
     engine_images::EngineImagesApi,
     quotas::QuotasApi,
+    teams::TeamsApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -67,6 +69,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             registries::RegistriesApi,
             engine_images::EngineImagesApi,
             quotas::QuotasApi,
+            teams::TeamsApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

@@ -95,6 +95,11 @@ pub const SCOPE_RULES: &[ScopeRule] = &[
     },
     ScopeRule {
         methods: "not GET",
+        paths: &["/teams", "/team/**"],
+        need: Need::Session,
+    },
+    ScopeRule {
+        methods: "not GET",
         paths: &["/me/**"],
         need: Need::Session,
     },

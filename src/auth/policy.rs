@@ -4,7 +4,7 @@
 //! only the containers labelled as theirs. Whatever a user may not see answers as if it did not
 //! exist (404), so ids of other tenants' engines and containers do not leak.
 
-use crate::domain::{Role, TokenScope};
+use crate::domain::{OwnerKind, Role, TokenScope, owner_kind};
 
 use super::AuthError;
 
@@ -99,15 +99,35 @@ impl Principal {
         self.is_admin() || granted
     }
 
-    /// May the caller see (and act on) a container with this owner label?
+    /// May the caller see (and act on) an object with this owner: their own, or one of their
+    /// teams' (`team:<name>`)?
     pub fn may_touch_container(&self, owner: Option<&str>) -> bool {
-        self.is_admin() || owner == Some(self.username.as_str())
+        self.is_admin()
+            || owner.is_some_and(|o| {
+                o == self.username
+                    || matches!(owner_kind(o), (OwnerKind::Team, t) if self.teams.iter().any(|m| m == t))
+            })
     }
 
-    /// The owner label value that restricts a container listing for this caller; `None` for
-    /// admins, who see every container.
+    /// The owner label value that restricts a listing for this caller, when one value does: a
+    /// user in no team. `None` for admins (who see everything) and for team members (whose
+    /// listings are filtered by [`may_touch_container`](Self::may_touch_container) instead).
     pub fn owner_filter(&self) -> Option<&str> {
-        (!self.is_admin()).then_some(self.username.as_str())
+        (!self.is_admin() && self.teams.is_empty()).then_some(self.username.as_str())
+    }
+
+    /// The owners whose objects the caller sees: `None` for admins (everything), else
+    /// themselves and their teams.
+    pub fn visible_owners(&self) -> Option<Vec<String>> {
+        if self.is_admin() {
+            return None;
+        }
+        let teams = self.teams.iter().map(|t| crate::domain::team_owner(t));
+        Some(
+            std::iter::once(self.username.clone())
+                .chain(teams)
+                .collect(),
+        )
     }
 }
 

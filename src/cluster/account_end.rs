@@ -29,7 +29,7 @@ impl Leftovers {
     }
 
     /// One sentence naming every object and engine.
-    fn describe(&self, username: &str) -> String {
+    fn describe(&self, whose: &str) -> String {
         let mut parts = Vec::new();
         if !self.containers.is_empty() {
             let names: Vec<String> = (self.containers.iter())
@@ -50,7 +50,7 @@ impl Leftovers {
             ));
         }
         format!(
-            "user {username} still owns {}; delete them first or pass purge=true",
+            "{whose} still owns {}; delete them first or pass purge=true",
             parts.join("; ")
         )
     }
@@ -83,22 +83,40 @@ impl Cluster {
         };
         let draft = Draft::by(principal, action).target(username);
         let work = async {
-            let mut left = self.leftovers(principal, username).await?;
-            if purge {
-                left = self.purge(principal, left).await;
-            }
-            if !left.is_empty() {
-                let message = left.describe(username);
-                return Err(ClusterError::conflict(Conflict::UserOwnsObjects, message));
-            }
+            let whose = format!("user {username}");
+            self.clear_owner(principal, username, &whose, purge).await?;
             if !self.store.delete_user(username).await? {
                 return Err(ClusterError::not_found("user", username));
             }
-            self.drop_account_records(principal, username).await
+            self.drop_owned_records(principal, username).await
         };
         self.audited(draft, work, |removed, _| Settle::detail(removed.clone()))
             .await
             .map(|_| ())
+    }
+
+    /// Makes sure `owner` (a user or `team:<name>`, called `whose` in messages) holds nothing on
+    /// the engines: with `purge` what it holds is destroyed (each audited); what is left answers
+    /// 409 naming it.
+    pub(super) async fn clear_owner(
+        &self,
+        admin: &Principal,
+        owner: &str,
+        whose: &str,
+        purge: bool,
+    ) -> ClusterResult<()> {
+        let mut left = self.leftovers(admin, owner).await?;
+        if purge {
+            left = self.purge(admin, left).await;
+        }
+        if left.is_empty() {
+            return Ok(());
+        }
+        let kind = match crate::domain::owner_kind(owner).0 {
+            crate::domain::OwnerKind::User => Conflict::UserOwnsObjects,
+            crate::domain::OwnerKind::Team => Conflict::TeamOwnsObjects,
+        };
+        Err(ClusterError::conflict(kind, left.describe(whose)))
     }
 
     /// What `owner` has on the engines, asked live (not from the views, which may lag).
@@ -150,9 +168,9 @@ impl Cluster {
         kept
     }
 
-    /// Drops what the account kept in Redis: API tokens, saved configs and registry
-    /// credentials, each removal its own audit entry. Answers what was removed.
-    async fn drop_account_records(
+    /// Drops what an owner kept in Redis: API tokens, saved configs and registry credentials,
+    /// each removal its own audit entry. Answers what was removed.
+    pub(super) async fn drop_owned_records(
         &self,
         admin: &Principal,
         owner: &str,

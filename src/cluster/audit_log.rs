@@ -41,7 +41,7 @@ impl EventQuery {
                 .as_deref()
                 .map(|u| parse_bound("until", u))
                 .transpose()?,
-            visible_to: principal.owner_filter().map(str::to_string),
+            visible_to: principal.visible_owners(),
         };
         filter.check_outcome()?;
         Ok(filter)

@@ -5,8 +5,8 @@ use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{
     Container, Engine, EngineHealth, EnginePatch, EngineRecord, EngineStatus, HealthState,
-    InvalidInput, MAX_CPUS, MAX_MEMORY_MB, MIN_CPUS, NewEngine, check_engine_id, check_labels,
-    check_publish_ips,
+    InvalidInput, MAX_CPUS, MAX_MEMORY_MB, MIN_CPUS, NewEngine, OwnerKind, check_engine_id,
+    check_labels, check_publish_ips, owner_kind,
 };
 use crate::engine::{parse_engine_addr, to_container};
 use crate::events::{Draft, actions};
@@ -101,22 +101,39 @@ impl Cluster {
         Ok(engine)
     }
 
-    /// The engines the caller may see: all for admins, the granted ones for users.
+    /// The engines the caller may see: all for admins; for users their own grants and their
+    /// teams'; for a team (placing a team's run) the team's.
     pub async fn list_engines(&self, principal: &Principal) -> ClusterResult<Vec<Engine>> {
         let all = self.store.cached_engines().await?;
         if principal.is_admin() {
             return Ok(all.to_vec());
         }
-        let granted = self.store.grants(&principal.username).await?;
+        let granted = self.granted_ids(principal).await?;
         let find = |id: &String| all.iter().find(|e| &e.id == id).cloned();
         Ok(granted.iter().filter_map(find).collect())
+    }
+
+    /// Engine ids granted to a user (or their teams), or to a team.
+    async fn granted_ids(&self, principal: &Principal) -> ClusterResult<Vec<String>> {
+        if let (OwnerKind::Team, team) = owner_kind(&principal.username) {
+            return Ok(self.store.team_grants(&[team.to_string()]).await?);
+        }
+        let mut ids = self.store.grants(&principal.username).await?;
+        if !principal.teams.is_empty() {
+            ids.extend(self.store.team_grants(&principal.teams).await?);
+            ids.sort();
+            ids.dedup();
+        }
+        Ok(ids)
     }
 
     /// One engine, if the caller may see it (otherwise: not found).
     pub async fn get_engine(&self, principal: &Principal, id: &str) -> ClusterResult<Engine> {
         check_engine_id("id", id)?;
-        let granted =
-            principal.is_admin() || self.store.is_granted(&principal.username, id).await?;
+        let granted = principal.is_admin()
+            || (principal.teams.is_empty()
+                && self.store.is_granted(&principal.username, id).await?)
+            || self.granted_ids(principal).await?.iter().any(|g| g == id);
         if !principal.may_use_engine(granted) {
             return Err(ClusterError::not_found("engine", id));
         }

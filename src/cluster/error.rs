@@ -26,6 +26,9 @@ pub enum Conflict {
     NoSecretsKey,
     /// A user still owns containers or volumes (deleting them needs `purge`).
     UserOwnsObjects,
+    /// A team still owns containers or volumes (deleting them needs `purge`).
+    TeamOwnsObjects,
+    TeamExists,
     /// The owner's quota has no room for what was asked.
     QuotaExceeded,
 }

@@ -5,6 +5,7 @@
 use super::audited::{Settle, plain};
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
+use crate::domain::team_owner;
 use crate::domain::{Container, Engine, InvalidInput};
 use crate::engine::labels::ContainerLabels;
 use crate::engine::{EngineClient, EngineError, from_inspect};
@@ -71,13 +72,19 @@ impl Cluster {
         check_ref(cid)?;
         let engine = self.get_engine(principal, engine_id).await?;
         let client = self.engines.client(&engine);
-        // The caller's own name first (names are scoped to their owner), then an id or an
-        // engine-side name as written.
-        let scoped = self.scope.name(&principal.username, cid);
-        let inspect = match client.inspect(&scoped).await {
-            Err(EngineError::NotFound(_)) => client.inspect(cid).await,
-            found => found,
-        };
+        // The caller's own name first (names are scoped to their owner), then their teams',
+        // then an id or an engine-side name as written.
+        let teams = principal.teams.iter().map(|t| team_owner(t));
+        let mut tries = (std::iter::once(principal.username.clone()).chain(teams))
+            .map(|owner| self.scope.name(&owner, cid))
+            .chain(std::iter::once(cid.to_string()));
+        let mut inspect = Err(EngineError::NotFound(cid.to_string()));
+        for name in tries.by_ref() {
+            inspect = client.inspect(&name).await;
+            if !matches!(inspect, Err(EngineError::NotFound(_))) {
+                break;
+            }
+        }
         let inspect = match inspect {
             Ok(i) => i,
             Err(EngineError::NotFound(_)) => return Err(ClusterError::not_found("container", cid)),

@@ -138,6 +138,8 @@ impl Cluster {
         principal: &Principal,
         filter: &ContainerFilter,
     ) {
+        // One owner's label when one owner is asked for; else every container of this
+        // deployment, filtered after by who may see it (`add_part`).
         let owner = (principal.owner_filter().map(str::to_string)).or_else(|| filter.owner.clone());
         let answers = join_all(engines.iter().map(|engine| {
             let owner = owner.clone();

@@ -26,6 +26,7 @@ mod scale;
 mod session;
 mod settle;
 mod start;
+mod teams;
 mod tenancy;
 mod tokens;
 mod users;

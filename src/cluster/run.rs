@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub strategy: Option<Strategy>,
     /// The saved config's name, recorded as a label so `scale` can find its containers.
     pub saved_as: Option<String>,
+    /// The team that owns what runs (the caller must be a member, or an admin).
+    pub team: Option<String>,
 }
 
 impl Cluster {
@@ -73,15 +75,12 @@ impl Cluster {
             ClusterResult::Ok(ports)
         };
         let ports = phase("vet", vet).await?;
+        let owner = self.owner_for(principal, options.team.as_deref()).await?;
         let results: Vec<ClusterResult<Container>> = futures::stream::iter(0..count)
             .map(|_| {
-                self.run_one(
-                    principal,
-                    config,
-                    &ports,
-                    options,
-                    Draft::by(principal, actions::CONTAINER_SCHEDULE),
-                )
+                let mut draft = Draft::by(principal, actions::CONTAINER_SCHEDULE);
+                draft.team = options.team.clone();
+                self.run_one(&owner, config, &ports, options, draft)
             })
             .buffer_unordered(RUN_CONCURRENCY)
             .collect()

@@ -136,7 +136,7 @@ impl Cluster {
                     version: claims.ver,
                     expires_secs: claims.exp,
                 }),
-                teams: Vec::new(),
+                teams: a.teams,
             }),
             Some(_) => Err(AuthError::InvalidToken("token revoked").into()),
             None => Err(AuthError::InvalidToken("unknown user").into()),
@@ -166,7 +166,8 @@ impl Cluster {
         if let Some(s) = &p.session {
             return Ok(account.token_version == s.version
                 && s.expires_secs > now_secs()
-                && account.role == p.role);
+                && account.role == p.role
+                && account.teams == p.teams);
         }
         if let Some(grant) = &p.token {
             let now = now_ms();
@@ -174,7 +175,8 @@ impl Cluster {
                 .is_some_and(|t| t.owner_id == account.id && t.expires_ms.is_none_or(|e| e > now));
             return Ok(alive
                 && grant.expires_ms.is_none_or(|e| e > now)
-                && acting_role(account.role, Some(&grant.scopes)) == p.role);
+                && acting_role(account.role, Some(&grant.scopes)) == p.role
+                && account.teams == p.teams);
         }
         Ok(account.role == p.role)
     }

@@ -189,7 +189,7 @@ impl Cluster {
                 expires_ms: record.expires_ms,
             }),
             session: None,
-            teams: Vec::new(),
+            teams: owner.teams,
         })
     }
 }

@@ -5,9 +5,7 @@ use futures::future::try_join_all;
 use super::audited::{Settle, plain};
 use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
-use crate::domain::{
-    InvalidInput, NewUser, Role, User, check_engine_id, check_password, check_username,
-};
+use crate::domain::{NewUser, Role, User, check_password, check_username};
 use crate::events::{Draft, actions};
 use crate::time::now_ms;
 
@@ -62,20 +60,7 @@ impl Cluster {
     ) -> ClusterResult<User> {
         admin_only(principal)?;
         check_username("name", username)?;
-        if engines.len() > 1024 {
-            return Err(InvalidInput::new("engines", "at most 1024 engines").into());
-        }
-        let mut ids: Vec<String> = Vec::with_capacity(engines.len());
-        for (i, id) in engines.iter().enumerate() {
-            check_engine_id(&format!("engines[{i}]"), id)?;
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
-        }
-        let known = self.store.engines_by_id(&ids).await?;
-        if let Some(missing) = ids.iter().find(|id| !known.iter().any(|e| &e.id == *id)) {
-            return Err(ClusterError::not_found("engine", missing));
-        }
+        let ids = self.known_engine_ids(engines).await?;
         let draft = Draft::by(principal, actions::USER_GRANT)
             .target(username)
             .detail(serde_json::json!({ "engines": ids }));

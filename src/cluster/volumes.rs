@@ -18,9 +18,13 @@ impl Cluster {
         let engines = self.list_engines(principal).await?;
         let filters = match principal.owner_filter() {
             Some(owner) => self.owned_by(owner),
-            None => Vec::new(),
+            None if principal.is_admin() => Vec::new(),
+            None => vec![ContainerLabels::cluster_filter(self.deployment())],
         };
-        Ok(self.volumes_on(&engines, filters).await)
+        let mut list = self.volumes_on(&engines, filters).await;
+        list.volumes
+            .retain(|v| principal.may_touch_container(v.owner.as_deref()));
+        Ok(list)
     }
 
     /// Every volume of `owner` in this deployment, on every engine (granted or not).

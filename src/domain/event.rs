@@ -42,8 +42,10 @@ pub struct AuditEvent {
     pub container: Option<String>,
     /// Container name.
     pub name: Option<String>,
-    /// Whose container it is.
+    /// Whose container it is (a user, or `team:<name>`).
     pub owner: Option<String>,
+    /// The team that owns what the action is about, when a team does.
+    pub team: Option<String>,
     /// The user, engine or saved config acted on, for actions that are not about a container.
     pub target: Option<String>,
     /// The image config as JSON.

@@ -15,6 +15,9 @@
 
 use super::InvalidInput;
 
+/// How a team's owner string begins (see `domain::owner`).
+const TEAM: &str = "team:";
+
 /// Longest name a user may give a container, volume or network.
 pub const MAX_OBJECT_NAME: usize = 64;
 
@@ -36,19 +39,33 @@ impl Scope {
         }
     }
 
-    /// The engine-side name of `owner`'s object `name`.
+    /// The engine-side name of `owner`'s object `name`. A team (`team:<name>`) is written
+    /// `t<length>.<team>`: Docker allows no `:`, and no user's length starts with `t`.
     pub fn name(&self, owner: &str, name: &str) -> String {
-        format!("clm.{}.{}.{owner}.{name}", self.tag, owner.len())
+        match owner.strip_prefix(TEAM) {
+            Some(team) => format!("clm.{}.t{}.{team}.{name}", self.tag, team.len()),
+            None => format!("clm.{}.{}.{owner}.{name}", self.tag, owner.len()),
+        }
     }
 
-    /// `(owner, name)` of an engine-side name of this deployment.
-    pub fn parse<'a>(&self, engine_name: &'a str) -> Option<(&'a str, &'a str)> {
+    /// `(owner, name)` of an engine-side name of this deployment (a team's owner as
+    /// `team:<name>`).
+    pub fn parse(&self, engine_name: &str) -> Option<(String, String)> {
         let rest = engine_name.strip_prefix("clm.")?.strip_prefix(&self.tag)?;
         let (len, rest) = rest.strip_prefix('.')?.split_once('.')?;
+        let (team, len) = match len.strip_prefix('t') {
+            Some(len) => (true, len),
+            None => (false, len),
+        };
         let len: usize = len.parse().ok()?;
         let owner = rest.get(..len)?;
         let name = rest.get(len..)?.strip_prefix('.')?;
-        Some((owner, name))
+        let owner = if team {
+            format!("{TEAM}{owner}")
+        } else {
+            owner.to_string()
+        };
+        Some((owner, name.to_string()))
     }
 }
 
@@ -90,7 +107,11 @@ mod tests {
         assert_ne!(ann, Scope::of_deployment("other:").name("ann", "web"));
         // Dots in owners and names cannot make two pairs meet.
         assert_ne!(scope.name("a.b", "c"), scope.name("a", "b.c"));
-        assert_eq!(scope.parse(&ann), Some(("ann", "web")));
+        assert_eq!(scope.parse(&ann), Some(("ann".into(), "web".into())));
+        // A team and a user of the same name never meet.
+        let team = scope.name("team:ann", "web");
+        assert_ne!(team, ann);
+        assert_eq!(scope.parse(&team), Some(("team:ann".into(), "web".into())));
         assert_eq!(scope.parse("web"), None);
         assert_eq!(Scope::of_deployment("other:").parse(&ann), None);
     }
@@ -108,7 +129,9 @@ mod tests {
             let scope = Scope::of_deployment("x:");
             prop_assert_eq!(scope.name(&a.0, &a.1) == scope.name(&b.0, &b.1), a == b);
             let name = scope.name(&a.0, &a.1);
-            prop_assert_eq!(scope.parse(&name), Some((a.0.as_str(), a.1.as_str())));
+            prop_assert_eq!(scope.parse(&name), Some((a.0.clone(), a.1.clone())));
+            let team = scope.name(&format!("team:{}", a.0), &a.1);
+            prop_assert_ne!(&team, &scope.name(&b.0, &b.1));
         }
     }
 }

@@ -45,6 +45,7 @@ pub fn encode(
     opt("container", &draft.container);
     opt("name", &draft.name);
     opt("owner", &draft.owner);
+    opt("team", &draft.team);
     opt("target", &draft.target);
     opt("image", &draft.image);
     opt("request_id", &draft.request_id);
@@ -82,6 +83,7 @@ pub fn decode((id, mut f): StoredEntry) -> AuditEvent {
         container: take("container"),
         name: take("name"),
         owner: take("owner"),
+        team: take("team"),
         target: take("target"),
         image: take("image"),
         outcome: take("outcome"),

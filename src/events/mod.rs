@@ -50,6 +50,10 @@ pub mod actions {
     pub const USER_PURGE: &str = "user.purge";
     pub const USER_ROLE: &str = "user.role";
     pub const QUOTA_SET: &str = "quota.set";
+    pub const TEAM_CREATE: &str = "team.create";
+    pub const TEAM_DELETE: &str = "team.delete";
+    pub const TEAM_MEMBERS: &str = "team.members";
+    pub const TEAM_ENGINES: &str = "team.engines";
     pub const USER_GRANT: &str = "user.grant";
     pub const USER_REVOKE: &str = "user.revoke";
     pub const USER_PASSWORD: &str = "user.password";
@@ -83,6 +87,10 @@ pub mod actions {
         USER_PURGE,
         USER_ROLE,
         QUOTA_SET,
+        TEAM_CREATE,
+        TEAM_DELETE,
+        TEAM_MEMBERS,
+        TEAM_ENGINES,
         USER_GRANT,
         USER_REVOKE,
         USER_PASSWORD,
@@ -116,6 +124,8 @@ pub struct Draft {
     pub container: Option<String>,
     pub name: Option<String>,
     pub owner: Option<String>,
+    /// The team that owns what the action is about, when a team does.
+    pub team: Option<String>,
     pub target: Option<String>,
     pub image: Option<String>,
     pub request_id: Option<String>,
@@ -150,6 +160,11 @@ impl Draft {
         self
     }
 
+    pub fn team(mut self, team: &str) -> Self {
+        self.team = Some(team.to_string());
+        self
+    }
+
     pub fn owner(mut self, owner: &str) -> Self {
         self.owner = Some(owner.to_string());
         self
@@ -177,6 +192,7 @@ impl Draft {
             container: e.container.clone(),
             name: e.name.clone(),
             owner: e.owner.clone(),
+            team: e.team.clone(),
             target: e.target.clone(),
             image: e.image.clone(),
             request_id: e.request_id.clone(),

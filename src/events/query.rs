@@ -32,8 +32,9 @@ pub struct EventFilter {
     pub since: Option<String>,
     /// Upper bound, inclusive.
     pub until: Option<String>,
-    /// `Some(user)`: only what that user may see; `None`: everything (admins).
-    pub visible_to: Option<String>,
+    /// `Some(owners)`: only entries acted by, or about objects of, one of these (a user and
+    /// their teams, `team:<name>`); `None`: everything (admins).
+    pub visible_to: Option<Vec<String>>,
 }
 
 /// Parses a bound: a stream id (`1700000000000-0`, or `1700000000000`) or an RFC 3339 time.
@@ -79,10 +80,9 @@ impl EventFilter {
         let eq = |want: &Option<String>, have: &Option<String>| {
             want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
         };
-        let visible = self
-            .visible_to
-            .as_ref()
-            .is_none_or(|u| &e.actor == u || e.owner.as_ref() == Some(u));
+        let visible = self.visible_to.as_ref().is_none_or(|owners| {
+            (owners.iter()).any(|o| &e.actor == o || e.owner.as_ref() == Some(o))
+        });
         visible
             && self.action.as_ref().is_none_or(|a| {
                 &e.action == a || (a.ends_with('.') && e.action.starts_with(a.as_str()))
@@ -184,7 +184,7 @@ mod tests {
             ..Default::default()
         };
         let for_user = |u: &str| EventFilter {
-            visible_to: Some(u.into()),
+            visible_to: Some(vec![u.into()]),
             ..Default::default()
         };
         assert!(for_user("ann").keeps(&e));

@@ -54,6 +54,8 @@ pub fn changes_access(action: &str) -> bool {
         USER_ROLE,
         USER_PASSWORD,
         TOKEN_REVOKE,
+        TEAM_MEMBERS,
+        TEAM_DELETE,
     ]
     .contains(&action)
 }

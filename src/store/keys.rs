@@ -35,6 +35,11 @@
 //! | `P quota:{kind}:{name}`  | hash   | an owner's limits (`user` or `team`): `cpus_milli`, `memory`, `containers`, `volumes`, `published_ports`; absent field: no limit |
 //! | `P quota_used:{kind}:{name}` | hash | what the owner holds now, the same fields (kept for every owner) |
 //! | `P quotas`               | set    | owners (`ann`, `team:ops`) with a limit set                 |
+//! | `P teams`                | set    | every team name                                            |
+//! | `P team:{name}`          | hash   | `created_ms`                                               |
+//! | `P team:{name}:members`  | hash   | user -> `member` or `maintainer`                           |
+//! | `P team:{name}:engines`  | set    | engine ids granted to the team                             |
+//! | `P user:{name}:teams`    | set    | the teams the user is a member of                          |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
 //! kind can be mistaken for another.
@@ -186,6 +191,26 @@ impl Keys {
     /// owner.
     pub fn quota_used_prefix(&self) -> String {
         format!("{}quota_used:", self.prefix)
+    }
+
+    pub fn teams(&self) -> String {
+        format!("{}teams", self.prefix)
+    }
+
+    pub fn team(&self, name: &str) -> String {
+        format!("{}team:{name}", self.prefix)
+    }
+
+    pub fn team_members(&self, name: &str) -> String {
+        format!("{}team:{name}:members", self.prefix)
+    }
+
+    pub fn team_engines(&self, name: &str) -> String {
+        format!("{}team:{name}:engines", self.prefix)
+    }
+
+    pub fn user_teams(&self, name: &str) -> String {
+        format!("{}user:{name}:teams", self.prefix)
     }
 
     pub fn quotas(&self) -> String {

@@ -17,6 +17,7 @@ mod locks;
 pub mod migrations;
 mod quotas;
 mod registries;
+mod teams;
 mod tokens;
 mod users;
 
@@ -29,6 +30,7 @@ pub use events::{BlockingReader, Fields, IndexChange, StoredEntry, index_entry};
 pub use images::StoredImage;
 pub use keys::Keys;
 pub use registries::RegistryRecord;
+pub use teams::TeamRecord;
 pub use tokens::TokenRecord;
 pub use users::{AccountState, UserRecord};
 

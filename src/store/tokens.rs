@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use redis::AsyncCommands;
 
-use super::users::{ACCOUNT_FIELDS, AccountFields, AccountState, account_state};
+use super::users::{ACCOUNT_FIELDS, AccountState, account_state};
 use super::{Store, StoreResult, corrupt};
 use crate::domain::TokenScope;
 
@@ -63,8 +63,8 @@ impl TokenRecord {
 
 /// A token and its owner's account now, in one round trip (authentication runs on every
 /// request made with a token): the token's hash as a flat list, then the owner's `role`, `id`
-/// and `token_version` (nil when the owner is gone). ARGV[1] is the key of a user minus the
-/// name.
+/// and `token_version` (nil when the owner is gone), then the owner's teams. ARGV[1] is the key
+/// of a user minus the name.
 const TOKEN_AND_OWNER: &str = r"
 local token = redis.call('HGETALL', KEYS[1])
 if #token == 0 then return {} end
@@ -73,14 +73,19 @@ for i = 1, #token, 2 do
   if token[i] == 'owner' then owner = token[i + 1] end
 end
 if not owner then return {token} end
-return {token, redis.call('HMGET', ARGV[1] .. owner, 'role', 'id', 'token_version')}
+return {token, redis.call('HMGET', ARGV[1] .. owner, 'role', 'id', 'token_version'),
+  redis.call('SMEMBERS', ARGV[1] .. owner .. ':teams')}
 ";
 
 static TOKEN_AND_OWNER_SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(TOKEN_AND_OWNER));
 
 /// What [`Store::token_and_owner`] answers.
-type TokenAndOwner = (Vec<String>, AccountFields);
+type TokenAndOwner = (
+    Vec<String>,
+    (Option<String>, Option<String>, Option<u64>),
+    Vec<String>,
+);
 
 impl Store {
     /// A token and, when its owner still exists, the owner's account now.
@@ -98,10 +103,12 @@ impl Store {
             return Ok(None);
         }
         let parsed: Result<TokenAndOwner, _> = match answer.len() {
-            1 => redis::from_redis_value(answer[0].clone()).map(|flat| (flat, (None, None, None))),
+            1 => redis::from_redis_value(answer[0].clone())
+                .map(|flat| (flat, (None, None, None), Vec::new())),
             _ => redis::from_redis_value(redis::Value::Array(answer)),
         };
-        let (flat, account) = parsed.map_err(|e| corrupt(&key, e))?;
+        let (flat, fields3, teams) = parsed.map_err(|e| corrupt(&key, e))?;
+        let account = (fields3, teams);
         let fields: HashMap<String, String> = (flat.chunks(2))
             .filter_map(|kv| Some((kv.first()?.clone(), kv.get(1)?.clone())))
             .collect();
@@ -119,14 +126,15 @@ impl Store {
         owner: &str,
     ) -> StoreResult<Option<(TokenRecord, Option<AccountState>)>> {
         let user = self.keys.user(owner);
-        let (h, account): (HashMap<String, String>, AccountFields) = redis::pipe()
+        let (h, fields, teams): (HashMap<String, String>, _, Vec<String>) = redis::pipe()
             .hgetall(self.keys.token(id))
             .cmd("HMGET")
             .arg(&user)
             .arg(&ACCOUNT_FIELDS[..])
+            .smembers(self.keys.user_teams(owner))
             .query_async(&mut self.conn())
             .await?;
-        let account = account_state(&user, account)?;
+        let account = account_state(&user, (fields, teams))?;
         Ok(TokenRecord::from_hash(id, h).map(|t| (t, account)))
     }
 

@@ -28,6 +28,8 @@ pub struct AccountState {
     pub role: Role,
     pub id: String,
     pub token_version: u64,
+    /// The teams the account is a member of, sorted.
+    pub teams: Vec<String>,
 }
 
 /// Creates the user hash and its set entry in one step, only when the user does not exist. The
@@ -43,12 +45,16 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 ";
 
-/// Deletes a user, their grants and token set, remembering the token version it reached.
+/// Deletes a user, their grants and team memberships, remembering the token version it reached.
+/// ARGV[2] is the key of a team minus the name.
 const DELETE_USER: &str = r"
 local version = redis.call('HGET', KEYS[1], 'token_version')
 if not version then return 0 end
 redis.call('HSET', KEYS[4], ARGV[1], version)
-redis.call('DEL', KEYS[1], KEYS[2])
+for _, team in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  redis.call('HDEL', ARGV[2] .. team .. ':members', ARGV[1])
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 1
 ";
@@ -99,17 +105,21 @@ fn parse_user(key: &str, username: &str, h: HashMap<String, String>) -> StoreRes
     })
 }
 
-/// The fields [`AccountState`] is read from, in order.
+/// The fields [`AccountState`] is read from, in order, then the account's teams.
 pub(super) const ACCOUNT_FIELDS: [&str; 3] = ["role", "id", "token_version"];
-pub(super) type AccountFields = (Option<String>, Option<String>, Option<u64>);
+pub(super) type AccountFields = ((Option<String>, Option<String>, Option<u64>), Vec<String>);
 
 pub(super) fn account_state(key: &str, fields: AccountFields) -> StoreResult<Option<AccountState>> {
     match fields {
-        (Some(role), Some(id), Some(token_version)) => Ok(Some(AccountState {
-            role: Role::parse(&role).ok_or_else(|| corrupt(key, "bad role"))?,
-            id,
-            token_version,
-        })),
+        ((Some(role), Some(id), Some(token_version)), mut teams) => {
+            teams.sort();
+            Ok(Some(AccountState {
+                role: Role::parse(&role).ok_or_else(|| corrupt(key, "bad role"))?,
+                id,
+                token_version,
+                teams,
+            }))
+        }
         _ => Ok(None),
     }
 }
@@ -149,9 +159,11 @@ impl Store {
     /// What a request needs to trust a token: the account's role, id and token version now.
     pub async fn account_state(&self, username: &str) -> StoreResult<Option<AccountState>> {
         let key = self.keys.user(username);
-        let fields: AccountFields = redis::cmd("HMGET")
+        let fields: AccountFields = redis::pipe()
+            .cmd("HMGET")
             .arg(&key)
             .arg(&ACCOUNT_FIELDS[..])
+            .smembers(self.keys.user_teams(username))
             .query_async(&mut self.conn())
             .await?;
         account_state(&key, fields)
@@ -187,7 +199,9 @@ impl Store {
             .key(self.keys.user_engines(username))
             .key(self.keys.users())
             .key(self.keys.retired_users())
+            .key(self.keys.user_teams(username))
             .arg(username)
+            .arg(self.keys.team(""))
             .invoke_async(&mut self.conn())
             .await?;
         Ok(deleted == 1)

@@ -40,6 +40,8 @@ struct Ann {
     volume_engine_name: String,
     token_id: String,
     registry_id: String,
+    /// A team ann is a member of and bob is not (bob is in another).
+    team: String,
 }
 
 fn probe(method: M, path: &str, body: Option<Value>, expect: Expect) -> Probe {
@@ -112,6 +114,59 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
             ),
         ),
         ("GET /quota", probe(M::GET, "/apiv1/quota", None, hides())),
+        (
+            "POST /teams",
+            probe(
+                M::POST,
+                "/apiv1/teams",
+                Some(json!({"name": "mallory"})),
+                Denied,
+            ),
+        ),
+        (
+            "GET /teams",
+            probe(M::GET, "/apiv1/teams", None, Hides(vec![ann.team.clone()])),
+        ),
+        (
+            "GET /team/{name}",
+            probe(M::GET, &format!("/apiv1/team/{}", ann.team), None, Hidden),
+        ),
+        (
+            "PUT /team/{name}/members",
+            probe(
+                M::PUT,
+                &format!("/apiv1/team/{}/members", ann.team),
+                Some(json!({"members": [{"user": "mallory"}]})),
+                Hidden,
+            ),
+        ),
+        (
+            "PUT /team/{name}/engines",
+            probe(
+                M::PUT,
+                &format!("/apiv1/team/{}/engines", ann.team),
+                Some(json!({"engines": []})),
+                Denied,
+            ),
+        ),
+        (
+            "PUT /team/{name}/quota",
+            probe(
+                M::PUT,
+                &format!("/apiv1/team/{}/quota", ann.team),
+                Some(json!({"containers": 0})),
+                Denied,
+            ),
+        ),
+        (
+            "DELETE /team/{name}",
+            probe(
+                M::DELETE,
+                &format!("/apiv1/team/{}", ann.team),
+                None,
+                Denied,
+            ),
+        ),
         (
             "PATCH /user/{name}",
             probe(
@@ -453,7 +508,19 @@ async fn another_tenant_reaches_nothing_on_any_route() {
     let server = crate::common::private_registry().0;
     let creds = json!({"server": server, "username": "ann", "password": "ann-registry-secret"});
     let (_, registry) = app.post("/apiv1/registry", Some(&ann_token), creds).await;
+    let admin = Some(app.admin_token.as_str());
+    let (team, other) = (app.unique("annteam"), app.unique("bobteam"));
+    for (t, member) in [(&team, &ann), (&other, &bob)] {
+        assert_eq!(
+            app.post("/apiv1/teams", admin, json!({"name": t})).await.0,
+            200
+        );
+        let members = json!({"members": [{"user": member}]});
+        let path = format!("/apiv1/team/{t}/members");
+        assert_eq!(app.put(&path, admin, members).await.0, 200);
+    }
     let ann_objects = Ann {
+        team: team.clone(),
         registry_id: registry["data"]["id"].as_str().unwrap().to_string(),
         token_id: token["data"]["id"].as_str().unwrap().to_string(),
         name: ann.clone(),

@@ -187,3 +187,47 @@ async fn a_deleted_or_expired_api_token_stops_receiving() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn leaving_a_team_ends_the_stream() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    let (_, control_token) = admin(&app, "control").await;
+    let (member, token) = app.user("member").await;
+    let team = app.unique("ops");
+    let admin_t = Some(app.admin_token.as_str());
+    assert_eq!(
+        app.post("/apiv1/teams", admin_t, json!({"name": team}))
+            .await
+            .0,
+        200
+    );
+    let path = format!("/apiv1/team/{team}/members");
+    let members = json!({"members": [{"user": member}]});
+    assert_eq!(app.put(&path, admin_t, members).await.0, 200);
+    let mut cut = Live::open(&app, &token).await;
+    let mut other = Live::open(&app, &control_token).await;
+    // The member's own entry, to know the stream is live.
+    let marker = json!({"name": "marker", "image": {"name": "busybox:latest"}});
+    let saved = app.post("/apiv1/image", Some(&token), marker).await;
+    assert_eq!(saved.0, 200, "{}", saved.1);
+    assert!(
+        cut.read_until("marker", 10).await,
+        "stream not live: {}",
+        cut.text
+    );
+    let (status, body) = app.put(&path, admin_t, json!({"members": []})).await;
+    assert_eq!(status, 200, "{body}");
+    // The stream ends within the re-check's grace (slack for a busy machine); the control
+    // stream of an unaffected admin goes on.
+    cut.read_until("never-sent", 4).await;
+    assert!(cut.ended, "still open after leaving the team");
+    let after = json!({"name": "after-leaving", "image": {"name": "busybox:latest"}});
+    assert_eq!(
+        app.post("/apiv1/image", Some(&control_token), after)
+            .await
+            .0,
+        200
+    );
+    assert!(other.read_until("after-leaving", 10).await);
+}

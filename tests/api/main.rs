@@ -38,6 +38,7 @@ mod registries;
 mod replay;
 mod replicas;
 mod shutdown;
+mod teams;
 mod tenancy;
 mod token_attacks;
 mod tokens;

@@ -69,13 +69,14 @@ fn representative(row: usize) -> (M, &'static str, Option<Value>) {
         0 => (M::GET, "/apiv1/users", None),
         1 => (M::PATCH, "/apiv1/engine/e1", Some(json!({"labels": ["x"]}))),
         2 => (M::GET, "/apiv1/tokens", None),
-        3 => (
+        3 => (M::POST, "/apiv1/teams", Some(json!({"name": "t"}))),
+        4 => (
             M::POST,
             "/apiv1/me/password",
             Some(json!({"current_password": "x", "new_password": "y"})),
         ),
-        4 => (M::GET, "/apiv1/events", None),
-        5 => (M::GET, "/apiv1/engines", None),
+        5 => (M::GET, "/apiv1/events", None),
+        6 => (M::GET, "/apiv1/engines", None),
         _ => (
             M::POST,
             "/apiv1/image",
@@ -102,7 +103,7 @@ async fn the_scope_table_holds_row_by_row() {
     }
     assert_eq!(
         SCOPE_RULES.len(),
-        7,
+        8,
         "a row was added: give it a representative"
     );
     for (row, rule) in SCOPE_RULES.iter().enumerate() {

@@ -12,6 +12,8 @@ const EXTRA: &[(&str, &[u16])] = &[
     ("deleteUser", &[409]),
     ("setRole", &[409]),
     ("setUserQuota", &[404]),
+    ("createTeam", &[409]),
+    ("deleteTeam", &[409]),
     ("setGrants", &[404]),
     ("addEngine", &[409, 422]),
     ("runContainer", &[404, 409, 422]),
