@@ -36,7 +36,7 @@ impl ImagesApi {
         ok(cluster.save_image(&auth.0, &body).await?)
     }
 
-    /// The caller's saved image configs.
+    /// The caller's saved image configs, and their teams' (`owner` is `team:<name>`).
     #[oai(path = "/images", method = "get", operation_id = "listImages")]
     async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<Vec<SavedImage>> {
         ok(cluster.list_images(&auth.0).await?)
@@ -49,8 +49,10 @@ impl ImagesApi {
         cluster: Data<&Arc<Cluster>>,
         auth: Auth,
         name: Path<String>,
+        /// A team's config (the caller must be a member).
+        team: Query<Option<String>>,
     ) -> ApiResult<SavedImage> {
-        ok(cluster.get_image(&auth.0, &name).await?)
+        ok(cluster.get_image(&auth.0, &name, team.0.as_deref()).await?)
     }
 
     /// Replace a saved image config (the body is the image config itself).
@@ -61,8 +63,11 @@ impl ImagesApi {
         auth: Auth,
         name: Path<String>,
         body: JsonBody<ImageConfig>,
+        /// A team's config (the caller must be a member).
+        team: Query<Option<String>>,
     ) -> ApiResult<SavedImage> {
-        ok(cluster.replace_image(&auth.0, &name, &body).await?)
+        let team = team.0.as_deref();
+        ok(cluster.replace_image(&auth.0, &name, team, &body).await?)
     }
 
     /// Delete a saved image config (its containers keep running).
@@ -72,8 +77,12 @@ impl ImagesApi {
         cluster: Data<&Arc<Cluster>>,
         auth: Auth,
         name: Path<String>,
+        /// A team's config (the caller must be a member).
+        team: Query<Option<String>>,
     ) -> ApiResult<Deleted> {
-        cluster.delete_image(&auth.0, &name).await?;
+        cluster
+            .delete_image(&auth.0, &name, team.0.as_deref())
+            .await?;
         ok(Deleted { deleted: name.0 })
     }
 
@@ -88,8 +97,11 @@ impl ImagesApi {
         count: Query<Option<u32>>,
         /// `binpack` (default) or `spread`.
         strategy: Query<Option<String>>,
+        /// A team's config (the caller must be a member): the team owns what runs.
+        team: Query<Option<String>>,
     ) -> ApiResult<RunAnswer> {
-        let options = run_options(strategy.0.as_deref())?;
+        let mut options = run_options(strategy.0.as_deref())?;
+        options.team = team.0;
         let started = cluster
             .run_image(&auth.0, &name, count.0.unwrap_or(1), options)
             .await?;
@@ -109,7 +121,10 @@ impl ImagesApi {
         auth: Auth,
         name: Path<String>,
         body: JsonBody<ScaleRequest>,
+        /// A team's config (the caller must be a member).
+        team: Query<Option<String>>,
     ) -> ApiResult<ScaleResult> {
-        ok(cluster.scale(&auth.0, &name, body.instances).await?)
+        let team = team.0.as_deref();
+        ok(cluster.scale(&auth.0, &name, team, body.instances).await?)
     }
 }

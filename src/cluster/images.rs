@@ -1,5 +1,6 @@
-//! Saved image configs (per owner): save, replace, read, delete, and run one by name. Scaling
-//! a saved config is in `scale`.
+//! Saved image configs (per owner: a user, or a team whose members share them): save, replace,
+//! read, delete, and run one by name. `team` names a team's config (members only; anyone else
+//! gets 404). Scaling a saved config is in `scale`.
 
 use super::audited::plain;
 use super::run::RunOptions;
@@ -44,6 +45,7 @@ impl Cluster {
     ) -> ClusterResult<SavedImage> {
         check_name(&new.name)?;
         self.vet_config(principal, &new.image).await?;
+        let owner = self.owner_for(principal, new.team.as_deref()).await?;
         let now = now_ms();
         let stored = StoredImage {
             image: new.image.clone(),
@@ -53,7 +55,7 @@ impl Cluster {
         let work = async {
             if !self
                 .store
-                .create_image(&principal.username, &new.name, &stored)
+                .create_image(&owner.username, &new.name, &stored)
                 .await?
             {
                 return Err(ClusterError::conflict(
@@ -61,7 +63,7 @@ impl Cluster {
                     format!("image config {} already exists", new.name),
                 ));
             }
-            Ok(view(&principal.username, new.name.clone(), stored.clone()))
+            Ok(view(&owner.username, new.name.clone(), stored.clone()))
         };
         self.audited(
             image_draft(principal, actions::IMAGE_SAVE, &new.name, &new.image),
@@ -76,9 +78,11 @@ impl Cluster {
         &self,
         principal: &Principal,
         name: &str,
+        team: Option<&str>,
         image: &ImageConfig,
     ) -> ClusterResult<SavedImage> {
-        let current = self.saved(principal, name).await?;
+        let owner = self.owner_for(principal, team).await?;
+        let current = self.saved(&owner, name).await?;
         self.vet_config(principal, image).await?;
         let stored = StoredImage {
             image: image.clone(),
@@ -88,12 +92,12 @@ impl Cluster {
         let work = async {
             if !self
                 .store
-                .replace_image(&principal.username, name, &stored)
+                .replace_image(&owner.username, name, &stored)
                 .await?
             {
                 return Err(ClusterError::not_found("image", name));
             }
-            Ok(view(&principal.username, name.to_string(), stored.clone()))
+            Ok(view(&owner.username, name.to_string(), stored.clone()))
         };
         self.audited(
             image_draft(principal, actions::IMAGE_REPLACE, name, image),
@@ -103,25 +107,41 @@ impl Cluster {
         .await
     }
 
-    pub async fn get_image(&self, principal: &Principal, name: &str) -> ClusterResult<SavedImage> {
-        let stored = self.saved(principal, name).await?;
-        Ok(view(&principal.username, name.to_string(), stored))
+    pub async fn get_image(
+        &self,
+        principal: &Principal,
+        name: &str,
+        team: Option<&str>,
+    ) -> ClusterResult<SavedImage> {
+        let owner = self.owner_for(principal, team).await?;
+        let stored = self.saved(&owner, name).await?;
+        Ok(view(&owner.username, name.to_string(), stored))
     }
 
-    /// The caller's saved configs.
+    /// The caller's saved configs, and their teams' (`owner` says whose).
     pub async fn list_images(&self, principal: &Principal) -> ClusterResult<Vec<SavedImage>> {
-        let all = self.store.list_images(&principal.username).await?;
-        Ok(all
-            .into_iter()
-            .map(|(name, s)| view(&principal.username, name, s))
-            .collect())
+        let owners =
+            (principal.visible_owners()).unwrap_or_else(|| vec![principal.username.clone()]);
+        let mut list = Vec::new();
+        for owner in owners {
+            let all = self.store.list_images(&owner).await?;
+            list.extend(all.into_iter().map(|(name, s)| view(&owner, name, s)));
+        }
+        Ok(list)
     }
 
-    pub async fn delete_image(&self, principal: &Principal, name: &str) -> ClusterResult<()> {
+    pub async fn delete_image(
+        &self,
+        principal: &Principal,
+        name: &str,
+        team: Option<&str>,
+    ) -> ClusterResult<()> {
         check_name(name)?;
-        let draft = Draft::by(principal, actions::IMAGE_DELETE).target(name);
+        let owner = self.owner_for(principal, team).await?;
+        let mut draft = Draft::by(principal, actions::IMAGE_DELETE).target(name);
+        draft.team = team.map(str::to_string);
         let work = async {
-            if !self.store.delete_image(&principal.username, name).await? {
+            if !self.store.delete_image(&owner.username, name).await? {
                 return Err(ClusterError::not_found("image", name));
             }
             Ok(())
@@ -129,19 +149,16 @@ impl Cluster {
         self.audited(draft, work, plain).await
     }
 
-    pub(super) async fn saved(
-        &self,
-        principal: &Principal,
-        name: &str,
-    ) -> ClusterResult<StoredImage> {
+    /// `owner`'s config of that name (`owner` from [`Cluster::owner_for`]).
+    pub(super) async fn saved(&self, owner: &Principal, name: &str) -> ClusterResult<StoredImage> {
         check_name(name)?;
         self.store
-            .get_image(&principal.username, name)
+            .get_image(&owner.username, name)
             .await?
             .ok_or_else(|| ClusterError::not_found("image", name))
     }
 
-    /// Runs a saved config `count` times (all or nothing).
+    /// Runs a saved config `count` times (all or nothing); a team's config runs as the team's.
     pub async fn run_image(
         &self,
         principal: &Principal,
@@ -149,7 +166,8 @@ impl Cluster {
         count: u32,
         options: RunOptions,
     ) -> ClusterResult<Vec<Container>> {
-        let stored = self.saved(principal, name).await?;
+        let owner = self.owner_for(principal, options.team.as_deref()).await?;
+        let stored = self.saved(&owner, name).await?;
         let options = RunOptions {
             saved_as: Some(name.to_string()),
             ..options

@@ -82,20 +82,22 @@ impl Cluster {
             );
             return Err(AuthError::OptionNotAllowed(why).into());
         }
+        let owner = self.owner_for(principal, new.team.as_deref()).await?;
         let Some(secrets) = &self.secrets else {
             let why = "no secrets key is configured (CLEMENTINE_SECRETS_KEY), so credentials cannot be stored";
             return Err(ClusterError::conflict(Conflict::NoSecretsKey, why));
         };
         let record = RegistryRecord {
             id: uuid::Uuid::now_v7().simple().to_string(),
-            owner: principal.username.clone(),
+            owner: owner.username.clone(),
             server: new.server.clone(),
             username: new.username.clone(),
             sealed: secrets.seal(&new.password),
             shared: new.shared,
             created_ms: now_ms(),
         };
-        let draft = Draft::by(principal, actions::REGISTRY_ADD).target(&new.server);
+        let mut draft = Draft::by(principal, actions::REGISTRY_ADD).target(&new.server);
+        draft.team = new.team.clone();
         let work = async {
             self.store.add_registry(&record).await?;
             Ok(view(&record))
@@ -108,11 +110,11 @@ impl Cluster {
         .await
     }
 
-    /// The caller's credentials and the shared ones (admins: all).
+    /// The caller's credentials, their teams' and the shared ones (admins: all).
     pub async fn list_registries(&self, principal: &Principal) -> ClusterResult<Vec<Registry>> {
         let all = self.store.list_registries().await?;
         Ok((all.iter())
-            .filter(|r| principal.is_admin() || r.shared || r.owner == principal.username)
+            .filter(|r| r.shared || principal.may_touch_container(Some(&r.owner)))
             .map(view)
             .collect())
     }

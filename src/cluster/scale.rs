@@ -44,6 +44,14 @@ pub(super) fn scale_step(created: &[&str], wanted: u32) -> ScaleStep {
     ScaleStep::Down(newest_first)
 }
 
+/// One scale: who asks, whose config (the caller, or a team), its name.
+struct Scaling<'a> {
+    principal: &'a Principal,
+    owner: &'a Principal,
+    name: &'a str,
+    team: Option<&'a str>,
+}
+
 impl Cluster {
     /// Converges the caller's running containers of a saved config to `instances`: up through
     /// the scheduler, down by destroying the newest first. Refuses to count while an engine the
@@ -52,21 +60,29 @@ impl Cluster {
         &self,
         principal: &Principal,
         name: &str,
+        team: Option<&str>,
         instances: u32,
     ) -> ClusterResult<ScaleResult> {
         if instances > MAX_COUNT {
             return Err(InvalidInput::new("instances", format!("must be 0 to {MAX_COUNT}")).into());
         }
-        let stored = self.saved(principal, name).await?;
+        let owner = self.owner_for(principal, team).await?;
+        let stored = self.saved(&owner, name).await?;
         // One scale per config at a time: two would count the same containers and overshoot.
-        let lock = format!("scale:{}:{name}", principal.username);
+        let lock = format!("scale:{}:{name}", owner.username);
         let Some(token) = self.store.try_lock(&lock, SCALE_LOCK_TTL).await? else {
             return Err(ClusterError::conflict(
                 Conflict::ScaleInProgress,
                 format!("image config {name} is being scaled already; try again when it is done"),
             ));
         };
-        let result = self.scale_locked(principal, name, &stored, instances).await;
+        let scaling = Scaling {
+            principal,
+            owner: &owner,
+            name,
+            team,
+        };
+        let result = self.scale_locked(&scaling, &stored, instances).await;
         if let Err(e) = self.store.unlock(&lock, &token).await {
             tracing::warn!(error = %e, "scale lock not released; it expires by itself");
         }
@@ -76,15 +92,15 @@ impl Cluster {
     /// Scale with the lock held: intent, converge, outcome.
     async fn scale_locked(
         &self,
-        principal: &Principal,
-        name: &str,
+        s: &Scaling<'_>,
         stored: &StoredImage,
         instances: u32,
     ) -> ClusterResult<ScaleResult> {
-        let draft = image_draft(principal, actions::CONTAINER_SCALE, name, &stored.image)
-            .owner(&principal.username)
+        let mut draft = image_draft(s.principal, actions::CONTAINER_SCALE, s.name, &stored.image)
+            .owner(&s.owner.username)
             .detail(serde_json::json!({ "instances": instances }));
-        let work = self.converge(principal, name, stored, instances);
+        draft.team = s.team.map(str::to_string);
+        let work = self.converge(s, stored, instances);
         self.audited(draft, work, |r, _| Settle {
             detail: Some(serde_json::json!({
                 "wanted": instances, "instances": r.instances,
@@ -99,12 +115,11 @@ impl Cluster {
     /// Scale's work, between its intent and outcome.
     async fn converge(
         &self,
-        principal: &Principal,
-        name: &str,
+        s: &Scaling<'_>,
         stored: &StoredImage,
         instances: u32,
     ) -> ClusterResult<ScaleResult> {
-        let running = self.running_instances(principal, name).await?;
+        let running = self.running_instances(s).await?;
         let created: Vec<&str> = running.iter().map(|c| c.created.as_str()).collect();
         let mut result = ScaleResult {
             instances: running.len() as u32,
@@ -114,13 +129,10 @@ impl Cluster {
             error: None,
         };
         match scale_step(&created, instances) {
-            ScaleStep::Up(n) => {
-                self.scale_up(principal, name, stored, n, &mut result)
-                    .await?
-            }
+            ScaleStep::Up(n) => self.scale_up(s, stored, n, &mut result).await?,
             ScaleStep::Down(victims) => {
                 for c in victims.into_iter().map(|i| &running[i]) {
-                    match self.destroy_placed(principal, &c.engine.id, &c.id).await {
+                    match self.destroy_placed(s.principal, &c.engine.id, &c.id).await {
                         Ok(_) => result.destroyed.push(c.clone()),
                         Err(e) => result.error = Some(e.to_string()),
                     }
@@ -134,22 +146,18 @@ impl Cluster {
         Ok(result)
     }
 
-    /// The caller's running containers of a saved config; refused while an engine the caller
+    /// The owner's running containers of a saved config; refused while an engine the caller
     /// may use does not answer, since the count would be wrong.
-    async fn running_instances(
-        &self,
-        principal: &Principal,
-        name: &str,
-    ) -> ClusterResult<Vec<Container>> {
+    async fn running_instances(&self, s: &Scaling<'_>) -> ClusterResult<Vec<Container>> {
         let filter = ContainerFilter {
-            owner: Some(principal.username.clone()),
+            owner: Some(s.owner.username.clone()),
             state: Some(ContainerState::Running),
-            config: Some(name.to_string()),
+            config: Some(s.name.to_string()),
             // Counted from the engines themselves: scaling acts on the count.
             fresh: true,
             ..Default::default()
         };
-        let listed = self.list_all(principal, &filter).await?;
+        let listed = self.list_all(s.principal, &filter).await?;
         if let Some(failed) = listed.failed.first() {
             return Err(ClusterError::EngineUnavailable(format!(
                 "cannot count the instances: engine {} did not answer: {}",
@@ -162,21 +170,21 @@ impl Cluster {
     /// Starts `n` more instances, each its own audited schedule.
     async fn scale_up(
         &self,
-        principal: &Principal,
-        name: &str,
+        s: &Scaling<'_>,
         stored: &StoredImage,
         n: u32,
         result: &mut ScaleResult,
     ) -> ClusterResult<()> {
-        let ports = self.vet_config(principal, &stored.image).await?;
+        let ports = self.vet_config(s.principal, &stored.image).await?;
         let options = RunOptions {
-            saved_as: Some(name.to_string()),
+            saved_as: Some(s.name.to_string()),
             ..Default::default()
         };
         let outcomes: Vec<ClusterResult<Container>> = futures::stream::iter(0..n)
             .map(|_| {
-                let draft = Draft::by(principal, actions::CONTAINER_SCHEDULE);
-                self.run_one(principal, &stored.image, &ports, &options, draft)
+                let mut draft = Draft::by(s.principal, actions::CONTAINER_SCHEDULE);
+                draft.team = s.team.map(str::to_string);
+                self.run_one(s.owner, &stored.image, &ports, &options, draft)
             })
             .buffer_unordered(SCALE_CONCURRENCY)
             .collect()

@@ -17,6 +17,8 @@ pub struct NewRegistry {
     #[oai(default)]
     #[serde(default)]
     pub shared: bool,
+    /// The team whose pulls use them (the caller must be a member).
+    pub team: Option<String>,
 }
 
 /// Stored credentials as listed: never the password.

@@ -14,6 +14,8 @@ pub struct NewSavedImage {
     pub name: String,
     /// What to run.
     pub image: ImageConfig,
+    /// The team that owns the config (the caller must be a member); its runs are the team's.
+    pub team: Option<String>,
 }
 
 /// A saved image config.

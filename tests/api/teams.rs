@@ -201,3 +201,66 @@ async fn team_quotas_and_deletion() {
         .await;
     assert_error(&refused, 403, "forbidden");
 }
+
+#[tokio::test]
+async fn a_teams_configs_and_credentials_serve_its_members_only() {
+    let app = TestApp::spawn_with(|env| {
+        let server = crate::common::private_registry().0;
+        let registries = format!("{},{server}", env["CLEMENTINE_PULL_REGISTRIES"]);
+        env.insert("CLEMENTINE_PULL_REGISTRIES".into(), registries);
+    })
+    .await;
+    app.add_engine("e3", 3, &[]).await;
+    let (ann, ann_t) = app.user("ann").await;
+    let (bob, bob_t) = app.user("bob").await;
+    let (dave, dave_t) = app.user("dave").await;
+    let ops = team(&app, "ops", json!([{"user": ann}, {"user": bob}]), &["e3"]).await;
+    app.grant(&ann, &["e3"]).await;
+    app.grant(&dave, &["e3"]).await;
+    let (server, user, password) = crate::common::private_registry();
+    let image = json!({"name": format!("{server}/clementine/private:1"), "args": ["sleep", "600"],
+                       "cpus": 0.05, "memory": 8, "pull": "always"});
+    let saved = json!({"name": "cfg", "team": ops, "image": image});
+    let (status, body) = app.post("/apiv1/image", Some(&ann_t), saved).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["owner"], format!("team:{ops}"));
+    let creds = json!({"server": server, "username": user, "password": password, "team": ops});
+    let (status, body) = app.post("/apiv1/registry", Some(&ann_t), creds).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Bob, a member, runs the team's config: the team's credentials pull it, the team owns it.
+    let run = format!("/apiv1/image/cfg/run?team={ops}");
+    let (status, ran) = app.post(&run, Some(&bob_t), json!({})).await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(ran["data"]["owner"], format!("team:{ops}"));
+    let (_, listed) = app.get("/apiv1/images", Some(&bob_t)).await;
+    assert!(
+        listed.to_string().contains(&format!("team:{ops}")),
+        "{listed}"
+    );
+    let (_, registries) = app.get("/apiv1/registries", Some(&bob_t)).await;
+    assert_eq!(
+        registries["data"].as_array().unwrap().len(),
+        1,
+        "{registries}"
+    );
+    // Dave is no member: the team's config and credentials are not there for him.
+    let path = format!("/apiv1/image/cfg?team={ops}");
+    assert_error(&app.get(&path, Some(&dave_t)).await, 404, "team_not_found");
+    assert_error(
+        &app.get("/apiv1/image/cfg", Some(&dave_t)).await,
+        404,
+        "image_not_found",
+    );
+    let (_, theirs) = app.get("/apiv1/registries", Some(&dave_t)).await;
+    assert_eq!(theirs["data"], json!([]), "{theirs}");
+    // The team's credentials are not ann's own: her own run of the image cannot pull.
+    let mine = app.run(&ann_t, image_of(&server)).await;
+    assert_error(&mine, 422, "registry_unauthorized");
+    app.cleanup_containers().await;
+}
+
+fn image_of(server: &str) -> Value {
+    json!({"name": format!("{server}/clementine/private:1"), "args": ["sleep", "600"],
+           "cpus": 0.05, "memory": 8, "pull": "always"})
+}
