@@ -2,12 +2,15 @@
 //! (see `domain::quota` and `store::claims`). A refusal names the owner, the resource, its use
 //! and its limit.
 
+use std::collections::HashMap;
+
 use super::audited::plain;
 use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
 use crate::domain::{
-    OwnerKind, Quota, QuotaLimits, QuotaResource, QuotaUse, check_username, owner_kind,
+    OwnerKind, Quota, QuotaLimits, QuotaResource, QuotaUse, check_username, owner_kind, team_owner,
 };
+use crate::engine::labels::ContainerLabels;
 use crate::events::{Draft, actions};
 
 /// The 409 for a full quota.
@@ -91,6 +94,32 @@ impl Cluster {
     pub async fn limited_quotas(&self) -> ClusterResult<Vec<Quota>> {
         let owners = self.store.limited_owners().await?;
         self.quotas_of(owners).await
+    }
+
+    /// Counts every owner's volumes on the engines and sets their use (part of the reconcile
+    /// pass): what was made or removed behind clementine's back is counted right again.
+    /// Skipped while an engine does not answer, since the count would be short. Answers how
+    /// many owners were counted.
+    pub async fn reconcile_volume_use(&self) -> ClusterResult<usize> {
+        let engines = self.store.list_engines().await?;
+        let ours = vec![ContainerLabels::cluster_filter(self.deployment())];
+        let listed = self.volumes_on(&engines, ours).await;
+        if !listed.failed.is_empty() {
+            return Ok(0);
+        }
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for user in self.store.list_users().await? {
+            counts.insert(user.username, 0);
+        }
+        for team in self.store.team_names().await? {
+            counts.insert(team_owner(&team), 0);
+        }
+        for owner in listed.volumes.into_iter().filter_map(|v| v.owner) {
+            *counts.entry(owner).or_default() += 1;
+        }
+        let counts: Vec<(String, u64)> = counts.into_iter().collect();
+        self.store.set_volume_use(&counts).await?;
+        Ok(counts.len())
     }
 
     /// Takes one volume of `owner`'s quota, or answers the 409.

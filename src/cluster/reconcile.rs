@@ -6,6 +6,9 @@
 //! gone is released, unless it is younger than the grace period (its container may be being
 //! created right now). Engines that do not answer are left alone.
 //!
+//! Quota use follows: claims are recorded and released through the same scripts that keep it,
+//! and every owner's volumes are counted on the engines (`reconcile_volume_use`).
+//!
 //! The same pass settles audit intents that never got an outcome (a crash between the engine
 //! call and the outcome) from what the engines show, and logs orphans: containers carrying this
 //! deployment's labels that no schedule record accounts for.
@@ -112,6 +115,9 @@ impl Cluster {
         let claims = self.reconcile_claims_in(&inventory).await;
         if let Err(e) = &claims {
             tracing::warn!(error = %e, "reconciling reservations failed");
+        }
+        if let Err(e) = self.reconcile_volume_use().await {
+            tracing::warn!(error = %e, "counting volumes for quotas failed");
         }
         if let Err(e) = self.settle_intents_in(&inventory, CLAIM_GRACE).await {
             tracing::warn!(error = %e, "settling audit intents failed");

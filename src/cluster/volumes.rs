@@ -41,7 +41,7 @@ impl Cluster {
         ]
     }
 
-    async fn volumes_on(&self, engines: &[Engine], filters: Vec<String>) -> VolumeList {
+    pub(super) async fn volumes_on(&self, engines: &[Engine], filters: Vec<String>) -> VolumeList {
         let answers = join_all(engines.iter().map(|engine| {
             let filters = filters.clone();
             async move {

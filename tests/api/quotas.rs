@@ -226,3 +226,23 @@ async fn reconcile_gives_back_what_vanished_with_an_engine() {
     assert!(kept["data"]["id"].is_string());
     app.cleanup_containers().await;
 }
+
+#[tokio::test]
+async fn reconcile_counts_volumes_removed_behind_our_back() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    let (ann, token) = app.user("ann").await;
+    app.grant(&ann, &["e1"]).await;
+    let with = sleeper(json!({"cpus": 0.01, "memory": 6, "volumes": ["gone:/data"]}));
+    let (status, ran) = app.run(&token, with).await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(quota_of(&app, &token).await["used"]["volumes"], 1);
+    // The container and its volume vanish from the engine.
+    let d = crate::common::docker(1);
+    d.remove(ran["data"]["id"].as_str().unwrap()).await.unwrap();
+    d.remove_volume(&app.cluster.engine_name(&ann, "gone"))
+        .await
+        .unwrap();
+    app.cluster.reconcile().await.unwrap();
+    assert_eq!(quota_of(&app, &token).await["used"]["volumes"], 0);
+}
