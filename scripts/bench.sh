@@ -6,6 +6,8 @@
 #                                # list-all, parallel runs
 #   scripts/bench.sh audit       # audit appends, event queries, SSE fan-out (brings the bed up)
 #   scripts/bench.sh tokens      # GET with an API token against a login JWT (wrk; bed's Redis)
+#   scripts/bench.sh claims      # claim + release with quota checks against the pre-quota
+#                                # scripts, paired (bed's Redis)
 #   scripts/bench.sh scale       # list-all, runs, monitor and reconcile at 3, 10 and 30 engines
 #                                # (brings 30 engines up; stops 4-30 afterwards)
 #   scripts/bench.sh all         # every benchmark
@@ -27,6 +29,10 @@ case "$what" in
     cargo bench -j2 --bench audit ;;&
   tokens|all)
     "$ROOT/scripts/bench-tokens.sh" ;;&
+  claims|all)
+    "$ROOT/scripts/testbed.sh" up 3
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    cargo bench -j2 --bench claims ;;&
   scale|all)
     command -v wrk >/dev/null || { apt-get update -qq >/dev/null; apt-get install -y -qq wrk >/dev/null; }
     "$ROOT/scripts/testbed.sh" up 30
@@ -34,6 +40,6 @@ case "$what" in
     cargo bench -j2 --bench scale || status=$?
     for i in $(seq 4 30); do "$ROOT/scripts/testbed.sh" stop-engine "$i"; done
     [ -z "${status:-}" ] ;;&
-  scheduler|cluster|audit|tokens|scale|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tokens|scale|all" >&2; exit 2 ;;
+  scheduler|cluster|audit|tokens|claims|scale|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tokens|claims|scale|all" >&2; exit 2 ;;
 esac

@@ -91,6 +91,14 @@ async fn members_act_on_team_objects_and_nobody_else_sees_them() {
             .0,
         200
     );
+    // ... and destroys another of the team's containers that ann made.
+    let (status, second) = app.post(&run, Some(&ann_t), sleeper(json!({}))).await;
+    assert_eq!(status, 200, "{second}");
+    let second = format!(
+        "/apiv1/engine/e1/container/{}",
+        second["data"]["id"].as_str().unwrap()
+    );
+    assert_eq!(app.delete(&second, Some(&bob_t)).await.0, 200);
     // Dave (no team) and Eve (another team): 404 everywhere, and nothing listed.
     for token in [&dave_t, &eve_t] {
         for (method, p) in [
