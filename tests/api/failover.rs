@@ -94,28 +94,27 @@ async fn two_processes_ride_out_a_redis_failover() {
         .collect::<Vec<_>>();
     let kill = async {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let before = Instant::now();
         tokio::task::spawn_blocking(|| testbed(&["sentinel-kill-master"]))
             .await
             .unwrap();
-        (before, Instant::now())
+        Instant::now()
     };
-    let (answers, (kill_started, killed)) = tokio::join!(burst, kill);
+    let (answers, killed) = tokio::join!(burst, kill);
     let count = |s: u16| answers.iter().filter(|(status, _, _)| *status == s).count();
-    // Runs went through before the kill and after it (the new master took them): otherwise the
-    // checks below would hold of nothing.
-    let ok_sent = |keep: &dyn Fn(Instant) -> bool| {
-        (answers.iter())
-            .filter(|(status, sent, _)| *status == 200 && keep(*sent))
-            .count()
-    };
+    // Not vacuous: runs went through (so the checks below hold of something), and runs sent
+    // after the master was killed were answered by the claim script on the new master (200, or
+    // 409 once the engines are full), not only 503.
+    let ran = answers
+        .iter()
+        .filter(|(status, _, _)| *status == 200)
+        .count();
+    assert!(ran > 0, "no run went through: {answers:?}");
+    let served_after = (answers.iter())
+        .filter(|(status, sent, _)| *sent > killed && (*status == 200 || *status == 409))
+        .count();
     assert!(
-        ok_sent(&|sent| sent < kill_started) > 0,
-        "no run before the kill: {answers:?}"
-    );
-    assert!(
-        ok_sent(&|sent| sent > killed) > 0,
-        "no run after the switch: {answers:?}"
+        served_after > 0,
+        "nothing sent after the kill was served: {answers:?}"
     );
     for (status, _, took) in &answers {
         assert!(

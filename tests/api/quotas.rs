@@ -193,19 +193,33 @@ async fn reconcile_gives_back_what_vanished_with_an_engine() {
     let app = TestApp::spawn().await;
     app.add_engine("e1", 1, &[]).await;
     let (ann, token) = app.user("ann").await;
-    app.grant(&ann, &["e1"]).await;
-    let path = format!("/apiv1/user/{ann}/quota");
+    let team = app.unique("ops");
+    let admin = Some(app.admin_token.as_str());
     assert_eq!(
-        app.put(&path, Some(&app.admin_token), json!({"containers": 5}))
+        app.post("/apiv1/teams", admin, json!({"name": team}))
             .await
             .0,
         200
     );
-    let (_, kept) = app.run(&token, tiny("kept")).await;
-    let (_, lost) = app.run(&token, tiny("lost")).await;
-    assert_eq!(quota_of(&app, &token).await["used"]["containers"], 2);
-    // The engine loses a container behind clementine's back (a wiped host); its claim is past
-    // the grace a create in flight gets.
+    let members = json!({"members": [{"user": ann}]});
+    let path = format!("/apiv1/team/{team}/members");
+    assert_eq!(app.put(&path, admin, members).await.0, 200);
+    let path = format!("/apiv1/team/{team}/engines");
+    assert_eq!(
+        app.put(&path, admin, json!({"engines": ["e1"]})).await.0,
+        200
+    );
+    let run = format!("/apiv1/container?team={team}");
+    let (_, kept) = app.post(&run, Some(&token), tiny("kept")).await;
+    let (_, lost) = app.post(&run, Some(&token), tiny("lost")).await;
+    let team_use = |quotas: Value| {
+        let all = quotas["data"].as_array().cloned().unwrap_or_default();
+        all.into_iter().find(|q| q["kind"] == "team").unwrap()["used"].clone()
+    };
+    let (_, quotas) = app.get("/apiv1/quota", Some(&token)).await;
+    assert_eq!(team_use(quotas)["containers"], 2);
+    // The engine loses a team container behind clementine's back (a wiped host); its claim
+    // is past the grace a create in flight gets.
     let id = lost["data"]["id"].as_str().unwrap();
     let d = crate::common::docker(1);
     let op = d.inspect(id).await.unwrap().config.unwrap().labels.unwrap()["clementine.op"].clone();
@@ -220,9 +234,12 @@ async fn reconcile_gives_back_what_vanished_with_an_engine() {
         .unwrap();
     let report = app.cluster.reconcile_claims().await.unwrap();
     assert_eq!(report.released, 1, "{report:?}");
-    let mine = quota_of(&app, &token).await;
-    assert_eq!(mine["used"]["containers"], 1, "{mine}");
-    assert_eq!(mine["used"]["cpus"], 0.01, "{mine}");
+    let (_, quotas) = app.get("/apiv1/quota", Some(&token)).await;
+    let used = team_use(quotas);
+    assert_eq!(
+        (used["containers"].clone(), used["cpus"].clone()),
+        (json!(1), json!(0.01))
+    );
     assert!(kept["data"]["id"].is_string());
     app.cleanup_containers().await;
 }
