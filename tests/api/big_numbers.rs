@@ -4,9 +4,8 @@
 
 use serde_json::json;
 
-use crate::common::{TestApp, assert_error, redis_url, short_id};
-use clementine::config::{Secret, StoreSettings};
-use clementine::store::{Claim, Store};
+use crate::common::{TestApp, assert_error, bare_store};
+use clementine::store::Claim;
 
 #[tokio::test]
 async fn tiny_and_huge_resources_are_400_naming_the_field() {
@@ -65,19 +64,6 @@ async fn tiny_and_huge_resources_are_400_naming_the_field() {
     assert_eq!(memory["maximum"], json!(1u64 << 30), "{memory}");
 }
 
-async fn store() -> (Store, String, redis::aio::MultiplexedConnection) {
-    let prefix = format!("test:{}:", short_id());
-    let settings = StoreSettings {
-        redis_url: Secret::new(redis_url()),
-        redis_sentinels: Vec::new(),
-        redis_master: String::new(),
-        key_prefix: prefix.clone(),
-    };
-    let redis = redis::Client::open(redis_url()).unwrap();
-    let conn = redis.get_multiplexed_async_connection().await.unwrap();
-    (Store::connect(&settings).await.unwrap(), prefix, conn)
-}
-
 fn claim(op: &str, cpus_milli: u64) -> Claim {
     Claim {
         op: op.into(),
@@ -93,7 +79,7 @@ fn claim(op: &str, cpus_milli: u64) -> Claim {
 
 #[tokio::test]
 async fn claims_of_nothing_release_and_bad_numbers_change_nothing() {
-    let (store, prefix, mut redis) = store().await;
+    let (store, prefix, mut redis) = bare_store().await;
     // A claim of 0 cpus (a container labelled so, recorded by reconcile) releases cleanly.
     assert!(store.record_claim(&claim("zero", 0), 1).await.unwrap());
     assert!(store.release("e1", "zero").await.unwrap());

@@ -412,6 +412,26 @@ pub async fn tag_busybox(engines: &[u8], repo: &str) {
 }
 
 /// A host port unlikely to be used by another test at the same time.
+/// A store of its own on the test bed's Redis (a fresh key prefix, nothing migrated), its prefix,
+/// and a plain connection for writing keys behind the store's back.
+pub async fn bare_store() -> (
+    clementine::store::Store,
+    String,
+    redis::aio::MultiplexedConnection,
+) {
+    let prefix = format!("test:{}:", short_id());
+    let settings = clementine::config::StoreSettings {
+        redis_url: clementine::config::Secret::new(redis_url()),
+        redis_sentinels: Vec::new(),
+        redis_master: String::new(),
+        key_prefix: prefix.clone(),
+    };
+    let client = redis::Client::open(redis_url()).unwrap();
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
+    let store = clementine::store::Store::connect(&settings).await.unwrap();
+    (store, prefix, conn)
+}
+
 /// The test bed's private registry (basic auth, on its own test host): server, user, password.
 pub fn private_registry() -> (String, String, String) {
     let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());

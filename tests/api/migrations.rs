@@ -1,20 +1,12 @@
 //! The migrations runner on the real Redis: in order, recorded, idempotent.
 
-use crate::common::{redis_url, short_id};
-use clementine::config::Secret;
-use clementine::config::StoreSettings;
+use crate::common::{bare_store, redis_url};
 use clementine::store::migrations::{MIGRATIONS, latest_version};
 use clementine::store::{Store, StoreError};
 
 async fn store() -> (Store, String) {
-    let prefix = format!("test:{}:", short_id());
-    let settings = StoreSettings {
-        redis_url: Secret::new(redis_url()),
-        redis_sentinels: Vec::new(),
-        redis_master: String::new(),
-        key_prefix: prefix.clone(),
-    };
-    (Store::connect(&settings).await.unwrap(), prefix)
+    let (store, prefix, _) = bare_store().await;
+    (store, prefix)
 }
 
 #[tokio::test]
