@@ -2,35 +2,16 @@
 //! ([`Principal`]) first and checks the access policy for the object it touches before doing
 //! anything; handlers stay thin and never decide who may do what.
 
-mod account_end;
-mod audit_log;
-mod audited;
-mod denied;
+mod accounts;
+mod audit;
+mod containers;
 mod engines;
 mod error;
-mod images;
-mod images_on_engines;
-mod inventory;
-mod known;
-mod lifecycle;
-mod listing;
-mod placement;
-mod publish;
-mod pulls;
-mod quotas;
-mod reconcile;
-mod registries;
-mod replay;
-mod run;
-mod scale;
-mod session;
-mod settle;
-mod start;
-mod teams;
-mod tenancy;
-mod tokens;
-mod users;
-mod volumes;
+
+// The capability folders' modules, by their names, for every sibling (`super::placement` ...).
+use accounts::{quotas, tokens};
+use audit::{audit_log, audited, reconcile, settle};
+use containers::{known, lifecycle, listing, placement, pulls, run};
 
 use std::sync::Arc;
 

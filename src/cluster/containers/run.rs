@@ -39,7 +39,7 @@ pub struct RunOptions {
 impl Cluster {
     /// Checks a config for this caller: shape and size, the tenant guard, and requests within
     /// the largest engine the caller may use.
-    pub(super) async fn vet_config(
+    pub(in crate::cluster) async fn vet_config(
         &self,
         principal: &Principal,
         config: &ImageConfig,
@@ -136,7 +136,7 @@ impl Cluster {
     /// One instance, audited: the intent is written before anything is placed; the outcome
     /// says where it went or why it did not. `placement` is whose grants and name the container
     /// gets (the caller, or the original owner on a reschedule); `draft` says who acts and how.
-    pub(super) async fn run_one(
+    pub(in crate::cluster) async fn run_one(
         &self,
         placement: &Principal,
         config: &ImageConfig,

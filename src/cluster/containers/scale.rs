@@ -20,7 +20,7 @@ const SCALE_CONCURRENCY: usize = 8;
 
 /// What a scale must do.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum ScaleStep {
+pub(in crate::cluster) enum ScaleStep {
     /// Start this many.
     Up(u32),
     /// Destroy these (indices into the running list), newest first.
@@ -29,7 +29,7 @@ pub(super) enum ScaleStep {
 }
 
 /// Decides the step from the creation times (RFC 3339) of the running instances.
-pub(super) fn scale_step(created: &[&str], wanted: u32) -> ScaleStep {
+pub(in crate::cluster) fn scale_step(created: &[&str], wanted: u32) -> ScaleStep {
     let current = created.len() as u32;
     if wanted > current {
         return ScaleStep::Up(wanted - current);

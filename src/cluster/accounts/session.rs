@@ -227,7 +227,7 @@ impl Cluster {
     }
 
     /// The API view of a stored user: grants included, hash left out.
-    pub(super) async fn user_view(&self, record: UserRecord) -> ClusterResult<User> {
+    pub(in crate::cluster) async fn user_view(&self, record: UserRecord) -> ClusterResult<User> {
         let engines = self.store.grants(&record.username).await?;
         Ok(User {
             username: record.username,

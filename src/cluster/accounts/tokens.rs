@@ -148,7 +148,7 @@ impl Cluster {
     }
 
     /// Ends every API token of a user (on revoke and delete).
-    pub(super) async fn drop_user_tokens(&self, username: &str) -> ClusterResult<()> {
+    pub(in crate::cluster) async fn drop_user_tokens(&self, username: &str) -> ClusterResult<()> {
         for token in self.store.list_tokens(Some(username)).await? {
             self.store.delete_token(&token).await?;
         }
@@ -156,7 +156,7 @@ impl Cluster {
     }
 
     /// The caller behind an API token: its owner as they are now, limited to its scopes.
-    pub(super) async fn authenticate_api_token(
+    pub(in crate::cluster) async fn authenticate_api_token(
         &self,
         text: &str,
         request_id: Option<String>,

@@ -20,11 +20,11 @@ use crate::store::{Claim, ClaimRefused, Reservations};
 use crate::telemetry::clock::phase;
 
 /// Claim races one request tolerates before it reports what it saw.
-pub(super) const MAX_ATTEMPTS: usize = 8;
+pub(in crate::cluster) const MAX_ATTEMPTS: usize = 8;
 
 /// The engines a caller may schedule onto (admins: all; users: granted), each with its snapshot.
 /// Users are not shown engines they have no grant for, not even in refusal reasons.
-pub(super) struct Candidates {
+pub(in crate::cluster) struct Candidates {
     pub engines: Vec<Engine>,
     pub snapshot: ClusterSnapshot,
 }
@@ -57,13 +57,13 @@ fn snapshot_of(
 }
 
 /// `6379/tcp` -> PortKey.
-pub(super) fn parse_port_key(s: &str) -> Option<PortKey> {
+pub(in crate::cluster) fn parse_port_key(s: &str) -> Option<PortKey> {
     let (port, proto) = s.split_once('/')?;
     PortKey::new(port.parse().ok()?, proto)
 }
 
 /// The host ports a (checked) config publishes.
-pub(super) fn ports_of(config: &ImageConfig) -> Vec<PortKey> {
+pub(in crate::cluster) fn ports_of(config: &ImageConfig) -> Vec<PortKey> {
     config
         .bind_ports
         .iter()
@@ -71,17 +71,20 @@ pub(super) fn ports_of(config: &ImageConfig) -> Vec<PortKey> {
         .collect()
 }
 
-pub(super) fn port_text(p: &PortKey) -> String {
+pub(in crate::cluster) fn port_text(p: &PortKey) -> String {
     p.to_string()
 }
 
-pub(super) fn cpus_milli(cpus: f64) -> u64 {
+pub(in crate::cluster) fn cpus_milli(cpus: f64) -> u64 {
     (cpus * 1000.0).round().max(0.0) as u64
 }
 
 impl Cluster {
     /// Reads the candidate engines and their reservations (two round trips to Redis).
-    pub(super) async fn candidates(&self, principal: &Principal) -> ClusterResult<Candidates> {
+    pub(in crate::cluster) async fn candidates(
+        &self,
+        principal: &Principal,
+    ) -> ClusterResult<Candidates> {
         let engines = self.list_engines(principal).await?;
         let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
         let reservations = self.store.reservations(&ids).await?;
@@ -98,7 +101,7 @@ impl Cluster {
     }
 
     /// The scheduler's view of a config.
-    pub(super) fn placement_request(
+    pub(in crate::cluster) fn placement_request(
         &self,
         config: &ImageConfig,
         image: &str,
@@ -132,7 +135,7 @@ impl Cluster {
     /// Places and claims: returns the engine whose room is now held under `claim.op`, and the
     /// request it was chosen for. When a claim loses a race the snapshot is read again and
     /// placement runs again.
-    pub(super) async fn place_and_claim(
+    pub(in crate::cluster) async fn place_and_claim(
         &self,
         attempt: &Attempt<'_>,
         claim: &mut Claim,
@@ -271,7 +274,7 @@ impl Cluster {
 }
 
 /// One run's placement: what is asked, and the engines earlier tries ruled out.
-pub(super) struct Attempt<'a> {
+pub(in crate::cluster) struct Attempt<'a> {
     pub principal: &'a Principal,
     pub config: &'a ImageConfig,
     /// The image reference, tag included.
@@ -297,6 +300,6 @@ impl Attempt<'_> {
 }
 
 /// Whether a placement type keeps the image alone on its engine.
-pub(super) fn is_unique(kind: PlacementType) -> bool {
+pub(in crate::cluster) fn is_unique(kind: PlacementType) -> bool {
     matches!(kind, PlacementType::Unique | PlacementType::Multi)
 }

@@ -15,7 +15,7 @@ use crate::events::{Draft, actions};
 use crate::telemetry::clock::{self, phase};
 
 /// How a pull ended, cheap to share with the runs that waited for it.
-pub(super) type PullOutcome = Result<(), (PullFailure, String)>;
+pub(in crate::cluster) type PullOutcome = Result<(), (PullFailure, String)>;
 
 type Slot = Arc<tokio::sync::Mutex<Option<(Instant, PullOutcome)>>>;
 
@@ -36,7 +36,7 @@ impl PullFlights {
 impl Cluster {
     /// Pulls `image` onto `engine` for a run by `principal`. A pull that finished while this
     /// one waited for the lock answers for it too.
-    pub(super) async fn pull_for_run(
+    pub(in crate::cluster) async fn pull_for_run(
         &self,
         principal: &Principal,
         engine: &Engine,

@@ -61,7 +61,7 @@ impl Cluster {
     }
 
     /// Records and releases claims from an inventory already taken.
-    pub(super) async fn reconcile_claims_in(
+    pub(in crate::cluster) async fn reconcile_claims_in(
         &self,
         inventory: &Inventory,
     ) -> ClusterResult<ReconcileReport> {

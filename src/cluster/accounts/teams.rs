@@ -146,7 +146,10 @@ impl Cluster {
     }
 
     /// Checked, deduplicated engine ids that all exist (404 naming the first that does not).
-    pub(super) async fn known_engine_ids(&self, engines: &[String]) -> ClusterResult<Vec<String>> {
+    pub(in crate::cluster) async fn known_engine_ids(
+        &self,
+        engines: &[String],
+    ) -> ClusterResult<Vec<String>> {
         if engines.len() > 1024 {
             return Err(InvalidInput::new("engines", "at most 1024 engines").into());
         }
@@ -216,7 +219,7 @@ impl Cluster {
     /// team's (the caller must be a member, or an admin; anyone else gets 404, as for a team
     /// that does not exist). The answer is the principal to place as; audit entries keep the
     /// caller as the actor.
-    pub(super) async fn owner_for(
+    pub(in crate::cluster) async fn owner_for(
         &self,
         principal: &Principal,
         team: Option<&str>,

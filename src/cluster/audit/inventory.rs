@@ -49,7 +49,7 @@ fn located(engine: &str, c: ContainerSummary) -> Option<(String, Located)> {
 
 impl Cluster {
     /// Lists this deployment's containers on every engine.
-    pub(super) async fn inventory(&self) -> ClusterResult<Inventory> {
+    pub(in crate::cluster) async fn inventory(&self) -> ClusterResult<Inventory> {
         let engines = self.store.list_engines().await?;
         let deployment = ContainerLabels::cluster_filter(self.store.keys().prefix());
         let answers = join_all(engines.iter().map(|e| {

@@ -52,7 +52,7 @@ fn check(new: &NewRegistry) -> Result<(), InvalidInput> {
 }
 
 /// Whether a registry `host[:port]` names the engine's own host (see the module's words).
-pub(super) fn is_host_local_server(server: &str) -> bool {
+pub(in crate::cluster) fn is_host_local_server(server: &str) -> bool {
     let host = match server.parse::<std::net::IpAddr>() {
         Ok(_) => server,
         Err(_) => server.rsplit_once(':').map_or(server, |(host, _)| host),
@@ -142,7 +142,7 @@ impl Cluster {
 
     /// The credentials a pull for `owner` from `server` may use: the owner's own first, else
     /// shared ones; for a host-local server, shared ones only. Nobody else's, ever.
-    pub(super) async fn credentials_for(
+    pub(in crate::cluster) async fn credentials_for(
         &self,
         owner: &str,
         server: &str,

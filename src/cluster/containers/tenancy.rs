@@ -27,14 +27,14 @@ pub const DEFAULT_NETWORK: &str = "default";
 
 /// A tenant's volume or network: the name they gave, and the engine's name for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct TenantObject {
+pub(in crate::cluster) struct TenantObject {
     pub given: String,
     pub engine_name: String,
 }
 
 /// What the engine gets for one run.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct EngineSide {
+pub(in crate::cluster) struct EngineSide {
     /// The config with engine-side names.
     pub config: ImageConfig,
     /// The tenant network to join, made on first use.
@@ -44,7 +44,7 @@ pub(super) struct EngineSide {
 }
 
 /// Translates a (checked) config for its owner.
-pub(super) fn engine_side(
+pub(in crate::cluster) fn engine_side(
     scope: &Scope,
     owner: &Principal,
     config: &ImageConfig,
@@ -91,7 +91,7 @@ pub(super) fn engine_side(
 impl Cluster {
     /// Makes the run's network and volumes on the engine (or finds them), refusing any that is
     /// not the owner's.
-    pub(super) async fn ensure_tenant_objects(
+    pub(in crate::cluster) async fn ensure_tenant_objects(
         &self,
         engine: &Engine,
         owner: &str,

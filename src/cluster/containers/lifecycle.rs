@@ -55,7 +55,7 @@ fn op_label(inspect: &bollard::models::ContainerInspectResponse) -> Option<Strin
 }
 
 /// A container the caller may touch.
-pub(super) struct Found {
+pub(in crate::cluster) struct Found {
     pub engine: Engine,
     pub client: std::sync::Arc<EngineClient>,
     pub container: Container,
@@ -63,7 +63,7 @@ pub(super) struct Found {
 }
 
 impl Cluster {
-    pub(super) async fn find_container(
+    pub(in crate::cluster) async fn find_container(
         &self,
         principal: &Principal,
         engine_id: &str,
@@ -129,7 +129,7 @@ impl Cluster {
 
     /// Destroys a container clementine placed, without an access check (undoing a partial run,
     /// scaling down: the caller was checked already).
-    pub(super) async fn destroy_placed(
+    pub(in crate::cluster) async fn destroy_placed(
         &self,
         actor: &Principal,
         engine_id: &str,

@@ -14,7 +14,7 @@ use crate::engine::labels::ContainerLabels;
 use crate::events::{Draft, actions};
 
 /// The 409 for a full quota.
-pub(super) fn quota_exceeded(
+pub(in crate::cluster) fn quota_exceeded(
     owner: &str,
     resource: QuotaResource,
     used: u64,
@@ -51,7 +51,7 @@ impl Cluster {
         self.set_quota(principal, username, limits).await
     }
 
-    pub(super) async fn set_quota(
+    pub(in crate::cluster) async fn set_quota(
         &self,
         principal: &Principal,
         owner: &str,
@@ -123,7 +123,7 @@ impl Cluster {
     }
 
     /// Takes one volume of `owner`'s quota, or answers the 409.
-    pub(super) async fn take_volume(&self, owner: &str) -> ClusterResult<()> {
+    pub(in crate::cluster) async fn take_volume(&self, owner: &str) -> ClusterResult<()> {
         match self.store.take_volume(owner).await? {
             Ok(()) => Ok(()),
             Err((used, limit)) => Err(quota_exceeded(owner, QuotaResource::Volumes, used, limit)),

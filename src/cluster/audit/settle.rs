@@ -12,7 +12,7 @@ use crate::time::now_ms;
 
 /// What the engines say about an action whose outcome was lost.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Verdict {
+pub(in crate::cluster) enum Verdict {
     /// Cannot tell yet: an engine that may hold the answer did not answer.
     LeaveOpen,
     /// A schedule whose container exists: it succeeded.
@@ -24,7 +24,7 @@ pub(super) enum Verdict {
 }
 
 /// Decides how an intent ended from one look at the engines.
-pub(super) fn verdict(intent: &Draft, inventory: &Inventory) -> Verdict {
+pub(in crate::cluster) fn verdict(intent: &Draft, inventory: &Inventory) -> Verdict {
     match intent.action {
         actions::CONTAINER_SCHEDULE | actions::CONTAINER_RESCHEDULE => {
             match inventory.by_op.get(&intent.op) {
@@ -76,7 +76,7 @@ impl Cluster {
         self.settle_intents_in(&inventory, min_age).await
     }
 
-    pub(super) async fn settle_intents_in(
+    pub(in crate::cluster) async fn settle_intents_in(
         &self,
         inventory: &Inventory,
         min_age: Duration,

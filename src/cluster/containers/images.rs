@@ -21,7 +21,7 @@ fn view(owner: &str, name: String, stored: StoredImage) -> SavedImage {
     }
 }
 
-pub(super) fn image_draft(
+pub(in crate::cluster) fn image_draft(
     principal: &Principal,
     action: &'static str,
     name: &str,
@@ -150,7 +150,11 @@ impl Cluster {
     }
 
     /// `owner`'s config of that name (`owner` from [`Cluster::owner_for`]).
-    pub(super) async fn saved(&self, owner: &Principal, name: &str) -> ClusterResult<StoredImage> {
+    pub(in crate::cluster) async fn saved(
+        &self,
+        owner: &Principal,
+        name: &str,
+    ) -> ClusterResult<StoredImage> {
         check_name(name)?;
         self.store
             .get_image(&owner.username, name)

@@ -11,7 +11,7 @@ use crate::engine::{EngineError, PullFailure, from_inspect, registry_of};
 use crate::telemetry::clock::phase;
 
 /// Why a start on the claimed engine failed.
-pub(super) enum StartFailure {
+pub(in crate::cluster) enum StartFailure {
     /// Nothing runs: the claim is to be released, and [`rule_out`] decides what next.
     Released(Failed),
     /// The container runs and keeps its claim; the engine did not answer afterwards.
@@ -19,7 +19,7 @@ pub(super) enum StartFailure {
 }
 
 /// What failed before anything ran.
-pub(super) enum Failed {
+pub(in crate::cluster) enum Failed {
     /// The tenant's network or volumes could not be made or are not theirs.
     Objects(ClusterError),
     Create(EngineError),
@@ -28,7 +28,7 @@ pub(super) enum Failed {
 
 impl Cluster {
     /// The pull policy in force: a registry pulls may not use counts as `never`.
-    pub(super) fn pull_policy(&self, image: &str, asked: PullPolicy) -> PullPolicy {
+    pub(in crate::cluster) fn pull_policy(&self, image: &str, asked: PullPolicy) -> PullPolicy {
         match self.engines.may_pull_from(registry_of(image)) {
             true => asked,
             false => PullPolicy::Never,
@@ -39,7 +39,7 @@ impl Cluster {
     /// the image pulls it (policy `missing`) and tries again once; one that misses the tenant's
     /// network (removed behind clementine's back since this process last saw it) makes it again
     /// and tries again once.
-    pub(super) async fn start_on(
+    pub(in crate::cluster) async fn start_on(
         &self,
         principal: &Principal,
         engine: &Engine,
@@ -123,7 +123,11 @@ impl Cluster {
 
 /// Whether a failed start rules out only this engine (the reason to give for it) or ends the
 /// run (the error to answer).
-pub(super) fn rule_out(engine: &str, image: &str, failed: Failed) -> ClusterResult<String> {
+pub(in crate::cluster) fn rule_out(
+    engine: &str,
+    image: &str,
+    failed: Failed,
+) -> ClusterResult<String> {
     let failure = match failed {
         Failed::Objects(e) => return Err(e),
         Failed::Pull(PullFailure::Engine, message) => {

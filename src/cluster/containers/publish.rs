@@ -19,7 +19,7 @@ fn asked(config: &ImageConfig) -> impl Iterator<Item = (String, IpAddr)> + '_ {
 }
 
 /// Why an engine cannot take a user's config for its publish addresses, if it cannot.
-pub(super) fn unpublishable(engine: &Engine, config: &ImageConfig) -> Option<String> {
+pub(in crate::cluster) fn unpublishable(engine: &Engine, config: &ImageConfig) -> Option<String> {
     let (_, ip) = asked(config).find(|(_, ip)| !engine.publishes_on(*ip))?;
     Some(format!("{}: does not publish on {ip}", engine.id))
 }
@@ -28,7 +28,7 @@ impl Cluster {
     /// A user's `host_ip`s must each be a publish address of some engine they may use (403
     /// `option_not_allowed` naming the field otherwise); placement then keeps to engines that
     /// publish on all of them.
-    pub(super) async fn check_publish_addresses(
+    pub(in crate::cluster) async fn check_publish_addresses(
         &self,
         principal: &Principal,
         config: &ImageConfig,

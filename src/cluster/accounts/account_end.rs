@@ -98,7 +98,7 @@ impl Cluster {
     /// Makes sure `owner` (a user or `team:<name>`, called `whose` in messages) holds nothing on
     /// the engines: with `purge` what it holds is destroyed (each audited); what is left answers
     /// 409 naming it.
-    pub(super) async fn clear_owner(
+    pub(in crate::cluster) async fn clear_owner(
         &self,
         admin: &Principal,
         owner: &str,
@@ -170,7 +170,7 @@ impl Cluster {
 
     /// Drops what an owner kept in Redis: API tokens, saved configs and registry credentials,
     /// each removal its own audit entry. Answers what was removed.
-    pub(super) async fn drop_owned_records(
+    pub(in crate::cluster) async fn drop_owned_records(
         &self,
         admin: &Principal,
         owner: &str,

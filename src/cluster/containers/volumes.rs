@@ -28,7 +28,7 @@ impl Cluster {
     }
 
     /// Every volume of `owner` in this deployment, on every engine (granted or not).
-    pub(super) async fn volumes_of(&self, owner: &str) -> ClusterResult<VolumeList> {
+    pub(in crate::cluster) async fn volumes_of(&self, owner: &str) -> ClusterResult<VolumeList> {
         let engines = self.store.list_engines().await?;
         Ok(self.volumes_on(&engines, self.owned_by(owner)).await)
     }
@@ -41,7 +41,11 @@ impl Cluster {
         ]
     }
 
-    pub(super) async fn volumes_on(&self, engines: &[Engine], filters: Vec<String>) -> VolumeList {
+    pub(in crate::cluster) async fn volumes_on(
+        &self,
+        engines: &[Engine],
+        filters: Vec<String>,
+    ) -> VolumeList {
         let answers = join_all(engines.iter().map(|engine| {
             let filters = filters.clone();
             async move {
@@ -98,7 +102,7 @@ impl Cluster {
     }
 
     /// Removes a volume found already (the caller was checked), audited.
-    pub(super) async fn remove_volume(
+    pub(in crate::cluster) async fn remove_volume(
         &self,
         principal: &Principal,
         engine: &Engine,
