@@ -257,12 +257,4 @@ impl Store {
             .await?;
         Ok(done == 1)
     }
-
-    /// Is this engine granted to this user?
-    pub async fn is_granted(&self, username: &str, engine_id: &str) -> StoreResult<bool> {
-        Ok(self
-            .conn()
-            .sismember(self.keys.user_engines(username), engine_id)
-            .await?)
-    }
 }
