@@ -184,6 +184,29 @@ async fn team_quotas_and_deletion() {
         .filter(|q| q["kind"] == "team")
         .collect();
     assert_eq!(teams[0]["used"]["containers"], 1, "{quotas}");
+    // A team's volume: a member removes it by the name the team gave it; others get 404.
+    let (dave, dave_t) = app.user("dave").await;
+    app.grant(&dave, &["e1"]).await;
+    let with = sleeper(json!({"volumes": ["shared:/data"], "args": ["true"]}));
+    let quota_off = json!({"containers": 5});
+    assert_eq!(
+        app.put(&quota, Some(&app.admin_token), quota_off).await.0,
+        200
+    );
+    let (status, ran) = app.post(&run, Some(&ann_t), with).await;
+    assert_eq!(status, 200, "{ran}");
+    let c = format!(
+        "/apiv1/engine/e1/container/{}",
+        ran["data"]["id"].as_str().unwrap()
+    );
+    assert_eq!(app.delete(&c, Some(&ann_t)).await.0, 200);
+    let volume = "/apiv1/engine/e1/volume/shared";
+    assert_error(
+        &app.delete(volume, Some(&dave_t)).await,
+        404,
+        "engine_not_found",
+    );
+    assert_eq!(app.delete(volume, Some(&ann_t)).await.0, 200);
     // Deleting a team that owns a container: 409 naming it; purge destroys it, audited.
     let path = format!("/apiv1/team/{ops}");
     let refused = app.delete(&path, Some(&app.admin_token)).await;

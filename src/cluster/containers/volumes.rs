@@ -132,8 +132,8 @@ impl Cluster {
         self.audited(draft, work, plain).await
     }
 
-    /// A user's own volume by the name they gave it; for admins, any volume by its engine-side
-    /// name (or their own by its given name).
+    /// A volume by the name its owner gave it: the caller's own, or one of their teams'; for
+    /// admins also any volume by its engine-side name.
     async fn find_volume(
         &self,
         principal: &Principal,
@@ -141,13 +141,20 @@ impl Cluster {
         name: &str,
     ) -> ClusterResult<Volume> {
         let client = self.engines.client(engine);
-        let scoped = self.scope.name(&principal.username, name);
-        let found = match client.inspect_volume(&scoped).await {
-            Err(EngineError::NotFound(_)) if principal.is_admin() => {
-                client.inspect_volume(name).await
+        // The caller's own name first, then their teams'; admins also any engine-side name.
+        let teams = principal.teams.iter().map(|t| crate::domain::team_owner(t));
+        let owners = std::iter::once(principal.username.clone()).chain(teams);
+        let mut tries: Vec<String> = owners.map(|o| self.scope.name(&o, name)).collect();
+        if principal.is_admin() {
+            tries.push(name.to_string());
+        }
+        let mut found = Err(EngineError::NotFound(name.to_string()));
+        for candidate in &tries {
+            found = client.inspect_volume(candidate).await;
+            if !matches!(found, Err(EngineError::NotFound(_))) {
+                break;
             }
-            other => other,
-        };
+        }
         let volume = match found {
             Ok(v) => self.volume_view(engine, v),
             Err(EngineError::NotFound(_)) => return Err(ClusterError::not_found("volume", name)),
