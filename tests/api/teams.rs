@@ -204,7 +204,7 @@ async fn team_quotas_and_deletion() {
     assert_error(
         &app.delete(volume, Some(&dave_t)).await,
         404,
-        "engine_not_found",
+        "volume_not_found",
     );
     assert_eq!(app.delete(volume, Some(&ann_t)).await.0, 200);
     // Deleting a team that owns a container: 409 naming it; purge destroys it, audited.
