@@ -9,9 +9,10 @@ use super::{Store, StoreResult};
 
 /// Failed logins counted per key (a username, or a username and client) and window.
 const COUNT_FAILURE: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
+for _, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+end
+return 0
 ";
 
 impl Store {
@@ -49,18 +50,14 @@ impl Store {
         client: &str,
         window: Duration,
     ) -> StoreResult<()> {
-        let mut pipe = redis::pipe();
-        for key in [
-            self.keys.login_failures_from(username, client),
-            self.keys.login_failures(username),
-        ] {
-            pipe.invoke_script(
-                redis::Script::new(COUNT_FAILURE)
-                    .key(key)
-                    .arg(window.as_millis() as u64),
-            );
-        }
-        let _: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
+        // One script, not a pipeline of them: a pipelined EVALSHA is not retried as EVAL when
+        // Redis does not hold the script yet (a fresh or restarted Redis).
+        let _: i64 = redis::Script::new(COUNT_FAILURE)
+            .key(self.keys.login_failures_from(username, client))
+            .key(self.keys.login_failures(username))
+            .arg(window.as_millis() as u64)
+            .invoke_async(&mut self.conn())
+            .await?;
         Ok(())
     }
 

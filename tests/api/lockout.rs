@@ -106,3 +106,21 @@ async fn a_flood_of_refusals_is_counted_not_written_one_by_one() {
         assert_eq!(detail["client"], client);
     }
 }
+
+/// A Redis that has never run the failure counter (fresh, restarted, or failed over) still
+/// counts the failure: the wrong password answers 401, never a 500.
+#[tokio::test]
+async fn a_failed_login_counts_on_a_redis_without_the_script() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin.clone();
+    let mut redis = app.redis().await;
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let wrong = login_from(&app, "127.0.0.7", &admin, "not-the-password", None).await;
+    assert_error(&wrong, 401, "invalid_credentials");
+    let empty = login_from(&app, "127.0.0.7", "", "x", None).await;
+    assert_error(&empty, 401, "invalid_credentials");
+}
