@@ -34,6 +34,7 @@ fn operator() -> Principal {
         token: None,
         session: None,
         teams: Vec::new(),
+        via: Default::default(),
     }
 }
 

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::listener::{Acceptor, AcceptorExt, BoxAcceptor, Listener, TcpAcceptor, TcpListener};
 use tokio::task::JoinHandle;
 
 use crate::api;
 use crate::auth::{Passwords, SecretBox, Tokens};
-use crate::cluster::{Cluster, ClusterError, spawn_reconciler};
+use crate::cluster::{Cluster, ClusterError, spawn_reconciler, spawn_vanished_releaser};
 use crate::config::Settings;
 use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
 use crate::events::{Audit, TailHub};
@@ -36,6 +36,8 @@ pub enum StartupError {
     NoSecretsKey,
     #[error("cannot create the first admin: {0}")]
     Admin(#[from] ClusterError),
+    #[error("the Docker API's TLS files cannot be used: {0}")]
+    DockerTls(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -99,28 +101,24 @@ pub struct Application {
     cluster: Arc<Cluster>,
     monitor: JoinHandle<()>,
     reconciler: JoinHandle<()>,
+    releaser: JoinHandle<()>,
     shutdown: Shutdown,
     grace: Duration,
     max_body_bytes: usize,
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// The Docker Engine API listener, when configured.
+    docker: Option<(SocketAddr, BoxAcceptor)>,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let shutdown = Shutdown::new();
         let (cluster, store, pool) = build_cluster(&settings, &shutdown).await?;
-        let acceptor = TcpListener::bind(settings.listen)
-            .into_acceptor()
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: settings.listen,
-                source,
-            })?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .unwrap_or(settings.listen);
+        let (addr, acceptor) = bind(settings.listen).await?;
+        let docker = match &settings.docker {
+            Some(docker) => Some(docker_listener(docker).await?),
+            None => None,
+        };
 
         let monitor = HealthMonitor::new(
             store,
@@ -134,17 +132,25 @@ impl Application {
             settings.reconcile_interval,
             shutdown.clone(),
         );
+        let releaser = spawn_vanished_releaser(cluster.clone(), shutdown.clone());
         Ok(Self {
             addr,
             acceptor,
             cluster,
             monitor,
             reconciler,
+            releaser,
             shutdown,
             grace: settings.shutdown_grace,
             max_body_bytes: settings.max_body_bytes,
             trusted_proxies: settings.trusted_proxies.clone(),
+            docker,
         })
+    }
+
+    /// The Docker API's address, when it listens.
+    pub fn docker_addr(&self) -> Option<SocketAddr> {
+        self.docker.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The address actually bound (useful with port 0).
@@ -174,11 +180,27 @@ impl Application {
             tracing::info!("shutting down: draining requests");
             shutdown.begin();
         };
+        let docker = self.docker.map(|(_, acceptor)| {
+            let app = crate::docker::app(
+                self.cluster.clone(),
+                self.shutdown.clone(),
+                self.max_body_bytes,
+            );
+            let shutdown = self.shutdown.clone();
+            let stopped = async move { shutdown.begun().await };
+            let server = Server::new_with_acceptor(acceptor);
+            tokio::spawn(server.run_with_graceful_shutdown(app, stopped, Some(self.grace)))
+        });
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, signal, Some(self.grace))
             .await;
+        if let Some(docker) = docker
+            && let Ok(Err(e)) = docker.await
+        {
+            tracing::error!(error = %e, "the Docker API listener failed");
+        }
         // Both return once shutdown has begun (after the round in progress).
-        let _ = tokio::join!(self.monitor, self.reconciler);
+        let _ = tokio::join!(self.monitor, self.reconciler, self.releaser);
         self.shutdown.close();
         if tokio::time::timeout(OUTBOX_FLUSH, self.cluster.audit().flush())
             .await
@@ -196,6 +218,32 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+/// A TCP listener on `addr`, and the address it got (port 0 picks one).
+async fn bind(addr: SocketAddr) -> Result<(SocketAddr, TcpAcceptor), StartupError> {
+    let acceptor = (TcpListener::bind(addr).into_acceptor().await)
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    let bound = (acceptor.local_addr().first())
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(addr);
+    Ok((bound, acceptor))
+}
+
+/// The Docker API's listener: plain, or HTTPS with its certificate and key.
+async fn docker_listener(
+    settings: &crate::config::DockerSettings,
+) -> Result<(SocketAddr, BoxAcceptor), StartupError> {
+    let (addr, tcp) = bind(settings.listen).await?;
+    let acceptor = match &settings.tls {
+        None => tcp.boxed(),
+        Some((cert, key)) => {
+            let config = crate::https::server_config(cert, key).map_err(StartupError::DockerTls)?;
+            crate::https::TlsAcceptorOf::new(tcp, config).boxed()
+        }
+    };
+    tracing::info!(%addr, tls = settings.tls.is_some(), "Docker API listening");
+    Ok((addr, acceptor))
 }
 
 async fn shutdown_signal() {

@@ -33,7 +33,7 @@ use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 pub use error::{ApiError, ErrorCode};
-pub use middleware::{ClientAddr, RequestId};
+pub use middleware::{BodyLimit, ClientAddr, RequestId};
 pub use response::{ApiResult, Envelope};
 
 use crate::cluster::Cluster;

@@ -173,6 +173,19 @@ mod reviewed_fields {
         // Scoped to the owner, or refused when they would reach the host or others (below).
         "volumes",
         "network_mode",
+        // The process inside the container: its terminal, stdin, directory and (container)
+        // user; none reaches past the container.
+        "tty",
+        "open_stdin",
+        "stdin_once",
+        "working_dir",
+        "user",
+        // Keys under `clementine.` are refused by the shape check, so no owner can be forged.
+        "container_labels",
+        // Names on the owner's own network only.
+        "network_aliases",
+        // The engine removes it; its claim is released when the engine says so.
+        "auto_remove",
     ];
     /// Each with a value that reaches the engine's host or other tenants.
     fn admin_only() -> Vec<(&'static str, ImageConfig)> {
@@ -255,6 +268,14 @@ mod reviewed_fields {
             devices: vec!["x".into()],
             pid_mode: Some("host".into()),
             ipc_mode: Some("host".into()),
+            tty: true,
+            open_stdin: true,
+            stdin_once: true,
+            working_dir: Some("/w".into()),
+            user: Some("1".into()),
+            container_labels: [("a".to_string(), "b".to_string())].into(),
+            network_aliases: vec!["a".into()],
+            auto_remove: true,
         };
         let json = serde_json::to_value(full).unwrap();
         json.as_object().unwrap().keys().cloned().collect()

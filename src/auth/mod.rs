@@ -10,7 +10,7 @@ mod token;
 
 pub use guard::forbidden_for_users;
 pub use password::Passwords;
-pub use policy::{LoginSession, Principal, TokenGrant, acting_role};
+pub use policy::{LoginSession, Principal, TokenGrant, Via, acting_role};
 pub use secrets::{SecretBox, Unopenable};
 pub use token::{Claims, IssuedToken, Tokens};
 

@@ -25,6 +25,25 @@ pub struct Principal {
     pub session: Option<LoginSession>,
     /// The teams the caller is a member of (read with the account at every request).
     pub teams: Vec<String>,
+    /// The front door the request came in by; the audit log records it.
+    pub via: Via,
+}
+
+/// The front door of a request: `/apiv1`, or the Docker Engine API listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    #[default]
+    Api,
+    Docker,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Api => "api",
+            Via::Docker => "docker",
+        }
+    }
 }
 
 /// A login JWT in use: enough to check it again later (a live stream does, every second).
@@ -67,6 +86,7 @@ impl Principal {
             token: None,
             session: None,
             teams: Vec::new(),
+            via: Default::default(),
         }
     }
 
@@ -144,6 +164,7 @@ mod tests {
             token: None,
             session: None,
             teams: Vec::new(),
+            via: Default::default(),
         }
     }
 

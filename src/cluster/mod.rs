@@ -10,8 +10,8 @@ mod error;
 
 // The capability folders' modules, by their names, for every sibling (`super::placement` ...).
 use accounts::{quotas, tokens};
-use audit::{audit_log, audited, reconcile, settle};
-use containers::{known, lifecycle, listing, placement, pulls, run};
+use audit::{audit_log, audited, reconcile, settle, vanished};
+use containers::{known, lifecycle, listing, networks, placement, pulls, relay, run};
 
 use std::sync::Arc;
 
@@ -19,9 +19,12 @@ pub use audit_log::EventQuery;
 pub use error::{ClusterError, Conflict};
 pub use lifecycle::{Action, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};
 pub use listing::ContainerFilter;
+pub use networks::TenantNetwork;
 pub use reconcile::{CLAIM_GRACE, ReconcileReport, spawn_reconciler};
+pub use relay::{ContainerCall, ExecCall, Hijacked};
 pub use run::{MAX_COUNT, RunOptions};
 pub use settle::SettleReport;
+pub use vanished::spawn_vanished_releaser;
 
 use crate::auth::{Passwords, Principal, Tokens};
 use crate::config::PlacementSettings;

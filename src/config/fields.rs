@@ -22,6 +22,28 @@ impl RawConfig {
         })
     }
 
+    /// The Docker API listener: off without an address; TLS needs both files.
+    pub(super) fn docker(&self) -> Result<Option<super::DockerSettings>, ConfigError> {
+        let Some(text) = self.docker.listen.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let listen = text.parse().map_err(|_| {
+            ConfigError(format!(
+                "docker.listen (CLEMENTINE_DOCKER_LISTEN) must be host:port with an IP address, not {text:?}"
+            ))
+        })?;
+        let tls = match (&self.docker.tls_cert, &self.docker.tls_key) {
+            (Some(cert), Some(key)) => Some((PathBuf::from(cert), PathBuf::from(key))),
+            (None, None) => None,
+            _ => {
+                return error(
+                    "docker.tls_cert and docker.tls_key (CLEMENTINE_DOCKER_TLS_CERT, CLEMENTINE_DOCKER_TLS_KEY) go together",
+                );
+            }
+        };
+        Ok(Some(super::DockerSettings { listen, tls }))
+    }
+
     pub(super) fn tls_files(&self) -> Result<TlsFiles, ConfigError> {
         Ok(TlsFiles {
             ca: required_path(&self.tls.ca, "tls.ca", "CLEMENTINE_TLS_CA")?,

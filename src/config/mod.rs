@@ -36,6 +36,9 @@
 //! | `trusted_proxies`      | `CLEMENTINE_TRUSTED_PROXIES`      | none: the client is the TCP peer |
 //! | `secrets_key`          | `CLEMENTINE_SECRETS_KEY`          | none: no registry credentials |
 //! | `secrets_key_file`     | `CLEMENTINE_SECRETS_KEY_FILE`     |                           |
+//! | `docker.listen`        | `CLEMENTINE_DOCKER_LISTEN`        | none: the Docker API is off |
+//! | `docker.tls_cert`      | `CLEMENTINE_DOCKER_TLS_CERT`      | none: plain HTTP (with `tls_key`, HTTPS) |
+//! | `docker.tls_key`       | `CLEMENTINE_DOCKER_TLS_KEY`       |                           |
 //!
 //! Relative paths are taken from the working directory. The JWT secret must be at least 32 bytes.
 
@@ -103,6 +106,15 @@ pub struct Settings {
     /// Proxies (HAProxy in front of replicas) whose `X-Forwarded-For` names the client; any
     /// other peer is the client itself.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The Docker Engine API listener; `None`: off.
+    pub docker: Option<DockerSettings>,
+}
+
+/// Where the Docker Engine API listens, and its certificate and key (PEM) when it serves HTTPS.
+#[derive(Debug, Clone)]
+pub struct DockerSettings {
+    pub listen: SocketAddr,
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// How containers are placed when a request does not say.
@@ -266,6 +278,7 @@ impl Settings {
             )?,
             secrets_key: raw.secrets_key()?,
             trusted_proxies: raw.trusted_proxies()?,
+            docker: raw.docker()?,
             pull_registries: raw.pull_registries.as_deref().map(|list| {
                 list.split(',')
                     .map(str::trim)

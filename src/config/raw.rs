@@ -136,6 +136,21 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
     ),
     ("CLEMENTINE_SECRETS_KEY", "secrets_key", text!(secrets_key)),
     (
+        "CLEMENTINE_DOCKER_LISTEN",
+        "docker.listen",
+        text!(docker.listen),
+    ),
+    (
+        "CLEMENTINE_DOCKER_TLS_CERT",
+        "docker.tls_cert",
+        text!(docker.tls_cert),
+    ),
+    (
+        "CLEMENTINE_DOCKER_TLS_KEY",
+        "docker.tls_key",
+        text!(docker.tls_key),
+    ),
+    (
         "CLEMENTINE_SECRETS_KEY_FILE",
         "secrets_key_file",
         text!(secrets_key_file),
@@ -172,6 +187,17 @@ pub(super) struct RawConfig {
     pub(super) trusted_proxies: Option<String>,
     pub(super) secrets_key: Option<String>,
     pub(super) secrets_key_file: Option<String>,
+    #[serde(default)]
+    pub(super) docker: RawDocker,
+}
+
+/// The Docker API listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDocker {
+    pub(super) listen: Option<String>,
+    pub(super) tls_cert: Option<String>,
+    pub(super) tls_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -58,6 +58,9 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
     /// The id of the API token the request came with (never its text).
     pub token: Option<String>,
+    /// The front door the request came in by: `api` (`/apiv1`) or `docker` (the Docker Engine
+    /// API listener); absent for what clementine does by itself.
+    pub via: Option<String>,
     /// Operation id shared by an intent and its outcome (and the container's `clementine.op`).
     pub op: String,
     /// For destroys and reschedules: the op that scheduled the container.

@@ -78,6 +78,39 @@ pub struct ImageConfig {
     #[oai(default, skip_serializing_if = "PullPolicy::is_missing")]
     #[serde(default, skip_serializing_if = "PullPolicy::is_missing")]
     pub pull: PullPolicy,
+    /// Allocate a terminal (Docker's `Tty`): output is one raw stream, not stdout and stderr.
+    #[oai(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tty: bool,
+    /// Keep stdin open for attaching (Docker's `OpenStdin`).
+    #[oai(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub open_stdin: bool,
+    /// Close stdin when the first attached client closes it (Docker's `StdinOnce`).
+    #[oai(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stdin_once: bool,
+    /// Working directory of the process (an absolute path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Who the process runs as: `user`, `uid`, `user:group` or `uid:gid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Labels on the container itself (Docker's `Labels`; keys under `clementine.` are
+    /// clementine's own and refused).
+    #[oai(default, skip_serializing_if_is_empty)]
+    #[serde(default)]
+    #[serde(skip_serializing_if = "is_empty")]
+    pub container_labels: BTreeMap<String, String>,
+    /// More names the container answers to on its network (beside `container_name`).
+    #[oai(default, skip_serializing_if_is_empty)]
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub network_aliases: Vec<String>,
+    /// Remove the container when it exits (Docker's `AutoRemove`); its reservation goes with it.
+    #[oai(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub auto_remove: bool,
     /// Admin-only: run privileged.
     #[oai(default, skip_serializing_if = "is_false")]
     #[serde(default)]

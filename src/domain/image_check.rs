@@ -101,7 +101,82 @@ pub fn check_config(config: &ImageConfig) -> Result<(), InvalidInput> {
         return Err(invalid("network_mode", "must be 1 to 128 characters"));
     }
     check_volumes(config)?;
+    check_process(config)?;
+    check_container_labels(config)?;
     check_ports(config)
+}
+
+/// Longest container label key, and most container labels.
+pub const MAX_LABEL_KEY: usize = 256;
+
+/// `working_dir`, `user` and `network_aliases`.
+fn check_process(config: &ImageConfig) -> Result<(), InvalidInput> {
+    if let Some(dir) = &config.working_dir
+        && (!dir.starts_with('/') || dir.len() > MAX_ITEM || dir.contains('\0'))
+    {
+        return Err(invalid(
+            "working_dir",
+            format!("must be an absolute path of at most {MAX_ITEM} bytes"),
+        ));
+    }
+    if let Some(user) = &config.user {
+        let ok = !user.is_empty()
+            && user.len() <= 256
+            && user.split(':').count() <= 2
+            && (user.bytes())
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+        if !ok {
+            return Err(invalid(
+                "user",
+                "must be user, uid, user:group or uid:gid (at most 256 characters)",
+            ));
+        }
+    }
+    if config.network_aliases.len() > 16 {
+        return Err(invalid("network_aliases", "at most 16 aliases"));
+    }
+    for (i, alias) in config.network_aliases.iter().enumerate() {
+        super::check_object_name(&format!("network_aliases[{i}]"), alias)?;
+    }
+    Ok(())
+}
+
+/// Container labels: bounded, and none under clementine's own `clementine.` keys (which say
+/// who owns a container).
+fn check_container_labels(config: &ImageConfig) -> Result<(), InvalidInput> {
+    if config.container_labels.len() > MAX_LIST {
+        return Err(invalid(
+            "container_labels",
+            format!("at most {MAX_LIST} labels"),
+        ));
+    }
+    for (k, v) in &config.container_labels {
+        let field = || {
+            format!(
+                "container_labels.{}",
+                k.chars().take(64).collect::<String>()
+            )
+        };
+        if k.is_empty() || k.len() > MAX_LABEL_KEY || k.contains('\0') {
+            return Err(invalid(
+                field(),
+                format!("keys must be 1 to {MAX_LABEL_KEY} bytes without NUL"),
+            ));
+        }
+        if k.starts_with(crate::domain::RESERVED_LABEL_PREFIX) {
+            return Err(invalid(
+                field(),
+                "keys under clementine. are clementine's own",
+            ));
+        }
+        if v.len() > MAX_ITEM || v.contains('\0') {
+            return Err(invalid(
+                field(),
+                format!("must be at most {MAX_ITEM} bytes without NUL"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_environment(config: &ImageConfig) -> Result<(), InvalidInput> {

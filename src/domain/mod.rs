@@ -8,6 +8,7 @@ mod cluster;
 mod container;
 mod engine;
 mod event;
+mod exec;
 mod image;
 mod image_check;
 mod images;
@@ -33,13 +34,14 @@ pub use engine::{
     check_publish_ips, is_host_local,
 };
 pub use event::{AuditEvent, EventPage, Phase};
+pub use exec::ExecConfig;
 pub use image::{BindPort, ImageConfig, PlacementType, PullPolicy, RestartPolicy};
 pub use image_check::{MAX_IMAGE_REF, MAX_ITEM, MAX_LIST, check_config, image_with_tag};
 pub use images::{EngineImage, PullRequest, PullResult};
 pub use names::{
     InvalidInput, MAX_CPUS, MAX_LABEL_LEN, MAX_LABELS, MAX_MEMORY_MB, MAX_NAME_LEN,
-    MAX_PASSWORD_LEN, MIN_CPUS, MIN_MEMORY_MB, MIN_PASSWORD_LEN, check_engine_id, check_labels,
-    check_password, check_username,
+    MAX_PASSWORD_LEN, MIN_CPUS, MIN_MEMORY_MB, MIN_PASSWORD_LEN, RESERVED_LABEL_PREFIX,
+    check_engine_id, check_labels, check_password, check_username,
 };
 pub use owner::{owner_kind, team_owner};
 pub use quota::{

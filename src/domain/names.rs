@@ -93,6 +93,10 @@ pub fn check_password(field: &str, password: &str) -> Result<(), InvalidInput> {
     Ok(())
 }
 
+/// Docker label keys clementine writes on what it makes (owner, cluster, op ...); nobody else
+/// may set them.
+pub const RESERVED_LABEL_PREFIX: &str = "clementine.";
+
 /// Checks a list of labels: at most 64, each 1 to 128 printable characters.
 pub fn check_labels(field: &str, labels: &[String]) -> Result<(), InvalidInput> {
     if labels.len() > MAX_LABELS {

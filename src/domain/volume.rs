@@ -17,6 +17,9 @@ pub struct Volume {
     pub owner: Option<String>,
     /// When the engine made it (RFC 3339), when it says.
     pub created: Option<String>,
+    /// The owner's own labels on it (clementine's are not shown).
+    #[oai(default, skip_serializing_if_is_empty)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The caller's volumes on every engine they may use, and the engines that did not answer.

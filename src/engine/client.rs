@@ -40,6 +40,8 @@ pub struct EngineClient {
     pub id: String,
     pub addr: String,
     docker: Docker,
+    /// The same transport, for calls relayed byte for byte (see `raw`).
+    pub(super) http: HttpsClient,
     timeout: Duration,
     metrics: Arc<Metrics>,
 }
@@ -64,6 +66,7 @@ impl EngineClient {
         timeout: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let relay = http.clone();
         let transport = move |req: BollardRequest| {
             let http = http.clone();
             async move {
@@ -85,6 +88,7 @@ impl EngineClient {
             id: id.to_string(),
             addr: addr.to_string(),
             docker,
+            http: relay,
             timeout,
             metrics,
         }

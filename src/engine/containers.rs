@@ -134,7 +134,18 @@ pub fn from_inspect(
         .collect();
     image.hostname = config.hostname;
     image.domain = config.domainname.filter(|d| !d.is_empty());
-    image.network_mode = inspect.host_config.and_then(|h| h.network_mode);
+    image.tty = config.tty.unwrap_or(false);
+    image.open_stdin = config.open_stdin.unwrap_or(false);
+    image.stdin_once = config.stdin_once.unwrap_or(false);
+    image.working_dir = config.working_dir.filter(|d| !d.is_empty());
+    image.user = config.user.filter(|u| !u.is_empty());
+    image.container_labels = (config.labels.iter().flatten())
+        .filter(|(k, _)| !k.starts_with(crate::domain::RESERVED_LABEL_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let host = inspect.host_config.unwrap_or_default();
+    image.auto_remove = host.auto_remove.unwrap_or(false);
+    image.network_mode = host.network_mode;
     Container {
         id: inspect.id.unwrap_or_default(),
         name: shown_name(labels.as_ref(), inspect.name),

@@ -34,40 +34,45 @@ impl EngineError {
             B::DockerResponseServerError {
                 status_code,
                 message,
-            } => match status_code {
-                404 => EngineError::NotFound(message),
-                409 => EngineError::Conflict(message),
-                _ => EngineError::Docker {
-                    status: status_code,
-                    message,
-                },
-            },
+            } => Self::from_status(status_code, message),
             // bollard's own limit: the transport timeout every request carries.
             B::RequestTimeoutError => {
                 EngineError::Timeout(super::client::TRANSPORT_TIMEOUT.as_millis())
             }
-            other => {
-                let chain = error_chain(&other);
-                let lower = chain.to_lowercase();
-                if lower.contains("certificate")
-                    || lower.contains("tls")
-                    || lower.contains("handshake")
-                    || lower.contains("alert")
-                    || lower.contains("corrupt message")
-                {
-                    EngineError::Tls(chain)
-                } else if lower.contains("connect")
-                    || lower.contains("refused")
-                    || lower.contains("unreachable")
-                    || lower.contains("reset")
-                    || lower.contains("broken pipe")
-                    || lower.contains("closed")
-                {
-                    EngineError::Unreachable(chain)
-                } else {
-                    EngineError::Other(chain)
-                }
-            }
+            other => Self::from_transport(&other),
+        }
+    }
+
+    /// Docker's answer with a status that is not a success.
+    pub fn from_status(status: u16, message: String) -> Self {
+        match status {
+            404 => EngineError::NotFound(message),
+            409 => EngineError::Conflict(message),
+            _ => EngineError::Docker { status, message },
+        }
+    }
+
+    /// A failure below HTTP, classified by the words of its source chain.
+    pub fn from_transport(e: &dyn std::error::Error) -> Self {
+        let chain = error_chain(e);
+        let lower = chain.to_lowercase();
+        if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("alert")
+            || lower.contains("corrupt message")
+        {
+            EngineError::Tls(chain)
+        } else if lower.contains("connect")
+            || lower.contains("refused")
+            || lower.contains("unreachable")
+            || lower.contains("reset")
+            || lower.contains("broken pipe")
+            || lower.contains("closed")
+        {
+            EngineError::Unreachable(chain)
+        } else {
+            EngineError::Other(chain)
         }
     }
 }

@@ -15,6 +15,7 @@ mod objects;
 mod ops;
 mod pool;
 mod pull;
+mod raw;
 mod spec;
 mod tls;
 pub mod views;

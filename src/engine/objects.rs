@@ -114,4 +114,22 @@ impl EngineClient {
             .await?;
         Ok(labels)
     }
+
+    /// Networks carrying every `key=value` label given.
+    pub async fn list_networks(
+        &self,
+        label_filters: Vec<String>,
+    ) -> Result<Vec<bollard::models::Network>, EngineError> {
+        let filters = (!label_filters.is_empty())
+            .then(|| HashMap::from([("label".to_string(), label_filters)]));
+        let options = bollard::query_parameters::ListNetworksOptions { filters };
+        self.call("network_list", self.docker().list_networks(Some(options)))
+            .await
+    }
+
+    /// Removes a network; Docker answers 403 or 409 while a container is connected.
+    pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+        self.call("network_remove", self.docker().remove_network(name))
+            .await
+    }
 }

@@ -19,9 +19,8 @@ use crate::domain::ImageConfig;
 const SLOW_CALL: Duration = Duration::from_secs(360);
 
 impl EngineClient {
-    /// Creates and starts a container; when the start fails the container is removed again, so
-    /// a failed run leaves nothing behind. Returns the container id.
-    pub async fn create_and_start(
+    /// Creates a container (not started). Returns the container id.
+    pub async fn create(
         &self,
         config: &ImageConfig,
         labels: HashMap<String, String>,
@@ -38,18 +37,26 @@ impl EngineClient {
                 self.docker().create_container(Some(options), body),
             )
             .await?;
+        Ok(created.id)
+    }
+
+    /// Creates and starts a container; when the start fails the container is removed again, so
+    /// a failed run leaves nothing behind. Returns the container id.
+    pub async fn create_and_start(
+        &self,
+        config: &ImageConfig,
+        labels: HashMap<String, String>,
+        alias: Option<&str>,
+    ) -> Result<String, EngineError> {
+        let id = self.create(config, labels, alias).await?;
         if let Err(e) = self
-            .call_with(
-                "start",
-                SLOW_CALL,
-                self.docker().start_container(&created.id, None),
-            )
+            .call_with("start", SLOW_CALL, self.docker().start_container(&id, None))
             .await
         {
-            let _ = self.remove(&created.id).await;
+            let _ = self.remove(&id).await;
             return Err(e);
         }
-        Ok(created.id)
+        Ok(id)
     }
 
     /// Inspects a container by id or name.
@@ -71,6 +78,15 @@ impl EngineClient {
             self.docker().remove_container(id, Some(options)),
         )
         .await
+    }
+
+    /// Sends a signal to the container's main process.
+    pub async fn kill(&self, id: &str, signal: &str) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::KillContainerOptions {
+            signal: signal.to_string(),
+        };
+        self.call("kill", self.docker().kill_container(id, Some(options)))
+            .await
     }
 
     pub async fn start(&self, id: &str) -> Result<(), EngineError> {

@@ -58,6 +58,7 @@ pub fn create_body(
             .then(|| config.devices.iter().map(|d| device(d)).collect()),
         pid_mode: config.pid_mode.clone(),
         ipc_mode: config.ipc_mode.clone(),
+        auto_remove: config.auto_remove.then_some(true),
         ..Default::default()
     };
     ContainerCreateBody {
@@ -73,7 +74,13 @@ pub fn create_body(
         }),
         hostname: config.hostname.clone(),
         domainname: config.domain.clone(),
-        labels: Some(labels),
+        labels: Some(with_own(labels, &config.container_labels)),
+        tty: config.tty.then_some(true),
+        open_stdin: config.open_stdin.then_some(true),
+        stdin_once: config.stdin_once.then_some(true),
+        attach_stdin: config.open_stdin.then_some(true),
+        working_dir: config.working_dir.clone(),
+        user: config.user.clone(),
         exposed_ports: some_vec(exposed),
         volumes: some_vec(anonymous),
         host_config: Some(host_config),
@@ -82,16 +89,35 @@ pub fn create_body(
     }
 }
 
-/// The alias on the container's own network, so that containers there reach it by the name
-/// its owner gave it (Docker's built-in modes take no aliases).
+/// The owner's own labels beside clementine's (which win: the config check refuses owners'
+/// labels under `clementine.` anyway).
+fn with_own(
+    mut labels: HashMap<String, String>,
+    own: &std::collections::BTreeMap<String, String>,
+) -> HashMap<String, String> {
+    for (k, v) in own {
+        labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    labels
+}
+
+/// The aliases on the container's own network, so that containers there reach it by the name
+/// its owner gave it and by the config's `network_aliases` (Docker's built-in modes take no
+/// aliases).
 fn networking(config: &ImageConfig, alias: Option<&str>) -> Option<NetworkingConfig> {
     let network = config.network_mode.as_deref()?;
-    let alias = alias?;
-    if matches!(network, "bridge" | "host" | "none" | "default") || network.contains(':') {
+    let aliases: Vec<String> = (alias.into_iter())
+        .chain(config.network_aliases.iter().map(String::as_str))
+        .map(str::to_string)
+        .collect();
+    if aliases.is_empty()
+        || matches!(network, "bridge" | "host" | "none" | "default")
+        || network.contains(':')
+    {
         return None;
     }
     let endpoint = EndpointSettings {
-        aliases: Some(vec![alias.to_string()]),
+        aliases: Some(aliases),
         ..Default::default()
     };
     Some(NetworkingConfig {
@@ -155,6 +181,14 @@ mod tests {
             devices: vec!["/dev/fuse".into()],
             pid_mode: Some("host".into()),
             ipc_mode: Some("host".into()),
+            tty: true,
+            open_stdin: true,
+            stdin_once: true,
+            working_dir: Some("/srv".into()),
+            user: Some("1000:1000".into()),
+            container_labels: [("com.example.app".to_string(), "shop".to_string())].into(),
+            network_aliases: vec!["db".into()],
+            auto_remove: true,
         };
         let labels = HashMap::from([("clementine.owner".to_string(), "ann".to_string())]);
         let body = create_body(&config, labels.clone(), Some("web"));
@@ -167,11 +201,19 @@ mod tests {
         assert_eq!(body.env, Some(vec!["A=1".to_string()]));
         assert_eq!(body.hostname.as_deref(), Some("h"));
         assert_eq!(body.domainname.as_deref(), Some("example.test"));
-        assert_eq!(body.labels, Some(labels));
+        let mut all_labels = labels.clone();
+        all_labels.insert("com.example.app".into(), "shop".into());
+        assert_eq!(body.labels, Some(all_labels));
+        assert_eq!(body.tty, Some(true));
+        assert_eq!(body.open_stdin, Some(true));
+        assert_eq!(body.stdin_once, Some(true));
+        assert_eq!(body.working_dir.as_deref(), Some("/srv"));
+        assert_eq!(body.user.as_deref(), Some("1000:1000"));
         assert_eq!(body.volumes, Some(vec!["/cache".to_string()]));
         assert_eq!(body.exposed_ports, Some(vec!["80/tcp".to_string()]));
         let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
-        assert_eq!(endpoints["backend"].aliases, Some(vec!["web".to_string()]));
+        let aliases = Some(vec!["web".to_string(), "db".to_string()]);
+        assert_eq!(endpoints["backend"].aliases, aliases);
         let hc = body.host_config.unwrap();
         assert_eq!(hc.nano_cpus, Some(500_000_000));
         assert_eq!(hc.memory, Some(64 * 1024 * 1024));
@@ -193,5 +235,6 @@ mod tests {
         assert_eq!(device.cgroup_permissions.as_deref(), Some("rwm"));
         assert_eq!(hc.pid_mode.as_deref(), Some("host"));
         assert_eq!(hc.ipc_mode.as_deref(), Some("host"));
+        assert_eq!(hc.auto_remove, Some(true));
     }
 }

@@ -38,9 +38,21 @@ const CHANGES: &[&str] = &[
     "create", "start", "die", "pause", "unpause", "rename", "update", "destroy",
 ];
 
+/// A container of this deployment that the engine removed (its `destroy` event), with the op
+/// whose claim it held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vanished {
+    pub engine: String,
+    pub container: String,
+    pub owner: Option<String>,
+    pub op: String,
+}
+
 /// Every engine's view, by engine id.
 pub struct ContainerViews {
     pool: Arc<EnginePool>,
+    /// Containers removed, as the streams tell (see [`ContainerViews::vanished`]).
+    vanished: tokio::sync::broadcast::Sender<Vanished>,
     /// This deployment's key prefix: containers of other deployments are nobody's here.
     deployment: String,
     views: RwLock<HashMap<String, Arc<View>>>,
@@ -49,6 +61,7 @@ pub struct ContainerViews {
 struct View {
     addr: String,
     deployment: String,
+    vanished: tokio::sync::broadcast::Sender<Vanished>,
     state: Mutex<ViewState>,
     stop: CancellationToken,
 }
@@ -81,9 +94,16 @@ impl ContainerViews {
     pub fn new(pool: Arc<EnginePool>, deployment: &str) -> Self {
         Self {
             pool,
+            vanished: tokio::sync::broadcast::channel(1024).0,
             deployment: deployment.to_string(),
             views: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Containers of this deployment the engines remove from now on (auto-removed ones, or
+    /// ones removed behind clementine's back), so their claims can be released at once.
+    pub fn vanished(&self) -> tokio::sync::broadcast::Receiver<Vanished> {
+        self.vanished.subscribe()
     }
 
     fn view(&self, id: &str) -> Option<Arc<View>> {
@@ -112,6 +132,7 @@ impl ContainerViews {
             let view = Arc::new(View {
                 addr: engine.addr.clone(),
                 deployment: self.deployment.clone(),
+                vanished: self.vanished.clone(),
                 state: Mutex::default(),
                 stop: CancellationToken::new(),
             });
@@ -183,6 +204,25 @@ impl View {
     }
 }
 
+/// Tells of a removed container of this deployment that held a claim.
+fn note_vanished(engine: &Engine, view: &View, actor: &bollard::models::EventActor) {
+    let Some(labels) = actor.attributes.as_ref() else {
+        return;
+    };
+    let ours = labels.get(super::labels::CLUSTER) == Some(&view.deployment);
+    if let (true, Some(op)) = (
+        ours,
+        labels.get(super::labels::OP).filter(|op| !op.is_empty()),
+    ) {
+        let _ = view.vanished.send(Vanished {
+            engine: engine.id.clone(),
+            container: actor.id.clone().unwrap_or_default(),
+            owner: labels.get(super::labels::OWNER).cloned(),
+            op: op.clone(),
+        });
+    }
+}
+
 /// Lists, then follows the event stream; again after every break, with a growing pause.
 async fn watch(client: &EngineClient, engine: &Engine, view: &View) {
     let mut backoff = Duration::from_millis(200);
@@ -231,7 +271,13 @@ async fn follow_once(
     while let Some(event) = events.next().await {
         let event = event.map_err(super::EngineError::from_bollard)?;
         let action = event.action.unwrap_or_default();
-        let Some(id) = event.actor.and_then(|a| a.id) else {
+        let Some(actor) = event.actor else {
+            continue;
+        };
+        if action == "destroy" {
+            note_vanished(engine, view, &actor);
+        }
+        let Some(id) = actor.id else {
             continue;
         };
         if !CHANGES.contains(&action.as_str()) {

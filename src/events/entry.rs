@@ -13,6 +13,7 @@
 //! | `error`      | the error message                                                       |
 //! | `request_id` | the HTTP request                                                        |
 //! | `token`      | the id of the API token the request came with (never its text)         |
+//! | `via`        | the front door: `api` (`/apiv1`) or `docker` (the Docker API listener)  |
 //! | `op`         | shared by an intent and its outcome; the container's `clementine.op`    |
 //! | `ref_op`     | for destroys and reschedules, the op that scheduled the container       |
 //! | `detail`     | JSON with anything else                                                 |
@@ -50,6 +51,7 @@ pub fn encode(
     opt("image", &draft.image);
     opt("request_id", &draft.request_id);
     opt("token", &draft.token);
+    opt("via", &draft.via.map(str::to_string));
     opt("ref_op", &draft.ref_op);
     opt("detail", &draft.detail);
     if let Some(result) = error {
@@ -90,6 +92,7 @@ pub fn decode((id, mut f): StoredEntry) -> AuditEvent {
         error: take("error"),
         request_id: take("request_id"),
         token: take("token"),
+        via: take("via"),
         op: take("op").unwrap_or_default(),
         ref_op: take("ref_op"),
         detail: take("detail"),

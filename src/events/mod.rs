@@ -23,7 +23,7 @@ pub use entry::{decode, encode};
 pub use query::{EventFilter, Order};
 pub use tail::TailHub;
 
-use crate::auth::Principal;
+use crate::auth::{Principal, Via};
 use crate::shutdown::Shutdown;
 use crate::store::{IndexChange, Store, StoreError};
 use crate::time::{now_ms, rfc3339_ms};
@@ -42,6 +42,12 @@ pub mod actions {
     pub const CONTAINER_RESTART: &str = "container.restart";
     pub const CONTAINER_SCALE: &str = "container.scale";
     pub const CONTAINER_RESCHEDULE: &str = "container.reschedule";
+    pub const CONTAINER_KILL: &str = "container.kill";
+    pub const CONTAINER_ATTACH: &str = "container.attach";
+    pub const CONTAINER_EXEC: &str = "container.exec";
+    pub const VOLUME_CREATE: &str = "volume.create";
+    pub const NETWORK_CREATE: &str = "network.create";
+    pub const NETWORK_DELETE: &str = "network.delete";
     pub const ENGINE_ADD: &str = "engine.add";
     pub const ENGINE_UPDATE: &str = "engine.update";
     pub const ENGINE_REMOVE: &str = "engine.remove";
@@ -79,6 +85,12 @@ pub mod actions {
         CONTAINER_RESTART,
         CONTAINER_SCALE,
         CONTAINER_RESCHEDULE,
+        CONTAINER_KILL,
+        CONTAINER_ATTACH,
+        CONTAINER_EXEC,
+        VOLUME_CREATE,
+        NETWORK_CREATE,
+        NETWORK_DELETE,
         ENGINE_ADD,
         ENGINE_UPDATE,
         ENGINE_REMOVE,
@@ -131,6 +143,8 @@ pub struct Draft {
     pub request_id: Option<String>,
     /// The API token the request came with, by id.
     pub token: Option<String>,
+    /// The front door the request came in by (`api`, `docker`).
+    pub via: Option<&'static str>,
     pub op: String,
     pub ref_op: Option<String>,
     pub detail: Option<String>,
@@ -145,6 +159,7 @@ impl Draft {
             role: Some(principal.role.as_str()),
             request_id: principal.request_id.clone(),
             token: principal.token.as_ref().map(|t| t.id.clone()),
+            via: Some(principal.via.as_str()),
             op: uuid::Uuid::now_v7().to_string(),
             ..Default::default()
         }
@@ -197,6 +212,11 @@ impl Draft {
             image: e.image.clone(),
             request_id: e.request_id.clone(),
             token: e.token.clone(),
+            via: match e.via.as_deref() {
+                Some("docker") => Some(Via::Docker.as_str()),
+                Some("api") => Some(Via::Api.as_str()),
+                _ => None,
+            },
             op: e.op.clone(),
             ref_op: e.ref_op.clone(),
             detail: e.detail.clone(),

@@ -40,6 +40,7 @@
 //! | `P team:{name}:members`  | hash   | user -> `member` or `maintainer`                           |
 //! | `P team:{name}:engines`  | set    | engine ids granted to the team                             |
 //! | `P user:{name}:teams`    | set    | the teams the user is a member of                          |
+//! | `P exec:{id}`            | hash   | an exec made through the Docker API: `engine`, `container`, with a TTL |
 //!
 //! Engine ids and usernames cannot contain `:` (see `domain::check_engine_id`), so no key of one
 //! kind can be mistaken for another.
@@ -144,6 +145,11 @@ impl Keys {
 
     pub fn container_index(&self) -> String {
         format!("{}index:containers", self.prefix)
+    }
+
+    /// An exec instance made through the Docker API; Docker's exec ids are 64 hex digits.
+    pub fn exec(&self, id: &str) -> String {
+        format!("{}exec:{id}", self.prefix)
     }
 
     pub fn lock(&self, name: &str) -> String {

@@ -1,5 +1,5 @@
-//! Short-lived locks and counters: one `scale` per saved config at a time, and failed-login
-//! throttling.
+//! Short-lived locks and counters: one `scale` per saved config at a time, failed-login
+//! throttling, and where the Docker API's exec instances live.
 
 use std::time::Duration;
 
@@ -91,5 +91,33 @@ impl Store {
             .del(self.keys.login_failures_from(username, client))
             .await?;
         Ok(())
+    }
+
+    /// Remembers where an exec instance lives, for `ttl` (the Docker API names execs alone).
+    pub async fn put_exec(
+        &self,
+        id: &str,
+        engine: &str,
+        container: &str,
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        let key = self.keys.exec(id);
+        let _: () = redis::pipe()
+            .hset_multiple(&key, &[("engine", engine), ("container", container)])
+            .pexpire(&key, ttl.as_millis() as i64)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// `(engine, container)` of an exec instance made through the Docker API.
+    pub async fn get_exec(&self, id: &str) -> StoreResult<Option<(String, String)>> {
+        let (engine, container): (Option<String>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.keys.exec(id))
+            .arg("engine")
+            .arg("container")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(engine.zip(container))
     }
 }

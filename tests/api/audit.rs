@@ -266,6 +266,7 @@ async fn reconcile_settles_intents_left_by_a_crash() {
         token: None,
         session: None,
         teams: Vec::new(),
+        via: Default::default(),
     };
     // A crash after the container was created, before the outcome: the container carries the op.
     let mut survived = Draft::by(&admin, actions::CONTAINER_SCHEDULE).owner(&app.admin);

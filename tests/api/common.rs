@@ -83,6 +83,8 @@ pub fn testbed(args: &[&str]) {
 /// A running clementine.
 pub struct TestApp {
     pub base: String,
+    /// The Docker API listener, `host:port`.
+    pub docker: String,
     pub prefix: String,
     pub id: String,
     pub admin: String,
@@ -109,6 +111,7 @@ pub fn test_env(id: &str) -> HashMap<String, String> {
         env.insert(k.to_string(), v);
     };
     set("CLEMENTINE_LISTEN", "127.0.0.1:0".into());
+    set("CLEMENTINE_DOCKER_LISTEN", "127.0.0.1:0".into());
     set("CLEMENTINE_REDIS_URL", redis_url());
     set("CLEMENTINE_KEY_PREFIX", format!("test:{id}:"));
     set(
@@ -170,6 +173,7 @@ impl TestApp {
             .await
             .expect("the test bed is up (scripts/testbed.sh up)");
         let base = format!("http://{}", app.addr());
+        let docker = app.docker_addr().map(|a| a.to_string()).unwrap_or_default();
         let cluster = app.cluster();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {
@@ -182,6 +186,7 @@ impl TestApp {
         let admin = lookup_admin(&settings);
         let mut app = TestApp {
             base,
+            docker,
             prefix: settings.store.key_prefix.clone(),
             id,
             admin: admin.clone(),

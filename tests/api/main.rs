@@ -16,6 +16,7 @@ mod concurrency;
 mod container_tenancy;
 mod containers;
 mod deployments;
+mod docker_cli;
 mod engine_failure;
 mod engines;
 mod failover;

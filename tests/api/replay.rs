@@ -186,6 +186,7 @@ async fn replay_reschedules_the_containers_of_a_dead_engine() {
         token: None,
         session: None,
         teams: Vec::new(),
+        via: Default::default(),
     };
     let rebuilt = app.cluster.replay(&operator, true).await.unwrap();
     assert_eq!(
@@ -239,6 +240,7 @@ async fn replay_keeps_the_guard_under_the_owners_role_now() {
         token: None,
         session: None,
         teams: Vec::new(),
+        via: Default::default(),
     };
     let audit = app.cluster.audit();
     let mut draft = clementine::events::Draft::by(&as_carol, "container.schedule")

@@ -132,6 +132,26 @@ pub(super) fn fields() -> Vec<(&'static str, &'static str, Value)> {
             json!({"minLength": 1, "maxLength": 128}),
         ),
         ("ImageConfig", "container_name", name(128)),
+        (
+            "ImageConfig",
+            "working_dir",
+            json!({"pattern": "^/", "maxLength": MAX_ITEM}),
+        ),
+        (
+            "ImageConfig",
+            "user",
+            json!({"pattern": "^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$", "maxLength": 256}),
+        ),
+        (
+            "ImageConfig",
+            "network_aliases",
+            list(16, name(MAX_OBJECT_NAME)),
+        ),
+        (
+            "ImageConfig",
+            "container_labels",
+            json!({"maxProperties": MAX_LIST, "additionalProperties": {"maxLength": MAX_ITEM}}),
+        ),
         ("BindPort", "proto", json!({"enum": ["tcp", "udp", "sctp"]})),
         ("BindPort", "port", json!({"minimum": 1})),
         ("BindPort", "container_port", json!({"minimum": 1})),

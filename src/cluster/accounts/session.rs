@@ -137,6 +137,7 @@ impl Cluster {
                     expires_secs: claims.exp,
                 }),
                 teams: a.teams,
+                via: Default::default(),
             }),
             Some(_) => Err(AuthError::InvalidToken("token revoked").into()),
             None => Err(AuthError::InvalidToken("unknown user").into()),

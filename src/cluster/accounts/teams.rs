@@ -236,6 +236,7 @@ impl Cluster {
             token: None,
             session: None,
             teams: Vec::new(),
+            via: principal.via,
         })
     }
 }

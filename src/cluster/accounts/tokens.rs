@@ -190,6 +190,7 @@ impl Cluster {
             }),
             session: None,
             teams: owner.teams,
+            via: Default::default(),
         })
     }
 }

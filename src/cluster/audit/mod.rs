@@ -11,3 +11,4 @@ pub(super) mod inventory;
 pub(super) mod reconcile;
 pub(super) mod replay;
 pub(super) mod settle;
+pub(super) mod vanished;

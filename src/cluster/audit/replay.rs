@@ -147,6 +147,7 @@ impl Cluster {
                 token: None,
                 session: None,
                 teams: Vec::new(),
+                via: Default::default(),
             }),
             None => Err(format!("owner {} no longer exists", d.owner)),
         })

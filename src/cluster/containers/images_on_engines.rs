@@ -36,6 +36,25 @@ impl Cluster {
             .collect())
     }
 
+    /// Docker's inspect of an image on an engine the caller may use.
+    pub async fn inspect_image_on(
+        &self,
+        principal: &Principal,
+        id: &str,
+        image: &str,
+    ) -> ClusterResult<serde_json::Value> {
+        check_config(&ImageConfig {
+            name: image.to_string(),
+            ..Default::default()
+        })
+        .map_err(|e| InvalidInput::new("name", e.reason))?;
+        let engine = self.get_engine(principal, id).await?;
+        let client = self.engines.client(&engine);
+        let inspect = client.call("image_inspect", client.docker().inspect_image(image));
+        let found = inspect.await.map_err(|e| ClusterError::engine(id, e))?;
+        Ok(serde_json::to_value(found).unwrap_or_default())
+    }
+
     /// Pulls an image onto each named engine at once; one answer per engine.
     pub async fn pre_pull(
         &self,

@@ -18,19 +18,38 @@ pub const MAX_REF: usize = 128;
 pub const MAX_TAIL: u32 = 10_000;
 
 /// What the caller may do to a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Start,
     /// Stop, killing after this many seconds.
     Stop(u32),
     /// Restart, killing after this many seconds.
     Restart(u32),
+    /// Send a signal (`SIGKILL`, `TERM`, `9` ...).
+    Kill(String),
+}
+
+/// A signal as Docker takes it: a name (with or without `SIG`) or a number.
+fn check_signal(signal: &str) -> Result<(), InvalidInput> {
+    let ok = !signal.is_empty()
+        && signal.len() <= 16
+        && signal
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+');
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            "signal",
+            "must be a signal name like SIGTERM, or its number",
+        ))
+    }
 }
 
 /// Longest stop grace accepted, in seconds.
 pub const MAX_GRACE_SECS: u32 = 300;
 
-fn check_ref(cid: &str) -> Result<(), InvalidInput> {
+pub(in crate::cluster) fn check_ref(cid: &str) -> Result<(), InvalidInput> {
     let ok = !cid.is_empty()
         && cid.len() <= MAX_REF
         && cid
@@ -60,6 +79,20 @@ pub(in crate::cluster) struct Found {
     pub client: std::sync::Arc<EngineClient>,
     pub container: Container,
     pub op: Option<String>,
+    /// The engine's own answer (the Docker API front door shows it, in the caller's names).
+    pub raw: bollard::models::ContainerInspectResponse,
+}
+
+impl Found {
+    /// The audit draft of `action` by `actor` on this container.
+    pub fn draft(&self, actor: &Principal, action: &'static str) -> Draft {
+        let mut draft = Draft::by(actor, action).engine(&self.engine.id);
+        draft.container = Some(self.container.id.clone());
+        draft.name = Some(self.container.name.clone());
+        draft.owner = self.container.owner.clone();
+        draft.ref_op = self.op.clone();
+        draft
+    }
 }
 
 impl Cluster {
@@ -91,7 +124,7 @@ impl Cluster {
             Err(e) => return Err(ClusterError::engine(engine_id, e)),
         };
         let op = op_label(&inspect);
-        let container = from_inspect(inspect, &engine, self.deployment());
+        let container = from_inspect(inspect.clone(), &engine, self.deployment());
         if !principal.may_touch_container(container.owner.as_deref()) {
             return Err(ClusterError::not_found("container", cid));
         }
@@ -100,6 +133,7 @@ impl Cluster {
             client,
             container,
             op,
+            raw: inspect,
         })
     }
 
@@ -146,7 +180,7 @@ impl Cluster {
             .await
             .map_err(|e| ClusterError::engine(engine_id, e))?;
         let op = op_label(&inspect);
-        let container = from_inspect(inspect, &engine, self.deployment());
+        let container = from_inspect(inspect.clone(), &engine, self.deployment());
         self.destroy_found(
             actor,
             Found {
@@ -154,6 +188,7 @@ impl Cluster {
                 client,
                 container,
                 op,
+                raw: inspect,
             },
         )
         .await
@@ -161,11 +196,7 @@ impl Cluster {
 
     /// The audited destroy: intent, kill and remove, release, outcome.
     async fn destroy_found(&self, actor: &Principal, found: Found) -> ClusterResult<Container> {
-        let mut draft = Draft::by(actor, actions::CONTAINER_DESTROY).engine(&found.engine.id);
-        draft.container = Some(found.container.id.clone());
-        draft.name = Some(found.container.name.clone());
-        draft.owner = found.container.owner.clone();
-        draft.ref_op = found.op.clone();
+        let draft = found.draft(actor, actions::CONTAINER_DESTROY);
         let work = async {
             match found.client.remove(&found.container.id).await {
                 Ok(()) | Err(EngineError::NotFound(_)) => {}
@@ -204,23 +235,24 @@ impl Cluster {
                 InvalidInput::new("t", format!("must be 0 to {MAX_GRACE_SECS} seconds")).into(),
             );
         }
+        if let Action::Kill(signal) = &action {
+            check_signal(signal)?;
+        }
         let found = self.find_container(principal, engine_id, cid).await?;
         let name = match action {
             Action::Start => actions::CONTAINER_START,
             Action::Stop(_) => actions::CONTAINER_STOP,
             Action::Restart(_) => actions::CONTAINER_RESTART,
+            Action::Kill(_) => actions::CONTAINER_KILL,
         };
-        let mut draft = Draft::by(principal, name).engine(engine_id);
-        draft.container = Some(found.container.id.clone());
-        draft.name = Some(found.container.name.clone());
-        draft.owner = found.container.owner.clone();
-        draft.ref_op = found.op.clone();
+        let draft = found.draft(principal, name);
         let work = async {
             let id = &found.container.id;
-            let done = match action {
+            let done = match &action {
                 Action::Start => found.client.start(id).await,
-                Action::Stop(grace) => found.client.stop(id, grace).await,
-                Action::Restart(grace) => found.client.restart(id, grace).await,
+                Action::Stop(grace) => found.client.stop(id, *grace).await,
+                Action::Restart(grace) => found.client.restart(id, *grace).await,
+                Action::Kill(signal) => found.client.kill(id, signal).await,
             };
             // Docker answers 304 for start-when-running and stop-when-stopped; both are fine.
             match done {

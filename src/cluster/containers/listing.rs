@@ -212,3 +212,43 @@ impl Cluster {
         Ok(report)
     }
 }
+
+impl Cluster {
+    /// Docker's own listing of every container the caller may touch on the engines they may use,
+    /// each carrying every `key=value` label of `labels` too (the Docker API's `docker ps`).
+    /// Engines that do not answer are left out (and logged).
+    pub async fn list_summaries(
+        &self,
+        principal: &Principal,
+        mut labels: Vec<String>,
+    ) -> ClusterResult<Vec<(Engine, bollard::models::ContainerSummary)>> {
+        let engines = self.list_engines(principal).await?;
+        labels.push(crate::engine::labels::ContainerLabels::cluster_filter(
+            self.deployment(),
+        ));
+        let answers = join_all(engines.iter().map(|engine| {
+            let labels = labels.clone();
+            async move {
+                (
+                    engine,
+                    self.engines.client(engine).list_labelled(labels).await,
+                )
+            }
+        }))
+        .await;
+        let mut listed = Vec::new();
+        for (engine, answer) in answers {
+            match answer {
+                Ok(summaries) => listed.extend(summaries.into_iter().map(|s| (engine.clone(), s))),
+                Err(e) => {
+                    tracing::warn!(engine = %engine.id, error = %e, "engine left out of a listing")
+                }
+            }
+        }
+        listed.retain(|(engine, s)| {
+            let owner = to_container(s.clone(), engine, self.deployment()).owner;
+            principal.may_touch_container(owner.as_deref())
+        });
+        Ok(listed)
+    }
+}

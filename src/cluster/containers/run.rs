@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub saved_as: Option<String>,
     /// The team that owns what runs (the caller must be a member, or an admin).
     pub team: Option<String>,
+    /// Create the containers but do not start them (Docker's `create`; `start` follows). They
+    /// hold their reservations from now on.
+    pub create_only: bool,
 }
 
 impl Cluster {
@@ -201,19 +204,12 @@ impl Cluster {
         };
         loop {
             let (engine, req) = self.place_and_claim(&attempt, &mut claim).await?;
-            let labels = ContainerLabels {
-                cluster: self.store.keys().prefix().to_string(),
-                owner: claim.owner.clone(),
-                image: image.clone(),
-                placement: config.r#type,
-                cpus: req.cpus,
-                memory: req.memory,
-                op: claim.op.clone(),
-                ports: claim.ports.clone(),
-                config: options.saved_as.clone(),
-                name: config.container_name.clone(),
-            };
-            match self.start_on(principal, &engine, &side, labels).await {
+            let labels = self.labels_of(&claim, config, options, (req.cpus, req.memory));
+            let start = !options.create_only;
+            match self
+                .start_on(principal, &engine, &side, labels, start)
+                .await
+            {
                 Ok(container) => {
                     self.views.upsert(&container);
                     return Ok(container);
@@ -225,6 +221,28 @@ impl Cluster {
                     attempt.ruled_out.insert(engine.id.clone(), why);
                 }
             }
+        }
+    }
+
+    /// The labels a run's container carries: whose it is, what it reserves, and its op.
+    fn labels_of(
+        &self,
+        claim: &Claim,
+        config: &ImageConfig,
+        options: &RunOptions,
+        (cpus, memory): (f64, u64),
+    ) -> ContainerLabels {
+        ContainerLabels {
+            cluster: self.store.keys().prefix().to_string(),
+            owner: claim.owner.clone(),
+            image: claim.image.clone(),
+            placement: config.r#type,
+            cpus,
+            memory,
+            op: claim.op.clone(),
+            ports: claim.ports.clone(),
+            config: options.saved_as.clone(),
+            name: config.container_name.clone(),
         }
     }
 }

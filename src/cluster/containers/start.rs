@@ -45,6 +45,7 @@ impl Cluster {
         engine: &Engine,
         side: &EngineSide,
         labels: ContainerLabels,
+        start: bool,
     ) -> Result<Container, StartFailure> {
         self.objects_on(engine, &labels.owner, side).await?;
         let policy = self.pull_policy(&labels.image, side.config.pull);
@@ -53,7 +54,7 @@ impl Cluster {
         }
         let (mut pulled, mut remade) = (false, false);
         loop {
-            let failure = match self.create_on(engine, &side.config, &labels).await? {
+            let failure = match self.create_on(engine, &side.config, &labels, start).await? {
                 Ok(container) => return Ok(container),
                 Err(failure) => failure,
             };
@@ -96,27 +97,37 @@ impl Cluster {
             .map_err(|(f, m)| StartFailure::Released(Failed::Pull(f, m)))
     }
 
-    /// Creates and starts, limited to what the labels reserve. The inner error is a failed
-    /// create; the outer one a failed inspect after a good start.
+    /// Creates (and starts, with `start`), limited to what the labels reserve. The inner error
+    /// is a failed create; the outer one a failed inspect after a good start.
     async fn create_on(
         &self,
         engine: &Engine,
         config: &ImageConfig,
         labels: &ContainerLabels,
+        start: bool,
     ) -> Result<Result<Container, EngineError>, StartFailure> {
         let mut effective = config.clone();
         effective.cpus = Some(labels.cpus);
         effective.memory = Some(labels.memory);
         let client = self.engines.client(engine);
         let alias = labels.name.as_deref();
-        let created = client.create_and_start(&effective, labels.to_map(), alias);
+        let created = async {
+            match start {
+                true => {
+                    client
+                        .create_and_start(&effective, labels.to_map(), alias)
+                        .await
+                }
+                false => client.create(&effective, labels.to_map(), alias).await,
+            }
+        };
         let id = match phase("create", created).await {
             Ok(id) => id,
             Err(failure) => return Ok(Err(failure)),
         };
         let inspect = (phase("inspect", client.inspect(&id)).await)
             .map_err(|e| StartFailure::Kept(ClusterError::engine(&engine.id, e)))?;
-        tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, "container started");
+        tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, started = start, "container created");
         Ok(Ok(from_inspect(inspect, engine, self.deployment())))
     }
 }

@@ -192,6 +192,7 @@ mod tests {
             token: None,
             session: None,
             teams: Vec::new(),
+            via: Default::default(),
         }
     }
 

@@ -85,7 +85,77 @@ impl Cluster {
             owner: ours.map(|l| l.owner),
             engine_name: v.name,
             created: v.created_at.map(|t| t.to_string()),
+            labels: super::networks::own_labels(v.labels),
         }
+    }
+
+    /// Makes a named volume (audited) on the first engine the owner may use, within the owner's
+    /// quota; `team` makes it the team's. A volume the owner has of that name is answered as it
+    /// is, as Docker's create does.
+    pub async fn create_volume(
+        &self,
+        principal: &Principal,
+        name: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+        team: Option<&str>,
+    ) -> ClusterResult<Volume> {
+        check_object_name("Name", name)?;
+        super::networks::check_own_labels(labels)?;
+        let owner = self.owner_for(principal, team).await?;
+        let existing = self.volumes_of(&owner.username).await?.volumes;
+        if let Some(v) = existing.into_iter().find(|v| v.name == name) {
+            return Ok(v);
+        }
+        let engine = self.first_usable_engine(&owner).await?;
+        let mut draft = Draft::by(principal, actions::VOLUME_CREATE).engine(&engine.id);
+        (draft.target, draft.owner) = (Some(name.into()), Some(owner.username.clone()));
+        draft.team = team.map(Into::into);
+        let mut all = ObjectLabels {
+            cluster: self.deployment().to_string(),
+            owner: owner.username.clone(),
+            name: name.to_string(),
+        }
+        .to_map();
+        all.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let engine_name = self.scope.name(&owner.username, name);
+        let client = self.engines.client(&engine);
+        let work = async {
+            self.take_volume(&owner.username).await?;
+            let made = client.ensure_volume(&engine_name, all).await;
+            let made = match made {
+                Ok(_) => client.inspect_volume(&engine_name).await,
+                Err(e) => Err(e),
+            };
+            match made {
+                Ok(v) => Ok(self.volume_view(&engine, v)),
+                Err(e) => {
+                    if let Err(e) = self.store.give_volume(&owner.username).await {
+                        tracing::warn!(error = %e, "volume quota not given back; reconcile will");
+                    }
+                    Err(ClusterError::engine(&engine.id, e))
+                }
+            }
+        };
+        self.audited(draft, work, plain).await
+    }
+
+    /// One of the caller's volumes by the name they gave it (their own first, then their
+    /// teams'), on whichever engine holds it; admins also by engine-side name.
+    pub async fn find_volume_named(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> ClusterResult<Volume> {
+        check_object_name("name", name)?;
+        let volumes = self.list_volumes(principal).await?.volumes;
+        let own = |v: &&Volume| v.name == name && v.owner.as_deref() == Some(&principal.username);
+        let named = |v: &&Volume| v.name == name;
+        let raw = |v: &&Volume| principal.is_admin() && v.engine_name == name;
+        (volumes.iter().find(own))
+            .or_else(|| volumes.iter().find(named))
+            .or_else(|| volumes.iter().find(raw))
+            .cloned()
+            .ok_or_else(|| ClusterError::not_found("volume", name))
     }
 
     /// Removes a volume (its owner or an admin); 409 while a container uses it. Audited.

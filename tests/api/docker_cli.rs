@@ -1,0 +1,451 @@
+//! The Docker Engine API front door, driven by clients nobody here wrote: Debian's `docker` CLI
+//! (20.10) against the test bed's engines through clementine. Placement, ownership, the tenant
+//! guard and the audit log (`via: docker`) are the same as through `/apiv1`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, engine_ip, test_port};
+
+/// Debian's docker CLI (package docker.io), which the test bed installs.
+pub const DOCKER_CLI: &str = "/usr/bin/docker";
+
+/// One caller's docker CLI: its own config directory, whose `config.json` sends the token.
+pub struct Cli {
+    config: PathBuf,
+    host: String,
+}
+
+/// What a command printed, and how it ended.
+#[derive(Debug)]
+pub struct Ran {
+    pub code: i32,
+    pub out: String,
+    pub err: String,
+}
+
+impl Cli {
+    pub fn new(app: &TestApp, token: &str) -> Self {
+        let config = std::env::temp_dir().join(format!("clm-docker-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&config).unwrap();
+        let headers = json!({"HttpHeaders": {"Authorization": format!("Bearer {token}")}});
+        std::fs::write(config.join("config.json"), headers.to_string()).unwrap();
+        Self {
+            config,
+            host: format!("tcp://{}", app.docker),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(DOCKER_CLI);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("-H")
+            .arg(&self.host)
+            .args(args);
+        cmd.env_remove("DOCKER_HOST").env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    /// Runs `docker args...` with `stdin`, for at most 60 s.
+    pub async fn run_with(&self, args: &[&str], stdin: &str) -> Ran {
+        let mut cmd = self.command(args);
+        let stdin = stdin.to_string();
+        tokio::task::spawn_blocking(move || {
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let mut child = cmd
+                .spawn()
+                .expect("the docker CLI (scripts/testbed.sh installs it)");
+            let mut input = child.stdin.take().unwrap();
+            let _ = input.write_all(stdin.as_bytes());
+            drop(input);
+            let out = wait_for(child, Duration::from_secs(60));
+            Ran {
+                code: out.status.code().unwrap_or(-1),
+                out: String::from_utf8_lossy(&out.stdout).into_owned(),
+                err: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Ran {
+        self.run_with(args, "").await
+    }
+
+    /// Runs and expects success; answers stdout.
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let ran = self.run(args).await;
+        assert_eq!(ran.code, 0, "docker {args:?}: {ran:?}");
+        ran.out
+    }
+
+    /// A command under `script`, so that the CLI has a terminal (`-it`), fed `input`.
+    pub async fn in_pty(&self, args: &[&str], input: &str) -> Ran {
+        let line = std::iter::once(DOCKER_CLI.to_string())
+            .chain([
+                "--config".into(),
+                self.config.display().to_string(),
+                "-H".into(),
+                self.host.clone(),
+            ])
+            .chain(args.iter().map(|a| a.to_string()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env_remove("DOCKER_HOST");
+        let input = input.to_string();
+        tokio::task::spawn_blocking(move || {
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let mut child = cmd.spawn().expect("script (util-linux)");
+            let mut stdin = child.stdin.take().unwrap();
+            for line in input.lines() {
+                // Typed, not pasted: the shell inside reads after the prompt shows.
+                std::thread::sleep(Duration::from_millis(500));
+                let _ = stdin.write_all(format!("{line}\n").as_bytes());
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            drop(stdin);
+            let out = wait_for(child, Duration::from_secs(60));
+            Ran {
+                code: out.status.code().unwrap_or(-1),
+                out: String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+                err: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        })
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.config);
+    }
+}
+
+/// Waits for a child, killing it after `limit`.
+fn wait_for(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+    let started = std::time::Instant::now();
+    while child.try_wait().ok().flatten().is_none() && started.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+/// A user with engines 1 and 2, and their CLI.
+pub async fn tenant(app: &TestApp, name: &str) -> (String, Cli) {
+    let (user, token) = app.user(name).await;
+    app.grant(&user, &["e1", "e2"]).await;
+    (user.clone(), Cli::new(app, &token))
+}
+
+pub async fn two_engines() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    app.add_engine("e2", 2, &[]).await;
+    app
+}
+
+fn via_docker(events: &[Value], actor: &str, action: &str) -> usize {
+    (events.iter())
+        .filter(|e| e["actor"] == actor && e["action"] == action && e["via"] == "docker")
+        .count()
+}
+
+#[tokio::test]
+async fn run_publish_list_follow_exec_and_a_terminal() {
+    let app = two_engines().await;
+    let (ann, cli) = tenant(&app, "ann").await;
+
+    let hi = cli.run(&["run", "--rm", "busybox", "echo", "hi"]).await;
+    assert_eq!((hi.code, hi.out.as_str()), (0, "hi\n"), "{hi:?}");
+
+    // Published on the placed engine's own address.
+    let port = test_port();
+    let publish = format!("{port}:80");
+    let web = cli
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            &publish,
+            "clementine/web",
+        ])
+        .await;
+    let web = web.trim();
+    let ports = cli.ok(&["port", web, "80"]).await;
+    let engine = [1, 2]
+        .into_iter()
+        .find(|i| ports.contains(&engine_ip(*i)))
+        .expect(&ports);
+    assert!(
+        ports.contains(&format!("{}:{port}", engine_ip(engine))),
+        "{ports}"
+    );
+    let served = reqwest::get(format!("http://{}:{port}/", engine_ip(engine)))
+        .await
+        .unwrap();
+    assert!(served.status().is_success());
+
+    // The caller's names, never the engine's.
+    let listed = cli.ok(&["ps", "--format", "{{.Names}}"]).await;
+    assert_eq!(listed.trim(), "web");
+    let name = cli.ok(&["inspect", "-f", "{{.Name}}", "web"]).await;
+    assert_eq!(name.trim(), "/web");
+
+    // logs -f follows a container that keeps writing.
+    let ticker = [
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+    ];
+    cli.ok(&ticker).await;
+    let followed = cli.run(&["logs", "-f", "--tail", "all", "ticker"]);
+    let followed = tokio::time::timeout(Duration::from_secs(3), followed).await;
+    assert!(followed.is_err(), "logs -f ended by itself: {followed:?}");
+
+    // exec -i pipes stdin and answers the exit code.
+    let piped = cli
+        .run_with(&["exec", "-i", "ticker", "cat"], "through stdin\n")
+        .await;
+    assert_eq!(
+        (piped.code, piped.out.as_str()),
+        (0, "through stdin\n"),
+        "{piped:?}"
+    );
+    let failed = cli
+        .run(&[
+            "exec",
+            "ticker",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ])
+        .await;
+    assert_eq!(
+        (failed.code, failed.out.as_str(), failed.err.as_str()),
+        (3, "out\n", "err\n")
+    );
+
+    // A session with a terminal.
+    let tty = cli
+        .in_pty(
+            &["run", "-it", "--rm", "busybox", "sh"],
+            "echo answer $((6*7))\nexit",
+        )
+        .await;
+    assert!(tty.out.contains("answer 42"), "{tty:?}");
+
+    cli.ok(&["rm", "-f", "web", "ticker"]).await;
+    let events = app.all_events().await;
+    for action in [
+        "container.schedule",
+        "container.start",
+        "container.exec",
+        "container.attach",
+        "container.destroy",
+    ] {
+        assert!(via_docker(&events, &ann, action) > 0, "{action} via docker");
+    }
+}
+
+#[tokio::test]
+async fn another_tenant_sees_no_such_container_and_is_refused_the_host() {
+    let app = two_engines().await;
+    let (_, ann) = tenant(&app, "ann").await;
+    let (bob_name, bob) = tenant(&app, "bob").await;
+    let id = ann
+        .ok(&["run", "-d", "--name", "secret", "busybox", "sleep", "60"])
+        .await;
+    let id = id.trim();
+
+    assert_eq!(bob.ok(&["ps", "-aq"]).await.trim(), "");
+    for args in [
+        vec!["inspect", "--type", "container", id],
+        vec!["logs", id],
+        vec!["rm", "-f", id],
+        vec!["exec", id, "true"],
+        vec!["stop", id],
+        vec!["inspect", "--type", "container", "secret"],
+    ] {
+        // (`rm -f` of what does not exist ends well, as with Docker: the message is the test.)
+        let ran = bob.run(&args).await;
+        assert!(ran.err.contains("No such container"), "{args:?}: {ran:?}");
+    }
+    assert_eq!(
+        ann.ok(&["inspect", "-f", "{{.State.Running}}", "secret"])
+            .await
+            .trim(),
+        "true"
+    );
+
+    for (args, says) in [
+        (vec!["-v", "/:/host"], "admins only"),
+        (vec!["--privileged"], "admins only"),
+        (vec!["--network", "host"], "admins only"),
+        (vec!["--pid", "host"], "admins only"),
+        (
+            vec!["--security-opt", "seccomp=unconfined"],
+            "HostConfig.SecurityOpt is not supported",
+        ),
+    ] {
+        let mut run = vec!["run", "--rm"];
+        run.extend(args.iter().copied());
+        run.extend(["busybox", "true"]);
+        let ran = bob.run(&run).await;
+        assert_ne!(ran.code, 0, "{run:?}");
+        assert!(ran.err.contains(says), "{run:?}: {ran:?}");
+    }
+    let events = app.all_events().await;
+    assert_eq!(
+        via_docker(&events, &bob_name, "auth.denied"),
+        4,
+        "each refusal audited"
+    );
+    ann.ok(&["rm", "-f", "secret"]).await;
+}
+
+#[tokio::test]
+async fn volumes_and_networks_are_the_caller_s() {
+    let app = two_engines().await;
+    let (_, ann) = tenant(&app, "ann").await;
+    let (_, bob) = tenant(&app, "bob").await;
+
+    ann.ok(&["volume", "create", "data"]).await;
+    assert_eq!(ann.ok(&["volume", "ls", "-q"]).await.trim(), "data");
+    ann.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /d/f",
+    ])
+    .await;
+    let kept = ann
+        .ok(&["run", "--rm", "-v", "data:/d", "busybox", "cat", "/d/f"])
+        .await;
+    assert_eq!(kept, "kept\n");
+    assert_eq!(bob.ok(&["volume", "ls", "-q"]).await.trim(), "");
+    let stolen = bob.run(&["volume", "rm", "data"]).await;
+    assert!(stolen.err.contains("No such volume"), "{stolen:?}");
+    // bob's own `data` is another volume.
+    bob.ok(&["volume", "create", "data"]).await;
+    let empty = bob
+        .run(&["run", "--rm", "-v", "data:/d", "busybox", "cat", "/d/f"])
+        .await;
+    assert_ne!(empty.code, 0, "bob read ann's volume: {empty:?}");
+    bob.ok(&["volume", "rm", "data"]).await;
+
+    ann.ok(&["network", "create", "backend"]).await;
+    let nets = ann.ok(&["network", "ls", "--format", "{{.Name}}"]).await;
+    assert!(nets.lines().any(|n| n == "backend"), "{nets}");
+    assert!(
+        !bob.ok(&["network", "ls", "--format", "{{.Name}}"])
+            .await
+            .contains("backend")
+    );
+    let joined = bob.run(&["network", "rm", "backend"]).await;
+    assert!(joined.err.contains("No such network"), "{joined:?}");
+    ann.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "backend",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .await;
+    let reached = ann
+        .ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "backend",
+            "busybox",
+            "ping",
+            "-c1",
+            "-W2",
+            "db",
+        ])
+        .await;
+    assert!(reached.contains("1 packets received"), "{reached}");
+    let in_use = ann.run(&["network", "rm", "backend"]).await;
+    assert!(in_use.err.contains("in use"), "{in_use:?}");
+    ann.ok(&["rm", "-f", "db"]).await;
+    ann.ok(&["network", "rm", "backend"]).await;
+    ann.ok(&["volume", "rm", "data"]).await;
+    assert_eq!(ann.ok(&["volume", "ls", "-q"]).await.trim(), "");
+}
+
+#[tokio::test]
+async fn without_a_token_the_cli_is_told_how_to_log_in() {
+    let app = TestApp::spawn().await;
+    let cli = Cli::new(&app, "");
+    let ran = cli.run(&["ps"]).await;
+    assert!(ran.err.contains("POST /apiv1/login"), "{ran:?}");
+    let forged = Cli::new(&app, "not-a-token");
+    assert_ne!(forged.run(&["ps"]).await.code, 0);
+    let (_, token) = app.user("ann").await;
+    let cli = Cli::new(&app, &token);
+    let unsupported = cli.run(&["swarm", "init"]).await;
+    assert!(
+        unsupported
+            .err
+            .contains("POST /swarm/init is not supported"),
+        "{unsupported:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_auto_removed_container_gives_its_reservation_back() {
+    let app = two_engines().await;
+    let (ann, cli) = tenant(&app, "ann").await;
+    cli.ok(&["run", "--rm", "--memory", "100m", "busybox", "true"])
+        .await;
+    let mut reserved = u64::MAX;
+    for _ in 0..50 {
+        let (_, capacity) = app.get("/apiv1/cluster", Some(&app.admin_token)).await;
+        reserved = capacity["data"]["total"]["reserved_memory"]
+            .as_u64()
+            .unwrap();
+        if reserved == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(reserved, 0, "the claim of a removed container is released");
+    let events = app.all_events().await;
+    let removed = (events.iter())
+        .filter(|e| {
+            e["action"] == "container.destroy"
+                && e["actor"] == "engine"
+                && e["owner"] == ann.as_str()
+        })
+        .count();
+    assert_eq!(removed, 2, "intent and outcome of the engine's removal");
+}
