@@ -4,8 +4,8 @@
 # (5xx) or any answer that breaks the documented schema; then the seed's flows run through the
 # generated Python client (scripts/generate-clients.sh). Part of scripts/test.sh.
 #
-# Needs the test bed (scripts/testbed.sh up) and a built binary (cargo build). Installs
-# Schemathesis from PyPI into .testbed/venv when missing. The server gets its own key prefix and
+# Needs the test bed (scripts/testbed.sh up, which installs Schemathesis from PyPI into
+# .testbed/venv) and a built binary (cargo build). The server gets its own key prefix and
 # one engine (test-bed engine 1, capped at 2 CPUs and 2 GB so fuzzed runs cannot fill it), so
 # fuzzed runs reach the claim scripts and real Docker; what they leave is removed at the end.
 # Operations that would send traffic off this machine (POST /engine probes whatever address it
@@ -30,11 +30,7 @@ shift || true
 seeds="$*"
 [ -n "$seeds" ] || seeds="$(( (RANDOM << 15) | RANDOM )) $(( (RANDOM << 15) | RANDOM ))"
 SOAK_EXAMPLES="${SOAK_EXAMPLES:-100}"
-VENV="$ROOT/.testbed/venv"
-if [ ! -x "$VENV/bin/st" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet 'schemathesis>=4.3,<5'
-fi
+VENV="$ROOT/.testbed/venv"  # made by scripts/testbed.sh up
 eval "$("$ROOT/scripts/testbed.sh" env)"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -61,6 +61,10 @@ install_packages() {
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
   command -v haproxy >/dev/null || missing+=(haproxy)
+  # Clients of the Docker API front door: Debian's docker CLI comes with docker.io (dockerd).
+  [ -x /usr/bin/docker ] || missing+=(docker.io)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v script >/dev/null || missing+=(bsdutils)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -298,11 +302,22 @@ import_images() {
   fi
 }
 
+# The test bed's Python: Schemathesis for the contract tests and docker-py (the Docker SDK for
+# Python, from PyPI) for the Docker API tests.
+VENV="$TB/venv"
+install_python_clients() {
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -c 'import schemathesis, docker' 2>/dev/null && return 0
+  log "installing schemathesis and docker-py into $VENV"
+  "$VENV/bin/pip" install --quiet 'schemathesis>=4.3,<5' 'docker>=7.1,<8'
+}
+
 cmd_up() {
   local n=${1:-3}
   need_root
   [ "$n" -ge 1 ] && [ "$n" -le $MAX_ENGINES ] || { log "engines: 1..$MAX_ENGINES"; exit 1; }
   install_packages
+  install_python_clients
   make_certs
   start_redis
   for i in $(seq 1 "$n"); do start_engine "$i"; done
@@ -476,6 +491,7 @@ export CLEMENTINE_TESTBED_PRIVATE_USER=$PRIVATE_USER
 export CLEMENTINE_TESTBED_PRIVATE_PASSWORD=$PRIVATE_PASSWORD
 export CLEMENTINE_TESTBED_SENTINELS=$(IFS=,; echo "${SENTINEL_PORTS[*]/#/127.0.0.1:}")
 export CLEMENTINE_TESTBED_SENTINEL_MASTER=$SENTINEL_MASTER
+export CLEMENTINE_TESTBED_PYTHON=$VENV/bin/python
 ENV
 }
 

@@ -95,6 +95,8 @@ fn routes() -> Route {
             "/networks/:id",
             get(objects::inspect_network).delete(objects::remove_network),
         )
+        .at("/networks/:id/connect", post(objects::connect))
+        .at("/networks/:id/disconnect", post(objects::disconnect))
 }
 
 /// `GET /images/{name}/json`: image names carry `/`, so the route takes the rest of the path.

@@ -226,6 +226,61 @@ pub async fn remove_network(
     Ok(no_content())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConnectBody {
+    container: String,
+    #[serde(default)]
+    endpoint_config: Option<Value>,
+}
+
+/// `POST /networks/{id}/connect`: aliases are the only endpoint setting taken.
+#[handler]
+pub async fn connect(
+    cluster: Data<&Arc<Cluster>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ConnectBody>,
+) -> DockerResult<Response> {
+    let endpoint = (body.endpoint_config.and_then(|e| e.as_object().cloned())).unwrap_or_default();
+    let known = ["Aliases", "Links"];
+    super::create::refuse_unknown(&endpoint, &known, "EndpointConfig.")?;
+    if endpoint
+        .get("Links")
+        .and_then(Value::as_array)
+        .is_some_and(|l| !l.is_empty())
+    {
+        return Err(DockerError::bad_request(
+            "EndpointConfig.Links is not supported by clementine: use aliases",
+        ));
+    }
+    let aliases: Vec<String> = (endpoint
+        .get("Aliases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten())
+    .filter_map(|a| a.as_str().map(str::to_string))
+    .collect();
+    cluster
+        .connect_network(&caller, &id, &body.container, Some(&aliases))
+        .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /networks/{id}/disconnect`.
+#[handler]
+pub async fn disconnect(
+    cluster: Data<&Arc<Cluster>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ConnectBody>,
+) -> DockerResult<Response> {
+    cluster
+        .connect_network(&caller, &id, &body.container, None)
+        .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
 /// `GET /images/json`: every image the caller's engines hold, once each.
 #[handler]
 pub async fn images(

@@ -120,11 +120,11 @@ fn check_process(config: &ImageConfig) -> Result<(), InvalidInput> {
         ));
     }
     if let Some(user) = &config.user {
-        let ok = !user.is_empty()
-            && user.len() <= 256
-            && user.split(':').count() <= 2
-            && (user.bytes())
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+        let part = |p: &str| {
+            !p.is_empty()
+                && (p.bytes()).all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        };
+        let ok = user.len() <= 256 && user.split(':').count() <= 2 && user.split(':').all(part);
         if !ok {
             return Err(invalid(
                 "user",
@@ -323,6 +323,54 @@ mod tests {
             name: "busybox:latest".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn process_fields_and_own_labels() {
+        let field = |c: ImageConfig| check_config(&c).err().map(|e| e.field);
+        for user in ["", "a:", ":b", "a:b:c", "a b", "a\0"] {
+            let c = ImageConfig {
+                user: Some(user.into()),
+                ..config()
+            };
+            assert_eq!(field(c), Some("user".to_string()), "{user:?}");
+        }
+        for user in ["root", "1000", "app:staff", "1000:1000"] {
+            assert_eq!(
+                field(ImageConfig {
+                    user: Some(user.into()),
+                    ..config()
+                }),
+                None
+            );
+        }
+        let relative = ImageConfig {
+            working_dir: Some("srv".into()),
+            ..config()
+        };
+        assert_eq!(field(relative), Some("working_dir".into()));
+        let alias = ImageConfig {
+            network_aliases: vec!["../x".into()],
+            ..config()
+        };
+        assert_eq!(field(alias), Some("network_aliases[0]".into()));
+        let forged = [("clementine.owner".to_string(), "bob".to_string())].into();
+        let forged = ImageConfig {
+            container_labels: forged,
+            ..config()
+        };
+        assert_eq!(
+            field(forged),
+            Some("container_labels.clementine.owner".into())
+        );
+        let own = [("com.docker.compose.project".to_string(), "shop".to_string())].into();
+        assert_eq!(
+            field(ImageConfig {
+                container_labels: own,
+                ..config()
+            }),
+            None
+        );
     }
 
     #[test]

@@ -132,4 +132,35 @@ impl EngineClient {
         self.call("network_remove", self.docker().remove_network(name))
             .await
     }
+
+    /// Connects a container to a network, with aliases there.
+    pub async fn connect(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+    ) -> Result<(), EngineError> {
+        let request = bollard::models::NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(bollard::models::EndpointSettings {
+                aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+                ..Default::default()
+            }),
+        };
+        self.call(
+            "network_connect",
+            self.docker().connect_network(network, request),
+        )
+        .await
+    }
+
+    /// Disconnects a container from a network.
+    pub async fn disconnect(&self, network: &str, container: &str) -> Result<(), EngineError> {
+        let request = bollard::models::NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(true),
+        };
+        let call = self.docker().disconnect_network(network, request);
+        self.call("network_disconnect", call).await
+    }
 }

@@ -48,6 +48,8 @@ pub mod actions {
     pub const VOLUME_CREATE: &str = "volume.create";
     pub const NETWORK_CREATE: &str = "network.create";
     pub const NETWORK_DELETE: &str = "network.delete";
+    pub const NETWORK_CONNECT: &str = "network.connect";
+    pub const NETWORK_DISCONNECT: &str = "network.disconnect";
     pub const ENGINE_ADD: &str = "engine.add";
     pub const ENGINE_UPDATE: &str = "engine.update";
     pub const ENGINE_REMOVE: &str = "engine.remove";
@@ -91,6 +93,8 @@ pub mod actions {
         VOLUME_CREATE,
         NETWORK_CREATE,
         NETWORK_DELETE,
+        NETWORK_CONNECT,
+        NETWORK_DISCONNECT,
         ENGINE_ADD,
         ENGINE_UPDATE,
         ENGINE_REMOVE,

@@ -449,3 +449,98 @@ async fn an_auto_removed_container_gives_its_reservation_back() {
         .count();
     assert_eq!(removed, 2, "intent and outcome of the engine's removal");
 }
+
+/// `docker-compose` 1.29 (Debian's) with this project file: two services on one network, with
+/// a named volume; `web` reaches `db` by its service name.
+const COMPOSE_FILE: &str = r#"
+version: "3"
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "echo stored > /data/x; httpd -f -p 8000 -h /data"]
+    volumes: [data:/data]
+    networks: [back]
+  web:
+    image: busybox
+    command: ["sh", "-c", "until wget -qO- http://db:8000/x; do sleep 0.2; done; sleep 300"]
+    networks: [back]
+    depends_on: [db]
+volumes:
+  data:
+networks:
+  back:
+"#;
+
+/// Runs a program with the CLI's token and the listener as `DOCKER_HOST`.
+async fn with_docker_env(cli: &Cli, program: &str, args: &[&str], dir: &std::path::Path) -> Ran {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(dir)
+        .env("DOCKER_HOST", &cli.host)
+        .env("DOCKER_CONFIG", &cli.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let child = cmd.spawn().expect("installed by scripts/testbed.sh");
+        let out = wait_for(child, Duration::from_secs(120));
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            out: String::from_utf8_lossy(&out.stdout).into_owned(),
+            err: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn compose_up_and_down_leaves_nothing_behind() {
+    let app = two_engines().await;
+    let (ann, cli) = tenant(&app, "ann").await;
+    let dir = cli.config.join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("docker-compose.yml"), COMPOSE_FILE).unwrap();
+    let compose =
+        |args: &'static [&'static str]| with_docker_env(&cli, "docker-compose", args, &dir);
+
+    let up = compose(&["-p", "shop", "up", "-d"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let mut logs = String::new();
+    for _ in 0..50 {
+        logs = compose(&["-p", "shop", "logs", "--no-color", "web"])
+            .await
+            .out;
+        if logs.contains("stored") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(logs.contains("stored"), "web reached db by name: {logs}");
+    let ps = cli.ok(&["ps", "--format", "{{.Names}}"]).await;
+    assert_eq!(ps.lines().count(), 2, "{ps}");
+
+    let down = compose(&["-p", "shop", "down", "-v"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(cli.ok(&["ps", "-aq"]).await.trim(), "");
+    assert_eq!(cli.ok(&["volume", "ls", "-q"]).await.trim(), "");
+    let networks = cli.ok(&["network", "ls", "--format", "{{.Name}}"]).await;
+    assert!(!networks.contains("shop"), "{networks}");
+    let (_, capacity) = app.get("/apiv1/cluster", Some(&app.admin_token)).await;
+    assert_eq!(capacity["data"]["total"]["containers"], 0, "{capacity}");
+    let events = app.all_events().await;
+    assert!(via_docker(&events, &ann, "network.create") >= 2);
+    assert!(via_docker(&events, &ann, "volume.create") >= 2);
+}
+
+#[tokio::test]
+async fn the_python_sdk_runs_execs_and_cleans_up() {
+    let app = two_engines().await;
+    let (_, cli) = tenant(&app, "ann").await;
+    let python = std::env::var("CLEMENTINE_TESTBED_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/.testbed/venv/bin/python").into()
+    });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/docker_sdk.py");
+    let ran = with_docker_env(&cli, &python, &[script], &std::env::temp_dir()).await;
+    assert_eq!((ran.code, ran.out.trim()), (0, "ok"), "{ran:?}");
+}

@@ -165,6 +165,54 @@ impl Cluster {
         self.audited(draft, work, plain).await
     }
 
+    /// Connects a container to a network of the same owner (made on the container's engine if
+    /// it is not there yet), with `aliases` on it; or (`aliases` = `None`) disconnects it.
+    /// Audited as `network.connect` / `network.disconnect`.
+    pub async fn connect_network(
+        &self,
+        principal: &Principal,
+        network: &str,
+        container: &str,
+        aliases: Option<&[String]>,
+    ) -> ClusterResult<()> {
+        for (i, alias) in aliases.unwrap_or_default().iter().enumerate() {
+            check_object_name(&format!("EndpointConfig.Aliases[{i}]"), alias)?;
+        }
+        let found = self.locate(principal, container).await?;
+        let owner = found.container.owner.clone().unwrap_or_default();
+        let network = self.find_network(principal, network).await?;
+        if network.owner != owner {
+            return Err(ClusterError::not_found("network", &network.name));
+        }
+        let action = match aliases {
+            Some(_) => actions::NETWORK_CONNECT,
+            None => actions::NETWORK_DISCONNECT,
+        };
+        let mut draft = found.draft(principal, action);
+        draft.target = Some(network.name.clone());
+        let client = &found.client;
+        let work = async {
+            let engine_name = &network.engine_name;
+            let result = match aliases {
+                Some(aliases) => {
+                    let labels = ObjectLabels {
+                        cluster: self.deployment().to_string(),
+                        owner: owner.clone(),
+                        name: network.name.clone(),
+                    };
+                    (client.ensure_network(engine_name, labels.to_map()).await)
+                        .map_err(|e| ClusterError::engine(&found.engine.id, e))?;
+                    client
+                        .connect(engine_name, &found.container.id, aliases)
+                        .await
+                }
+                None => client.disconnect(engine_name, &found.container.id).await,
+            };
+            result.map_err(|e| ClusterError::engine(&found.engine.id, e))
+        };
+        self.audited(draft, work, plain).await
+    }
+
     /// Where a new network or volume goes: the first active engine the owner may use that is
     /// not known to be down.
     pub(in crate::cluster) async fn first_usable_engine(
