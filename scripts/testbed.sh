@@ -2,7 +2,7 @@
 # The local test bed: one Redis and N Docker engines behind mutual TLS, all on loopback.
 #
 #   scripts/testbed.sh up [N]   install what is missing, create the CA and certs, start Redis and N
-#                               engines (default 3, at most 30), import the busybox image; idempotent
+#                               engines (default 3, at most 30), import busybox and redis images; idempotent
 #   scripts/testbed.sh down     stop everything this script started
 #   scripts/testbed.sh status   show what runs
 #   scripts/testbed.sh env      print the environment the tests and the server read
@@ -142,10 +142,17 @@ YML
 
 # Pushes `clementine/pulltest:1` (busybox) into the registry from engine 1, once.
 push_images() {
-  local ref="127.0.0.1:$REGISTRY_PORT/clementine/pulltest:1"
+  push_image busybox:latest clementine/pulltest:1
+  push_image redis:latest library/redis:latest
+}
+
+# Pushes engine 1's IMAGE into the open registry as REPO:TAG, once.
+push_image() {
+  local image=$1 repo=${2%:*} tag=${2##*:}
+  local ref="127.0.0.1:$REGISTRY_PORT/$repo:$tag"
   curl -sf -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-    "http://127.0.0.1:$REGISTRY_PORT/v2/clementine/pulltest/manifests/1" && return 0
-  docker_cli 1 tag busybox:latest "$ref"
+    "http://127.0.0.1:$REGISTRY_PORT/v2/$repo/manifests/$tag" && return 0
+  docker_cli 1 tag "$image" "$ref"
   docker_cli 1 push "$ref" >/dev/null
   docker_cli 1 rmi "$ref" >/dev/null
 }
@@ -289,8 +296,30 @@ rootfs() {
   echo "$dir"
 }
 
+# A real Redis image, `redis:latest`, from Debian's redis-server: the binary and the libraries
+# ldd names, nothing else (no outside registry is reachable to pull the official one).
+redis_rootfs() {
+  local dir="$TB/rootfs-redis" bin lib
+  bin=$(readlink -f "$(command -v redis-server)")
+  if [ ! -x "$dir/usr/bin/redis-server" ]; then
+    mkdir -p "$dir/usr/bin" "$dir/data" "$dir/tmp" "$dir/etc"
+    cp "$bin" "$dir/usr/bin/redis-server"
+    for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+      mkdir -p "$dir$(dirname "$lib")"
+      cp -L "$lib" "$dir$lib"
+    done
+    echo 'redis:x:999:999::/data:/usr/sbin/nologin' > "$dir/etc/passwd"
+  fi
+  echo "$dir"
+}
+
 import_images() {
   local i=$1 dir
+  if ! docker_cli "$i" image inspect redis:latest >/dev/null 2>&1; then
+    log "importing redis:latest (Debian's redis-server) into engine $i"
+    tar -C "$(redis_rootfs)" -c . | docker_cli "$i" import -c 'WORKDIR /data' -c 'EXPOSE 6379' \
+      -c 'CMD ["redis-server","--protected-mode","no","--save",""]' - redis:latest >/dev/null
+  fi
   dir=$(rootfs)
   if ! docker_cli "$i" image inspect busybox:latest >/dev/null 2>&1; then
     log "importing busybox:latest into engine $i"

@@ -136,6 +136,11 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
     ),
     ("CLEMENTINE_SECRETS_KEY", "secrets_key", text!(secrets_key)),
     (
+        "CLEMENTINE_SECRETS_KEY_FILE",
+        "secrets_key_file",
+        text!(secrets_key_file),
+    ),
+    (
         "CLEMENTINE_DOCKER_LISTEN",
         "docker.listen",
         text!(docker.listen),
@@ -149,11 +154,6 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         "CLEMENTINE_DOCKER_TLS_KEY",
         "docker.tls_key",
         text!(docker.tls_key),
-    ),
-    (
-        "CLEMENTINE_SECRETS_KEY_FILE",
-        "secrets_key_file",
-        text!(secrets_key_file),
     ),
 ];
 

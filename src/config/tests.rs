@@ -49,6 +49,9 @@ fn full_env<'a>(pem: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
         ("CLEMENTINE_JWT_SECRET", secret),
         ("CLEMENTINE_ADMIN_USER", "root"),
         ("CLEMENTINE_ADMIN_PASSWORD", "hunter22hunter22"),
+        ("CLEMENTINE_DOCKER_LISTEN", "127.0.0.1:2375"),
+        ("CLEMENTINE_DOCKER_TLS_CERT", pem),
+        ("CLEMENTINE_DOCKER_TLS_KEY", pem),
     ]
 }
 
@@ -216,6 +219,8 @@ fn every_variable_in_the_readme_changes_its_setting() {
             "CLEMENTINE_REDIS_SENTINELS" => "127.0.0.1:26379,localhost:26380".into(),
             "CLEMENTINE_REDIS_MASTER" => "other-master".into(),
             "CLEMENTINE_TLS_CA" | "CLEMENTINE_TLS_CERT" | "CLEMENTINE_TLS_KEY" => other.clone(),
+            "CLEMENTINE_DOCKER_TLS_CERT" | "CLEMENTINE_DOCKER_TLS_KEY" => other.clone(),
+            "CLEMENTINE_DOCKER_LISTEN" => "127.0.0.1:2376".into(),
             "CLEMENTINE_JWT_SECRET" => "t".repeat(40),
             "CLEMENTINE_JWT_SECRET_FILE" | "CLEMENTINE_SECRETS_KEY_FILE" => sf.clone(),
             "CLEMENTINE_SECRETS_KEY" => "k".repeat(40),
@@ -247,4 +252,28 @@ fn every_variable_in_the_readme_changes_its_setting() {
             Settings::load(None, &env_of(&env)).unwrap_or_else(|e| panic!("{var}={value}: {e}"));
         assert_ne!(fingerprint(&changed), base, "{var} changed nothing");
     }
+}
+
+#[test]
+fn the_docker_listener_is_off_unless_set_and_its_tls_files_go_together() {
+    let pem = tmp_file("pem");
+    let p = pem.s();
+    let secret = "s".repeat(40);
+    let mut env = full_env(&p, &secret);
+    env.retain(|(k, _)| !k.starts_with("CLEMENTINE_DOCKER_"));
+    assert!(
+        Settings::load(None, &env_of(&env))
+            .unwrap()
+            .docker
+            .is_none()
+    );
+    env.push(("CLEMENTINE_DOCKER_LISTEN", "127.0.0.1:2375"));
+    let plain = Settings::load(None, &env_of(&env)).unwrap().docker.unwrap();
+    assert!(plain.tls.is_none());
+    env.push(("CLEMENTINE_DOCKER_TLS_CERT", &p));
+    let half = Settings::load(None, &env_of(&env)).unwrap_err().to_string();
+    assert!(half.contains("CLEMENTINE_DOCKER_TLS_KEY"), "{half}");
+    env.push(("CLEMENTINE_DOCKER_LISTEN", "localhost"));
+    let bad = Settings::load(None, &env_of(&env));
+    assert!(bad.is_err());
 }

@@ -421,4 +421,66 @@ mod tests {
         assert_eq!(c.network_mode.as_deref(), Some("shop_default"));
         assert_eq!(c.network_aliases, vec!["db".to_string()]);
     }
+
+    /// Any JSON, shaped like a create body or not: a translation or a 400, never a panic; and
+    /// what translates passes the config check or is refused by field, never reaching Docker
+    /// unchecked (the run path checks it again).
+    mod fuzz {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value};
+
+        use super::super::translate;
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                "[a-z/:=.0-9 -]{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec((key(), inner), 0..4)
+                        .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+                ]
+            })
+        }
+
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "Image",
+                    "Cmd",
+                    "Env",
+                    "Labels",
+                    "HostConfig",
+                    "Binds",
+                    "PortBindings",
+                    "NetworkMode",
+                    "Mounts",
+                    "Memory",
+                    "NanoCpus",
+                    "NetworkingConfig",
+                    "EndpointsConfig",
+                    "Aliases",
+                    "RestartPolicy",
+                    "Devices",
+                    "Volumes",
+                    "Tty",
+                ])
+                .prop_map(str::to_string),
+                "[A-Za-z]{1,8}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics(body in json(), name in proptest::option::of("[a-z/]{0,8}")) {
+                if let Ok(create) = translate(&body, name.as_deref()) {
+                    let _ = crate::domain::check_config(&create.config);
+                }
+            }
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! are removed behind clementine's back: their claims are released as soon as an engine's event
 //! stream tells, instead of at the next reconcile pass, and the log records the removal as a
 //! `container.destroy` by `engine`, so that the container index (and a replay) forgets them.
-//! The claim's release is atomic, so of several replicas seeing the same event one records it.
+//! The claim's release is atomic, so of several replicas seeing the same event one records it;
+//! and it waits [`SETTLE`] first, so that a destroy clementine did itself (whose engine call
+//! raises the same event just before it releases the claim) is not recorded twice.
 
 use std::sync::Arc;
 
@@ -18,6 +20,8 @@ use crate::store::IndexChange;
 
 /// The actor of removals the engine did.
 const ENGINE_ACTOR: &str = "engine";
+/// How long a removal waits before its claim is released here.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Cluster {
     /// Releases a vanished container's claim; records it when this process released it.
@@ -57,9 +61,13 @@ pub fn spawn_vanished_releaser(cluster: Arc<Cluster>, shutdown: Shutdown) -> Joi
             };
             match gone {
                 Ok(gone) => {
-                    if let Err(e) = cluster.release_vanished(&gone).await {
-                        tracing::warn!(error = %e, op = %gone.op, "claim of a removed container not released; reconcile will");
-                    }
+                    let cluster = cluster.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(SETTLE).await;
+                        if let Err(e) = cluster.release_vanished(&gone).await {
+                            tracing::warn!(error = %e, op = %gone.op, "claim of a removed container not released; reconcile will");
+                        }
+                    });
                 }
                 Err(RecvError::Lagged(n)) => tracing::warn!(
                     missed = n,

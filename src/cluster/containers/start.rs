@@ -127,7 +127,12 @@ impl Cluster {
         };
         let inspect = (phase("inspect", client.inspect(&id)).await)
             .map_err(|e| StartFailure::Kept(ClusterError::engine(&engine.id, e)))?;
-        tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, started = start, "container created");
+        let what = if start {
+            "container started"
+        } else {
+            "container created"
+        };
+        tracing::info!(engine = %engine.id, container = %id, op = %labels.op, owner = %labels.owner, image = %labels.image, "{what}");
         Ok(Ok(from_inspect(inspect, engine, self.deployment())))
     }
 }

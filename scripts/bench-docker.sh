@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The Docker API front door against the engine itself, paired: Debian's docker CLI runs the same
+# command through clementine (release build, one engine granted) and straight at that engine over
+# mutual TLS, alternating A B A B, and the ratio is taken pair by pair (the machine's speed drifts
+# less within a pair than across a run). Prints the median of each and of the paired ratios.
+#
+#   scripts/bench-docker.sh [PAIRS]      # default 30 pairs of each command below
+#
+# Commands: `docker run --rm busybox true` and `docker ps` (with 20 containers of the caller's
+# running, so the listing has something to list). Needs root (the test bed).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PAIRS="${1:-30}"
+"$ROOT/scripts/testbed.sh" up 1 >/dev/null
+eval "$("$ROOT/scripts/testbed.sh" env)"
+cargo build -q --release --bin clementine
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port); dport=$(free_port)
+id="$(date +%s%N)"
+CLEMENTINE_LISTEN="127.0.0.1:$port" CLEMENTINE_DOCKER_LISTEN="127.0.0.1:$dport" \
+  CLEMENTINE_KEY_PREFIX="bench:$id:" CLEMENTINE_JWT_SECRET="bench-secret-$id-0123456789abcdef" \
+  CLEMENTINE_ADMIN_USER=admin CLEMENTINE_ADMIN_PASSWORD="bench-password-$id" RUST_LOG=warn \
+  "$ROOT/target/release/clementine" 2>/dev/null &
+server=$!
+cfg=$(mktemp -d)
+direct=(/usr/bin/docker -H tcp://127.0.0.11:2376 --tlsverify --tlscacert "$CLEMENTINE_TLS_CA"
+        --tlscert "$CLEMENTINE_TLS_CERT" --tlskey "$CLEMENTINE_TLS_KEY")
+through=(/usr/bin/docker --config "$cfg" -H "tcp://127.0.0.1:$dport")
+cleanup() {
+  "${through[@]}" rm -f $("${through[@]}" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  kill $server 2>/dev/null || true
+  rm -rf "$cfg"
+}
+trap cleanup EXIT
+base="http://127.0.0.1:$port/apiv1"
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+token() { curl -sf -XPOST "$base/login" -d "{\"username\":\"$1\",\"password\":\"$2\"}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["token"])'; }
+admin=$(token admin "bench-password-$id")
+auth=(-H "Authorization: Bearer $admin")
+curl -sf "${auth[@]}" -XPOST "$base/engine" -d '{"id":"e1","addr":"https://127.0.0.11:2376"}' >/dev/null
+curl -sf "${auth[@]}" -XPOST "$base/user" -d '{"username":"bench","password":"bench-password"}' >/dev/null
+curl -sf "${auth[@]}" -XPUT "$base/user/bench/engines" -d '{"engines":["e1"]}' >/dev/null
+echo "{\"HttpHeaders\":{\"Authorization\":\"Bearer $(token bench bench-password)\"}}" > "$cfg/config.json"
+
+# The caller's 20 running containers; the engine holds them too (the direct `ps` lists them and
+# whatever else runs there: the same containers, since the bench runs alone on this engine).
+for i in $(seq 20); do "${through[@]}" run -d busybox sleep 600 >/dev/null; done
+
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
+pair() { # label, then the arguments after `docker`
+  local label=$1; shift
+  "${through[@]}" "$@" >/dev/null 2>&1; "${direct[@]}" "$@" >/dev/null 2>&1  # warm-up
+  local a="" b=""
+  for _ in $(seq "$PAIRS"); do
+    a+="$(ms "${through[@]}" "$@") "
+    b+="$(ms "${direct[@]}" "$@") "
+  done
+  python3 - "$label" "$a" "$b" <<'PY'
+import statistics, sys
+label, a, b = sys.argv[1], [int(x) for x in sys.argv[2].split()], [int(x) for x in sys.argv[3].split()]
+ratios = [x / y for x, y in zip(a, b)]
+q = lambda v: statistics.quantiles(v, n=10)
+print(f"{label:26} clementine median {statistics.median(a)/1000:7.1f} ms  direct {statistics.median(b)/1000:7.1f} ms"
+      f"  paired ratio median {statistics.median(ratios):.3f} (p10 {q(ratios)[0]:.3f}, p90 {q(ratios)[-1]:.3f}, n={len(ratios)})")
+PY
+}
+pair "docker run --rm busybox true" run --rm busybox true
+pair "docker ps (20 containers)" ps
