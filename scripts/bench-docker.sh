@@ -6,8 +6,8 @@
 #
 #   scripts/bench-docker.sh [PAIRS]      # default 30 pairs of each command below
 #
-# Commands: `docker run --rm busybox true` and `docker ps` (with 20 containers of the caller's
-# running, so the listing has something to list). Needs root (the test bed).
+# Commands: `docker run --rm busybox true` and `docker ps` (with 10 containers of the caller's
+# running, so the listing has something to list; the test bed gives each tenant network a /28, 13 addresses). Needs root (the test bed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -44,18 +44,18 @@ curl -sf "${auth[@]}" -XPOST "$base/user" -d '{"username":"bench","password":"be
 curl -sf "${auth[@]}" -XPUT "$base/user/bench/engines" -d '{"engines":["e1"]}' >/dev/null
 echo "{\"HttpHeaders\":{\"Authorization\":\"Bearer $(token bench bench-password)\"}}" > "$cfg/config.json"
 
-# The caller's 20 running containers; the engine holds them too (the direct `ps` lists them and
+# The caller's 10 running containers; the engine holds them too (the direct `ps` lists them and
 # whatever else runs there: the same containers, since the bench runs alone on this engine).
-for i in $(seq 20); do "${through[@]}" run -d busybox sleep 600 >/dev/null; done
+for i in $(seq 10); do "${through[@]}" run -d busybox sleep 600 >/dev/null; done
 
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
-pair() { # label, then the arguments after `docker`
-  local label=$1; shift
-  "${through[@]}" "$@" >/dev/null 2>&1; "${direct[@]}" "$@" >/dev/null 2>&1  # warm-up
+pair() { # label, the arguments after `docker` through clementine, and (default: the same) direct
+  local label=$1; read -r -a a_args <<<"$2"; read -r -a b_args <<<"${3:-$2}"
+  "${through[@]}" "${a_args[@]}" >/dev/null 2>&1; "${direct[@]}" "${b_args[@]}" >/dev/null 2>&1  # warm-up
   local a="" b=""
   for _ in $(seq "$PAIRS"); do
-    a+="$(ms "${through[@]}" "$@") "
-    b+="$(ms "${direct[@]}" "$@") "
+    a+="$(ms "${through[@]}" "${a_args[@]}") "
+    b+="$(ms "${direct[@]}" "${b_args[@]}") "
   done
   python3 - "$label" "$a" "$b" <<'PY'
 import statistics, sys
@@ -66,5 +66,13 @@ print(f"{label:26} clementine median {statistics.median(a)/1000:7.1f} ms  direct
       f"  paired ratio median {statistics.median(ratios):.3f} (p10 {q(ratios)[0]:.3f}, p90 {q(ratios)[-1]:.3f}, n={len(ratios)})")
 PY
 }
-pair "docker run --rm busybox true" run --rm busybox true
-pair "docker ps (20 containers)" ps
+# Through clementine every container joins its tenant's own bridge network and runs limited to
+# what it reserves (the defaults: 0.1 CPU, 64 MB); straight at the engine the same command joins
+# Docker's default bridge, unlimited. The second line gives the engine the same work (the
+# tenant's network, the same limits), which is what clementine's own cost is measured against.
+tenant_net=$("${direct[@]}" network ls -q --filter label=clementine.owner=bench --format '{{.Name}}' | head -1)
+pair "docker run --rm busybox true" "run --rm busybox true"
+pair "  direct with the same work" "run --rm busybox true" \
+  "run --rm --network $tenant_net --cpus 0.1 --memory 64m busybox true"
+pair "docker ps (10 containers)" "ps"
+

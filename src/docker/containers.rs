@@ -125,7 +125,7 @@ async fn act(
 ) -> DockerResult<Response> {
     let container = cluster.locate_container(caller, id).await?;
     cluster
-        .act(caller, &container.engine.id, &container.id, action)
+        .act_only(caller, &container.engine.id, &container.id, action)
         .await?;
     Ok(no_content())
 }

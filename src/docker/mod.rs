@@ -180,6 +180,7 @@ async fn versioned<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
         .as_socket_addr()
         .map_or("unknown".to_string(), |a| a.ip().to_string());
     let cluster = req.data::<Arc<Cluster>>().cloned();
+    let started = std::time::Instant::now();
     let response = match next.call(req).await {
         Ok(r) => r.into_response(),
         Err(e)
@@ -201,7 +202,9 @@ async fn versioned<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
             .await;
     }
     let user = who.as_ref().map_or("-", |p| p.username.as_str());
-    tracing::info!(%method, path = %stripped, status = response.status().as_u16(), %user, "docker api request");
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
+    tracing::info!(%method, path = %stripped, status, %user, ms, "docker api request");
     Ok(with_headers(response))
 }
 

@@ -220,7 +220,7 @@ impl Cluster {
         Ok(found.container)
     }
 
-    /// Starts, stops or restarts a container; answers its new state.
+    /// Starts, stops, restarts or kills a container; answers its new state.
     pub async fn act(
         &self,
         principal: &Principal,
@@ -228,6 +228,35 @@ impl Cluster {
         cid: &str,
         action: Action,
     ) -> ClusterResult<Container> {
+        let found = self.act_found(principal, engine_id, cid, action).await?;
+        let id = &found.container.id;
+        (found.client.inspect(id).await)
+            .map(|i| from_inspect(i, &found.engine, self.deployment()))
+            .map_err(|e| ClusterError::engine(engine_id, e))
+            .inspect(|c| self.views.upsert(c))
+    }
+
+    /// Like [`act`](Self::act), without asking the engine for the state after (the Docker API
+    /// answers none). That inspect would wait for an auto-removed container's removal.
+    pub async fn act_only(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        cid: &str,
+        action: Action,
+    ) -> ClusterResult<()> {
+        self.act_found(principal, engine_id, cid, action).await?;
+        Ok(())
+    }
+
+    /// The audited action, on the container found.
+    async fn act_found(
+        &self,
+        principal: &Principal,
+        engine_id: &str,
+        cid: &str,
+        action: Action,
+    ) -> ClusterResult<Found> {
         if let Action::Stop(grace) | Action::Restart(grace) = action
             && grace > MAX_GRACE_SECS
         {
@@ -256,17 +285,12 @@ impl Cluster {
             };
             // Docker answers 304 for start-when-running and stop-when-stopped; both are fine.
             match done {
-                Ok(()) | Err(EngineError::Docker { status: 304, .. }) => found
-                    .client
-                    .inspect(id)
-                    .await
-                    .map(|i| from_inspect(i, &found.engine, self.deployment())),
-                Err(e) => Err(e),
+                Ok(()) | Err(EngineError::Docker { status: 304, .. }) => Ok(()),
+                Err(e) => Err(ClusterError::engine(engine_id, e)),
             }
-            .map_err(|e| ClusterError::engine(engine_id, e))
-            .inspect(|c| self.views.upsert(c))
         };
-        self.audited(draft, work, plain).await
+        self.audited(draft, work, plain).await?;
+        Ok(found)
     }
 
     /// The last `tail` log lines.
