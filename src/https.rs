@@ -1,5 +1,6 @@
-//! Serving HTTPS: a poem acceptor that wraps TCP in TLS (rustls with ring, the provider the
-//! engine clients use). The handshake runs lazily, on the connection's first read or write in
+//! Serving HTTPS, for the API and the Docker API listeners: a poem acceptor that wraps TCP in
+//! TLS (rustls with ring, the provider the engine clients use), optionally requiring client
+//! certificates. The handshake runs lazily, on the connection's first read or write in
 //! its own task, so a slow or silent client cannot hold up the accept loop.
 
 use std::io;
@@ -14,29 +15,54 @@ use poem::web::{LocalAddr, RemoteAddr};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::{Accept, TlsAcceptor};
 
-/// A server configuration from a PEM certificate chain and key; the error names the file.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
-    let named = |path: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| named(cert, &e))?
+use crate::config::ServeTls;
+
+/// PEM certificates from a file, at least one; the error names the file.
+fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let named = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| named(&e))?
         .collect::<Result<_, _>>()
-        .map_err(|e| named(cert, &e))?;
-    if chain.is_empty() {
-        return Err(named(cert, &"no certificate found"));
+        .map_err(|e| named(&e))?;
+    if certs.is_empty() {
+        return Err(named(&"no certificate found"));
     }
-    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| named(key, &e))?;
+    Ok(certs)
+}
+
+/// A server configuration (TLS 1.2 and 1.3) from a listener's files: its certificate chain and
+/// key, and, when a client CA is given, client certificates signed by it required. The error
+/// names the file at fault.
+pub fn server_config(tls: &ServeTls) -> Result<Arc<ServerConfig>, String> {
+    let named = |path: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let chain = certificates(&tls.cert)?;
+    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| named(&tls.key, &e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| named(cert, &e))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key_der)
-        .map_err(|e| named(key, &e))?;
+        .map_err(|e| named(&tls.cert, &e))?;
+    let builder = match &tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in certificates(ca)? {
+                roots.add(cert).map_err(|e| named(ca, &e))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| named(ca, &e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| named(&tls.key, &e))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

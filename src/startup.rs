@@ -36,8 +36,8 @@ pub enum StartupError {
     NoSecretsKey,
     #[error("cannot create the first admin: {0}")]
     Admin(#[from] ClusterError),
-    #[error("the Docker API's TLS files cannot be used: {0}")]
-    DockerTls(String),
+    #[error("a listener's TLS files cannot be used: {0}")]
+    ServeTls(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -97,7 +97,7 @@ pub async fn build_cluster(
 /// A built, bound, not yet serving application.
 pub struct Application {
     addr: SocketAddr,
-    acceptor: TcpAcceptor,
+    acceptor: BoxAcceptor,
     cluster: Arc<Cluster>,
     monitor: JoinHandle<()>,
     reconciler: JoinHandle<()>,
@@ -114,9 +114,9 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let shutdown = Shutdown::new();
         let (cluster, store, pool) = build_cluster(&settings, &shutdown).await?;
-        let (addr, acceptor) = bind(settings.listen).await?;
+        let (addr, acceptor) = listener(settings.listen, settings.api_tls.as_ref()).await?;
         let docker = match &settings.docker {
-            Some(docker) => Some(docker_listener(docker).await?),
+            Some(docker) => Some(listener(docker.listen, docker.tls.as_ref()).await?),
             None => None,
         };
 
@@ -230,19 +230,21 @@ async fn bind(addr: SocketAddr) -> Result<(SocketAddr, TcpAcceptor), StartupErro
     Ok((bound, acceptor))
 }
 
-/// The Docker API's listener: plain, or HTTPS with its certificate and key.
-async fn docker_listener(
-    settings: &crate::config::DockerSettings,
+/// A listener: plain HTTP, or HTTPS with its TLS files.
+async fn listener(
+    addr: SocketAddr,
+    tls: Option<&crate::config::ServeTls>,
 ) -> Result<(SocketAddr, BoxAcceptor), StartupError> {
-    let (addr, tcp) = bind(settings.listen).await?;
-    let acceptor = match &settings.tls {
+    let (addr, tcp) = bind(addr).await?;
+    let acceptor = match tls {
         None => tcp.boxed(),
-        Some((cert, key)) => {
-            let config = crate::https::server_config(cert, key).map_err(StartupError::DockerTls)?;
+        Some(tls) => {
+            let config = crate::https::server_config(tls).map_err(StartupError::ServeTls)?;
             crate::https::TlsAcceptorOf::new(tcp, config).boxed()
         }
     };
-    tracing::info!(%addr, tls = settings.tls.is_some(), "Docker API listening");
+    let mutual = tls.is_some_and(|t| t.client_ca.is_some());
+    tracing::info!(%addr, tls = tls.is_some(), client_certificates = mutual, "listening");
     Ok((addr, acceptor))
 }
 

@@ -32,16 +32,27 @@ impl RawConfig {
                 "docker.listen (CLEMENTINE_DOCKER_LISTEN) must be host:port with an IP address, not {text:?}"
             ))
         })?;
-        let tls = match (&self.docker.tls_cert, &self.docker.tls_key) {
-            (Some(cert), Some(key)) => Some((PathBuf::from(cert), PathBuf::from(key))),
-            (None, None) => None,
-            _ => {
-                return error(
-                    "docker.tls_cert and docker.tls_key (CLEMENTINE_DOCKER_TLS_CERT, CLEMENTINE_DOCKER_TLS_KEY) go together",
-                );
-            }
-        };
+        let d = &self.docker;
+        let names = ["docker.tls_cert", "docker.tls_key", "docker.client_ca"];
+        let vars = [
+            "CLEMENTINE_DOCKER_TLS_CERT",
+            "CLEMENTINE_DOCKER_TLS_KEY",
+            "CLEMENTINE_DOCKER_CLIENT_CA",
+        ];
+        let tls = serve_tls([&d.tls_cert, &d.tls_key, &d.client_ca], names, vars)?;
         Ok(Some(super::DockerSettings { listen, tls }))
+    }
+
+    /// HTTPS for the API listener, when its certificate and key are set.
+    pub(super) fn api_tls(&self) -> Result<Option<super::ServeTls>, ConfigError> {
+        let t = &self.api_tls;
+        let names = ["api_tls.cert", "api_tls.key", "api_tls.client_ca"];
+        let vars = [
+            "CLEMENTINE_API_TLS_CERT",
+            "CLEMENTINE_API_TLS_KEY",
+            "CLEMENTINE_API_CLIENT_CA",
+        ];
+        serve_tls([&t.cert, &t.key, &t.client_ca], names, vars)
     }
 
     pub(super) fn tls_files(&self) -> Result<TlsFiles, ConfigError> {
@@ -183,5 +194,37 @@ impl RawConfig {
                 })
             })
             .collect()
+    }
+}
+
+/// A listener's TLS files: a certificate and key together (or neither: plain HTTP), and a client
+/// CA only with them.
+fn serve_tls(
+    [cert, key, client_ca]: [&Option<String>; 3],
+    names: [&str; 3],
+    vars: [&str; 3],
+) -> Result<Option<super::ServeTls>, ConfigError> {
+    let client_ca = client_ca
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(PathBuf::from);
+    match (
+        cert.as_deref().filter(|c| !c.is_empty()),
+        key.as_deref().filter(|k| !k.is_empty()),
+    ) {
+        (Some(cert), Some(key)) => Ok(Some(super::ServeTls {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+            client_ca,
+        })),
+        (None, None) if client_ca.is_none() => Ok(None),
+        (None, None) => error(format!(
+            "{} ({}) needs {} and {} ({}, {})",
+            names[2], vars[2], names[0], names[1], vars[0], vars[1]
+        )),
+        _ => error(format!(
+            "{} and {} ({}, {}) go together",
+            names[0], names[1], vars[0], vars[1]
+        )),
     }
 }

@@ -39,6 +39,10 @@
 //! | `docker.listen`        | `CLEMENTINE_DOCKER_LISTEN`        | none: the Docker API is off |
 //! | `docker.tls_cert`      | `CLEMENTINE_DOCKER_TLS_CERT`      | none: plain HTTP (with `tls_key`, HTTPS) |
 //! | `docker.tls_key`       | `CLEMENTINE_DOCKER_TLS_KEY`       |                           |
+//! | `docker.client_ca`     | `CLEMENTINE_DOCKER_CLIENT_CA`     | none: with it, client certificates are required |
+//! | `api_tls.cert`         | `CLEMENTINE_API_TLS_CERT`         | none: plain HTTP (with `api_tls.key`, HTTPS) |
+//! | `api_tls.key`          | `CLEMENTINE_API_TLS_KEY`          |                           |
+//! | `api_tls.client_ca`    | `CLEMENTINE_API_CLIENT_CA`        | none: with it, client certificates are required |
 //!
 //! Relative paths are taken from the working directory. The JWT secret must be at least 32 bytes.
 
@@ -108,13 +112,24 @@ pub struct Settings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The Docker Engine API listener; `None`: off.
     pub docker: Option<DockerSettings>,
+    /// HTTPS on the API listener; `None`: plain HTTP.
+    pub api_tls: Option<ServeTls>,
 }
 
-/// Where the Docker Engine API listens, and its certificate and key (PEM) when it serves HTTPS.
+/// Where the Docker Engine API listens, and its TLS when it serves HTTPS.
 #[derive(Debug, Clone)]
 pub struct DockerSettings {
     pub listen: SocketAddr,
-    pub tls: Option<(PathBuf, PathBuf)>,
+    pub tls: Option<ServeTls>,
+}
+
+/// A listener's HTTPS: its certificate chain and key (PEM), and the CA whose client
+/// certificates it requires, if any (mutual TLS for machines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
 }
 
 /// How containers are placed when a request does not say.
@@ -279,6 +294,7 @@ impl Settings {
             secrets_key: raw.secrets_key()?,
             trusted_proxies: raw.trusted_proxies()?,
             docker: raw.docker()?,
+            api_tls: raw.api_tls()?,
             pull_registries: raw.pull_registries.as_deref().map(|list| {
                 list.split(',')
                     .map(str::trim)

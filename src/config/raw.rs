@@ -155,6 +155,22 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         "docker.tls_key",
         text!(docker.tls_key),
     ),
+    (
+        "CLEMENTINE_DOCKER_CLIENT_CA",
+        "docker.client_ca",
+        text!(docker.client_ca),
+    ),
+    (
+        "CLEMENTINE_API_TLS_CERT",
+        "api_tls.cert",
+        text!(api_tls.cert),
+    ),
+    ("CLEMENTINE_API_TLS_KEY", "api_tls.key", text!(api_tls.key)),
+    (
+        "CLEMENTINE_API_CLIENT_CA",
+        "api_tls.client_ca",
+        text!(api_tls.client_ca),
+    ),
 ];
 
 /// The file as written; every field optional so that the environment can fill it in.
@@ -189,6 +205,17 @@ pub(super) struct RawConfig {
     pub(super) secrets_key_file: Option<String>,
     #[serde(default)]
     pub(super) docker: RawDocker,
+    #[serde(default)]
+    pub(super) api_tls: RawServeTls,
+}
+
+/// HTTPS for the API listener.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServeTls {
+    pub(super) cert: Option<String>,
+    pub(super) key: Option<String>,
+    pub(super) client_ca: Option<String>,
 }
 
 /// The Docker API listener.
@@ -198,6 +225,7 @@ pub(super) struct RawDocker {
     pub(super) listen: Option<String>,
     pub(super) tls_cert: Option<String>,
     pub(super) tls_key: Option<String>,
+    pub(super) client_ca: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -52,6 +52,8 @@ fn full_env<'a>(pem: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
         ("CLEMENTINE_DOCKER_LISTEN", "127.0.0.1:2375"),
         ("CLEMENTINE_DOCKER_TLS_CERT", pem),
         ("CLEMENTINE_DOCKER_TLS_KEY", pem),
+        ("CLEMENTINE_API_TLS_CERT", pem),
+        ("CLEMENTINE_API_TLS_KEY", pem),
     ]
 }
 
@@ -220,6 +222,8 @@ fn every_variable_in_the_readme_changes_its_setting() {
             "CLEMENTINE_REDIS_MASTER" => "other-master".into(),
             "CLEMENTINE_TLS_CA" | "CLEMENTINE_TLS_CERT" | "CLEMENTINE_TLS_KEY" => other.clone(),
             "CLEMENTINE_DOCKER_TLS_CERT" | "CLEMENTINE_DOCKER_TLS_KEY" => other.clone(),
+            "CLEMENTINE_DOCKER_CLIENT_CA" | "CLEMENTINE_API_CLIENT_CA" => other.clone(),
+            "CLEMENTINE_API_TLS_CERT" | "CLEMENTINE_API_TLS_KEY" => other.clone(),
             "CLEMENTINE_DOCKER_LISTEN" => "127.0.0.1:2376".into(),
             "CLEMENTINE_JWT_SECRET" => "t".repeat(40),
             "CLEMENTINE_JWT_SECRET_FILE" | "CLEMENTINE_SECRETS_KEY_FILE" => sf.clone(),
@@ -276,4 +280,34 @@ fn the_docker_listener_is_off_unless_set_and_its_tls_files_go_together() {
     env.push(("CLEMENTINE_DOCKER_LISTEN", "localhost"));
     let bad = Settings::load(None, &env_of(&env));
     assert!(bad.is_err());
+}
+
+#[test]
+fn https_files_go_together_and_a_client_ca_needs_them() {
+    let pem = tmp_file("pem");
+    let p = pem.s();
+    let secret = "s".repeat(40);
+    let mut env = full_env(&p, &secret);
+    env.retain(|(k, _)| !k.starts_with("CLEMENTINE_API_"));
+    assert!(
+        Settings::load(None, &env_of(&env))
+            .unwrap()
+            .api_tls
+            .is_none()
+    );
+    env.push(("CLEMENTINE_API_CLIENT_CA", &p));
+    let lone = Settings::load(None, &env_of(&env)).unwrap_err().to_string();
+    assert!(
+        lone.contains("CLEMENTINE_API_CLIENT_CA") && lone.contains("CLEMENTINE_API_TLS_CERT"),
+        "{lone}"
+    );
+    env.push(("CLEMENTINE_API_TLS_CERT", &p));
+    let half = Settings::load(None, &env_of(&env)).unwrap_err().to_string();
+    assert!(half.contains("go together"), "{half}");
+    env.push(("CLEMENTINE_API_TLS_KEY", &p));
+    let tls = Settings::load(None, &env_of(&env))
+        .unwrap()
+        .api_tls
+        .unwrap();
+    assert_eq!(tls.client_ca.as_deref(), Some(std::path::Path::new(&p)));
 }

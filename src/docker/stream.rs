@@ -161,7 +161,7 @@ pub async fn wait(
     Query(q): Query<WaitQuery>,
 ) -> DockerResult<Response> {
     if let Some(c) = q.condition.as_deref()
-        && !matches!(c, "not-running" | "next-exit" | "removed")
+        && !matches!(c, "" | "not-running" | "next-exit" | "removed")
     {
         return Err(DockerError::bad_request(
             "condition must be not-running, next-exit or removed",

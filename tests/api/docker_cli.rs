@@ -28,6 +28,16 @@ pub struct Ran {
     pub err: String,
 }
 
+impl Ran {
+    fn of(out: std::process::Output) -> Self {
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            out: String::from_utf8_lossy(&out.stdout).into_owned(),
+            err: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Cli {
     pub fn new(app: &TestApp, token: &str) -> Self {
         let config = std::env::temp_dir().join(format!("clm-docker-{}", uuid::Uuid::new_v4()));
@@ -65,12 +75,7 @@ impl Cli {
             let mut input = child.stdin.take().unwrap();
             let _ = input.write_all(stdin.as_bytes());
             drop(input);
-            let out = wait_for(child, Duration::from_secs(60));
-            Ran {
-                code: out.status.code().unwrap_or(-1),
-                out: String::from_utf8_lossy(&out.stdout).into_owned(),
-                err: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
+            Ran::of(wait_for(child, Duration::from_secs(60)))
         })
         .await
         .unwrap()
@@ -116,12 +121,9 @@ impl Cli {
             }
             std::thread::sleep(Duration::from_millis(500));
             drop(stdin);
-            let out = wait_for(child, Duration::from_secs(60));
-            Ran {
-                code: out.status.code().unwrap_or(-1),
-                out: String::from_utf8_lossy(&out.stdout).replace('\r', ""),
-                err: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
+            let mut ran = Ran::of(wait_for(child, Duration::from_secs(60)));
+            ran.out = ran.out.replace('\r', "");
+            ran
         })
         .await
         .unwrap()
@@ -486,12 +488,7 @@ async fn with_docker_env(cli: &Cli, program: &str, args: &[&str], dir: &std::pat
         .stderr(Stdio::piped());
     tokio::task::spawn_blocking(move || {
         let child = cmd.spawn().expect("installed by scripts/testbed.sh");
-        let out = wait_for(child, Duration::from_secs(120));
-        Ran {
-            code: out.status.code().unwrap_or(-1),
-            out: String::from_utf8_lossy(&out.stdout).into_owned(),
-            err: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Ran::of(wait_for(child, Duration::from_secs(120)))
     })
     .await
     .unwrap()
@@ -707,4 +704,45 @@ async fn a_real_redis_answers_ping() {
     }
     assert!(answer.starts_with("+PONG"), "{addr}: {answer:?}");
     cli.ok(&["rm", "-f", "cache"]).await;
+}
+
+#[tokio::test]
+async fn info_pull_and_attach() {
+    let app = two_engines().await;
+    let (_, cli) = tenant(&app, "ann").await;
+    let cpus: f64 = cli
+        .ok(&["info", "--format", "{{.NCPU}}"])
+        .await
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(cpus >= 1.0, "info sums the caller's engines: {cpus}");
+    let registry = std::env::var("CLEMENTINE_TESTBED_REGISTRY").unwrap_or("127.0.0.1:5000".into());
+    let image = format!("{registry}/clementine/pulltest:1");
+    cli.ok(&["pull", &image]).await;
+    let held = cli
+        .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .await;
+    assert!(held.lines().any(|l| l == image), "{held}");
+    let held = cli.ok(&["image", "inspect", "-f", "{{.Id}}", &image]).await;
+    assert!(held.starts_with("sha256:"), "{held}");
+    // docker attach to a running container's output, detached again by ending the CLI.
+    cli.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; echo said",
+    ])
+    .await;
+    let attached = cli.run(&["attach", "talker"]).await;
+    assert_eq!(
+        (attached.code, attached.out.as_str()),
+        (0, "said\n"),
+        "{attached:?}"
+    );
+    cli.ok(&["rm", "-f", "talker"]).await;
 }

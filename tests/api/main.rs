@@ -20,6 +20,7 @@ mod docker_cli;
 mod engine_failure;
 mod engines;
 mod failover;
+mod https;
 mod images;
 mod inventory;
 mod isolation;
