@@ -42,12 +42,25 @@ pub struct IssuedToken {
     pub expires_at: u64,
 }
 
-/// Issues and verifies tokens with one secret.
+/// Issues tokens with the current secret and verifies them with it or, until they expire, the
+/// previous one. Each token names its key in the header (`kid`: the first 16 hex digits of the
+/// SHA-256 of the secret), so a token is checked against one key only; a token without `kid`
+/// (issued before kids) is checked against the current secret.
 pub struct Tokens {
+    kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// `(kid, key)` of the secret before the last rotation.
+    previous: Option<(String, DecodingKey)>,
     validation: Validation,
     settings: JwtSettings,
+}
+
+/// The id of a key: not the secret, and not enough of its hash to help guess it.
+fn key_id(secret: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(secret.as_bytes());
+    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Seconds of clock skew tolerated on `exp`.
@@ -63,9 +76,15 @@ impl Tokens {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        let previous = (settings.previous_secret.as_ref()).map(|p| {
+            let key = DecodingKey::from_secret(p.expose().as_bytes());
+            (key_id(p.expose()), key)
+        });
         Self {
+            kid: key_id(settings.secret.expose()),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            previous,
             validation,
             settings: settings.clone(),
         }
@@ -99,7 +118,9 @@ impl Tokens {
 
     /// Signs arbitrary claims (tests use it to forge expired tokens with the right key).
     pub fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
             .map_err(|e| AuthError::Hashing(e.to_string()))
     }
 
@@ -107,7 +128,17 @@ impl Tokens {
     /// general terms only.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         use jsonwebtoken::errors::ErrorKind;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::InvalidToken("malformed token"))?;
+        let key = match header.kid.as_deref() {
+            None => &self.decoding,
+            Some(kid) if kid == self.kid => &self.decoding,
+            Some(kid) => match &self.previous {
+                Some((previous, key)) if kid == previous => key,
+                _ => return Err(AuthError::InvalidToken("signed with an unknown key")),
+            },
+        };
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 AuthError::InvalidToken(match e.kind() {
@@ -130,9 +161,33 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
+    #[test]
+    fn a_rotation_keeps_old_tokens_until_they_expire() {
+        let old = Tokens::new(&settings("old-secret-0123456789abcdef0123456789"));
+        let token = old.issue(("ann", "1"), Role::User, 0).unwrap().token;
+        let mut rotated = settings("new-secret-0123456789abcdef0123456789");
+        rotated.previous_secret = Some(Secret::new("old-secret-0123456789abcdef0123456789"));
+        let rotated = Tokens::new(&rotated);
+        assert_eq!(rotated.verify(&token).unwrap().sub, "ann");
+        let new = rotated.issue(("ann", "1"), Role::User, 0).unwrap().token;
+        let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid;
+        assert_ne!(kid(&token), kid(&new));
+        assert!(
+            old.verify(&new).is_err(),
+            "the old server does not know the new key"
+        );
+        let stranger = Tokens::new(&settings("stranger-0123456789abcdef0123456789"));
+        let forged = stranger.issue(("ann", "1"), Role::Admin, 0).unwrap().token;
+        assert!(matches!(
+            rotated.verify(&forged),
+            Err(AuthError::InvalidToken("signed with an unknown key"))
+        ));
+    }
+
     fn settings(secret: &str) -> JwtSettings {
         JwtSettings {
             secret: Secret::new(secret),
+            previous_secret: None,
             ttl: Duration::from_secs(60),
             issuer: "clementine".into(),
             audience: "clementine-api".into(),

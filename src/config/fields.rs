@@ -72,8 +72,15 @@ impl RawConfig {
         if !(10..=30 * 86_400).contains(&ttl_secs) {
             return error("jwt.ttl_secs (CLEMENTINE_JWT_TTL_SECS) must be between 10 and 2592000");
         }
+        let previous = self.jwt_previous_secret()?;
+        if previous.as_ref().is_some_and(|p| p.len() < 32) {
+            return error(
+                "jwt.previous_secret (CLEMENTINE_JWT_PREVIOUS_SECRET) must be at least 32 bytes",
+            );
+        }
         Ok(JwtSettings {
             secret: Secret::new(secret),
+            previous_secret: previous.map(Secret::new),
             ttl: Duration::from_secs(ttl_secs),
             issuer: self
                 .jwt
@@ -98,6 +105,20 @@ impl RawConfig {
             (None, None) => error(
                 "jwt.secret is missing: set CLEMENTINE_JWT_SECRET, or jwt.secret or jwt.secret_file in the config file",
             ),
+        }
+    }
+
+    /// The secret tokens signed before a rotation were signed with (the file wins).
+    fn jwt_previous_secret(&self) -> Result<Option<String>, ConfigError> {
+        match (&self.jwt.previous_secret, &self.jwt.previous_secret_file) {
+            (_, Some(file)) => std::fs::read_to_string(PathBuf::from(file))
+                .map(|s| Some(s.trim().to_string()))
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "jwt.previous_secret_file (CLEMENTINE_JWT_PREVIOUS_SECRET_FILE) {file} cannot be read: {e}"
+                    ))
+                }),
+            (previous, None) => Ok(previous.clone().filter(|p| !p.is_empty())),
         }
     }
 

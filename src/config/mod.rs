@@ -16,6 +16,8 @@
 //! | `tls.key`              | `CLEMENTINE_TLS_KEY`              | required                  |
 //! | `jwt.secret`           | `CLEMENTINE_JWT_SECRET`           | required, or secret_file  |
 //! | `jwt.secret_file`      | `CLEMENTINE_JWT_SECRET_FILE`      |                           |
+//! | `jwt.previous_secret`  | `CLEMENTINE_JWT_PREVIOUS_SECRET`  | none: after a rotation, the old secret |
+//! | `jwt.previous_secret_file` | `CLEMENTINE_JWT_PREVIOUS_SECRET_FILE` |                   |
 //! | `jwt.ttl_secs`         | `CLEMENTINE_JWT_TTL_SECS`         | `3600`                    |
 //! | `jwt.issuer`           | `CLEMENTINE_JWT_ISSUER`           | `clementine`              |
 //! | `jwt.audience`         | `CLEMENTINE_JWT_AUDIENCE`         | `clementine-api`          |
@@ -215,6 +217,8 @@ pub struct TlsFiles {
 #[derive(Debug, Clone)]
 pub struct JwtSettings {
     pub secret: Secret,
+    /// The secret before the last rotation: tokens it signed are accepted until they expire.
+    pub previous_secret: Option<Secret>,
     pub ttl: Duration,
     pub issuer: String,
     pub audience: String,

@@ -61,6 +61,16 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         text!(jwt.secret_file),
     ),
     (
+        "CLEMENTINE_JWT_PREVIOUS_SECRET",
+        "jwt.previous_secret",
+        text!(jwt.previous_secret),
+    ),
+    (
+        "CLEMENTINE_JWT_PREVIOUS_SECRET_FILE",
+        "jwt.previous_secret_file",
+        text!(jwt.previous_secret_file),
+    ),
+    (
         "CLEMENTINE_JWT_TTL_SECS",
         "jwt.ttl_secs",
         number!(jwt.ttl_secs),
@@ -240,6 +250,8 @@ pub(super) struct RawTls {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawJwt {
     pub(super) secret: Option<String>,
+    pub(super) previous_secret: Option<String>,
+    pub(super) previous_secret_file: Option<String>,
     pub(super) secret_file: Option<String>,
     pub(super) ttl_secs: Option<u64>,
     pub(super) issuer: Option<String>,

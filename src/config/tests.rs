@@ -227,6 +227,8 @@ fn every_variable_in_the_readme_changes_its_setting() {
             "CLEMENTINE_DOCKER_LISTEN" => "127.0.0.1:2376".into(),
             "CLEMENTINE_JWT_SECRET" => "t".repeat(40),
             "CLEMENTINE_JWT_SECRET_FILE" | "CLEMENTINE_SECRETS_KEY_FILE" => sf.clone(),
+            "CLEMENTINE_JWT_PREVIOUS_SECRET_FILE" => sf.clone(),
+            "CLEMENTINE_JWT_PREVIOUS_SECRET" => "p".repeat(40),
             "CLEMENTINE_SECRETS_KEY" => "k".repeat(40),
             "CLEMENTINE_JWT_TTL_SECS" => "120".into(),
             "CLEMENTINE_JWT_ISSUER" | "CLEMENTINE_JWT_AUDIENCE" => "someone-else".into(),

@@ -164,6 +164,7 @@ async fn every_protected_route_needs_a_token() {
 fn tokens_with(secret: &str, app: &TestApp) -> Tokens {
     Tokens::new(&JwtSettings {
         secret: Secret::new(secret),
+        previous_secret: None,
         ttl: std::time::Duration::from_secs(60),
         issuer: app.settings.jwt.issuer.clone(),
         audience: app.settings.jwt.audience.clone(),
@@ -416,4 +417,51 @@ async fn repeated_failed_logins_are_throttled_per_user_and_client() {
     );
     assert!(msg.contains("try again in"), "{msg}");
     assert_eq!(attempt(&bob, "user-password-1").await.0, 200);
+}
+
+/// A rotation: the server restarts with a new secret and the old one as `previous`. Tokens
+/// signed before stay good until they expire; new ones use the new key; a token signed with a
+/// secret the server does not hold is refused.
+#[tokio::test]
+async fn tokens_signed_before_a_rotation_work_until_they_expire() {
+    let id = crate::common::short_id();
+    let env = crate::common::test_env(&id);
+    let before = TestApp::spawn_env(id.clone(), env.clone()).await;
+    let old_token = before.admin_token.clone();
+    let old_secret = env["CLEMENTINE_JWT_SECRET"].clone();
+    drop(before);
+    let mut rotated = env.clone();
+    rotated.insert(
+        "CLEMENTINE_JWT_SECRET".into(),
+        format!("rotated-secret-{id}-0123456789abcdef"),
+    );
+    rotated.insert("CLEMENTINE_JWT_PREVIOUS_SECRET".into(), old_secret.clone());
+    let after = TestApp::spawn_env(id.clone(), rotated).await;
+    let (status, me) = after.get("/apiv1/me", Some(&old_token)).await;
+    assert_eq!(status, 200, "a token from before the rotation: {me}");
+    let (status, _) = after.get("/apiv1/me", Some(&after.admin_token)).await;
+    assert_eq!(status, 200, "a token from after it");
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_ne!(kid(&old_token), kid(&after.admin_token));
+    let stranger = tokens_with(&format!("unknown-secret-{id}-0123456789abcdef"), &after);
+    let claims = after.cluster.tokens().verify(&old_token).unwrap();
+    let forged = stranger.sign(&claims).unwrap();
+    let (status, _) = after.get("/apiv1/me", Some(&forged)).await;
+    assert_eq!(
+        status, 401,
+        "a token signed with a secret the server does not hold"
+    );
+    // Once the previous secret is dropped, the old token is refused.
+    drop(after);
+    let again = TestApp::spawn_env(id.clone(), {
+        let mut e = env.clone();
+        e.insert(
+            "CLEMENTINE_JWT_SECRET".into(),
+            format!("rotated-secret-{id}-0123456789abcdef"),
+        );
+        e
+    })
+    .await;
+    let (status, _) = again.get("/apiv1/me", Some(&old_token)).await;
+    assert_eq!(status, 401);
 }
