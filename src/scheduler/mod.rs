@@ -9,7 +9,8 @@
 //! Rules, in the order they are checked (the first failing one is the engine's reason):
 //!
 //! 1. the engine is a candidate: granted to the caller, `active` and `healthy`;
-//! 2. the caller's named volumes the request mounts are there (data stays where it was made);
+//! 2. the caller's named volumes the request mounts are there (data stays where it was made),
+//!    and so is the named network it joins, when containers use it (engines share no network);
 //! 3. the placement type's rule ([`PlacementType`]):
 //!    `service` — the engine carries every label of the request;
 //!    `unique` — no container of the same image runs there;
@@ -84,10 +85,12 @@ pub struct PlacementRequest {
     pub cpus: f64,
     pub memory: u64,
     pub ports: Vec<PortKey>,
-    /// Named volumes the request mounts that already exist on some engine (interned): the
-    /// engine must hold every one. Volumes that exist nowhere yet are made where it lands.
+    /// Named volumes the request mounts that already exist on some engine, and the named
+    /// network it joins where containers already use it (interned): the engine must hold every
+    /// one. What exists nowhere yet is made where it lands.
     pub volumes: Vec<Sym>,
-    /// The same volumes by the names the caller gave, for refusal messages.
+    /// The same, as `volume <name>` or `network <name>` (the caller's names), for refusal
+    /// messages.
     pub volume_names: Vec<String>,
     /// `pull: never`: only engines that hold the image already.
     pub holders_only: bool,

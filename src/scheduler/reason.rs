@@ -19,7 +19,7 @@ pub enum Reason {
     NotPinned,
     /// Lacks the request's label with this index.
     MissingLabel(usize),
-    /// The request's volume with this index is on another engine.
+    /// The request's volume (or named network) with this index is on another engine.
     VolumeElsewhere(usize),
     /// `pull: never` and the engine lacks the image.
     ImageMissing,
@@ -69,7 +69,7 @@ fn describe(reason: Reason, req: &PlacementRequest) -> String {
             req.label_names.get(n).map(String::as_str).unwrap_or("?")
         ),
         Reason::VolumeElsewhere(n) => format!(
-            "volume {} is on another engine",
+            "{} is on another engine",
             req.volume_names.get(n).map(String::as_str).unwrap_or("?")
         ),
         Reason::ImageMissing => "the image is not there (pull: never)".into(),

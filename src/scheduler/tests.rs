@@ -241,7 +241,7 @@ fn volumes_pull_the_container_to_their_engine() {
         .with(|e, interner| e.volumes = vec![interner.intern("clm.x.3.ann.data")]);
     let mut req = t.request(PlacementType::Service, "busybox:latest", &[], 1.0, 64, &[]);
     req.volumes = vec![t.cluster.interner.intern("clm.x.3.ann.data")];
-    req.volume_names = vec!["data".into()];
+    req.volume_names = vec!["volume data".into()];
     assert_eq!(
         id(&t.cluster, place(&req, &t.cluster, Strategy::Spread, &[])),
         "e2"

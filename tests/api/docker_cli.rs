@@ -198,10 +198,17 @@ async fn run_publish_list_follow_exec_and_a_terminal() {
         ports.contains(&format!("{}:{port}", engine_ip(engine))),
         "{ports}"
     );
-    let served = reqwest::get(format!("http://{}:{port}/", engine_ip(engine)))
-        .await
-        .unwrap();
-    assert!(served.status().is_success());
+    // (The proxy listens at once; httpd in the container a moment later.)
+    let url = format!("http://{}:{port}/", engine_ip(engine));
+    let mut served = None;
+    for _ in 0..50 {
+        served = reqwest::get(&url).await.ok().map(|r| r.status());
+        if served.is_some_and(|s| s.is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served.is_some_and(|s| s.is_success()), "{url}: {served:?}");
 
     // The caller's names, never the engine's.
     let listed = cli.ok(&["ps", "--format", "{{.Names}}"]).await;
@@ -745,4 +752,63 @@ async fn info_pull_and_attach() {
         "{attached:?}"
     );
     cli.ok(&["rm", "-f", "talker"]).await;
+}
+
+/// Spread placement would put two containers on two engines; on one named network they land
+/// together (engines share no network), and reach each other by name.
+#[tokio::test]
+async fn a_named_network_keeps_its_containers_on_one_engine() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert("CLEMENTINE_STRATEGY".into(), "spread".into());
+    })
+    .await;
+    app.add_engine("e1", 1, &[]).await;
+    app.add_engine("e2", 2, &[]).await;
+    let (_, cli) = tenant(&app, "ann").await;
+    cli.ok(&["network", "create", "back"]).await;
+    cli.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "back",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .await;
+    cli.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "back",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .await;
+    cli.ok(&["run", "-d", "--name", "alone", "busybox", "sleep", "60"])
+        .await;
+    let (_, listed) = app.get("/apiv1/containers", Some(&app.admin_token)).await;
+    let engine_of = |name: &str| {
+        let all = listed["data"]["containers"].as_array().unwrap();
+        let c = all
+            .iter()
+            .find(|c| c["name"] == format!("/{name}"))
+            .expect(name);
+        c["engine"]["id"].as_str().unwrap().to_string()
+    };
+    assert_eq!(engine_of("db"), engine_of("web"), "{listed}");
+    assert_ne!(
+        engine_of("db"),
+        engine_of("alone"),
+        "spread placed the unrelated one apart"
+    );
+    let reached = cli.ok(&["exec", "web", "ping", "-c1", "-W2", "db"]).await;
+    assert!(reached.contains("1 packets received"), "{reached}");
+    cli.ok(&["rm", "-f", "db", "web", "alone"]).await;
+    cli.ok(&["network", "rm", "back"]).await;
 }

@@ -168,7 +168,7 @@ impl Cluster {
     /// Asks the scheduler, over the caller's candidates as they are now.
     async fn choose(&self, attempt: &Attempt<'_>) -> ClusterResult<(Engine, PlacementRequest)> {
         let mut candidates = phase("snapshot", self.candidates(attempt.principal)).await?;
-        if !attempt.volumes.is_empty() {
+        if !attempt.volumes.is_empty() || attempt.network.is_some() {
             phase("volumes", self.note_volumes(&mut candidates, attempt)).await;
         }
         phase("images", self.note_images(&mut candidates, attempt.image)).await;
@@ -188,10 +188,11 @@ impl Cluster {
         );
         req.holders_only = attempt.holders_only;
         // Only volumes some engine holds bind the choice; the others are made where it lands.
-        for volume in attempt.volumes {
-            if let Some(sym) = candidates.snapshot.interner.get(&volume.engine_name) {
+        let volumes = attempt.volumes.iter().map(|v| ("volume", v));
+        for (kind, object) in volumes.chain(attempt.network.map(|n| ("network", n))) {
+            if let Some(sym) = candidates.snapshot.interner.get(&object.engine_name) {
                 req.volumes.push(sym);
-                req.volume_names.push(volume.given.clone());
+                req.volume_names.push(format!("{kind} {}", object.given));
             }
         }
         // A user's host_ip keeps the run to engines that publish there.
@@ -223,25 +224,46 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// Records on each candidate's snapshot which of the run's volumes it holds. An engine
-    /// that does not answer holds none as far as placement knows (it is skipped anyway once
-    /// the monitor sees it down).
+    /// Records on each candidate's snapshot which of the run's volumes it holds, and whether
+    /// it holds the named network with a container of this deployment on it (an empty network
+    /// binds nothing). An engine that does not answer holds none as far as placement knows (it
+    /// is skipped anyway once the monitor sees it down).
     async fn note_volumes(&self, candidates: &mut Candidates, attempt: &Attempt<'_>) {
         let owner = ContainerLabels::owner_filter(&attempt.principal.username);
         let cluster = ContainerLabels::cluster_filter(self.store.keys().prefix());
         let listings = join_all(candidates.engines.iter().map(|engine| {
             let filters = vec![owner.clone(), cluster.clone()];
-            async move { self.engines.client(engine).list_volumes(filters).await }
+            async move {
+                let client = self.engines.client(engine);
+                let volumes = client.list_volumes(filters).await.unwrap_or_default();
+                let network = match attempt.network {
+                    Some(n) => self.network_in_use(engine, &n.engine_name).await,
+                    None => false,
+                };
+                (volumes, network)
+            }
         }))
         .await;
-        for (i, listed) in listings.into_iter().enumerate() {
+        for (i, (volumes, network)) in listings.into_iter().enumerate() {
             candidates.snapshot.update(i, |engine, interner| {
-                for volume in listed.unwrap_or_default() {
+                for volume in volumes {
                     if attempt.volumes.iter().any(|v| v.engine_name == volume.name) {
                         engine.volumes.push(interner.intern(&volume.name));
                     }
                 }
+                if let (true, Some(n)) = (network, attempt.network) {
+                    engine.volumes.push(interner.intern(&n.engine_name));
+                }
             });
+        }
+    }
+
+    /// Whether the engine holds the network with a container on it.
+    async fn network_in_use(&self, engine: &Engine, network: &str) -> bool {
+        let client = self.engines.client(engine);
+        match client.docker().inspect_network(network, None).await {
+            Ok(n) => n.containers.is_some_and(|c| !c.is_empty()),
+            Err(_) => false,
         }
     }
 }
@@ -283,6 +305,10 @@ pub(in crate::cluster) struct Attempt<'a> {
     pub strategy: Strategy,
     /// The caller's named volumes the config mounts: the run goes where they are.
     pub volumes: &'a [TenantObject],
+    /// The network the caller named (not their default one): the run goes where its other
+    /// containers on it are, since engines share no network (compose's services find each
+    /// other by name only on one engine).
+    pub network: Option<&'a TenantObject>,
     /// Only engines that hold the image (`pull: never`, or a registry pulls may not use).
     pub holders_only: bool,
     /// Engine id -> why it was ruled out (the image is missing there ...), given as its reason

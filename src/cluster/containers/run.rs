@@ -189,6 +189,7 @@ impl Cluster {
             ports,
             strategy: options.strategy.unwrap_or(self.placement.strategy),
             volumes: &side.volumes,
+            network: (side.network.as_ref()).filter(|n| n.given != super::tenancy::DEFAULT_NETWORK),
             holders_only: self.pull_policy(&image, config.pull) == PullPolicy::Never,
             ruled_out: HashMap::new(),
         };
