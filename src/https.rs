@@ -1,12 +1,12 @@
 //! Serving HTTPS, for the API and the Docker API listeners: a poem acceptor that wraps TCP in
 //! TLS (rustls with ring, the provider the engine clients use), optionally requiring client
-//! certificates. The handshake runs lazily, on the connection's first read or write in
+//! certificates. Certificates are re-read on SIGHUP ([`CertSlot`]) without dropping connections. The handshake runs lazily, on the connection's first read or write in
 //! its own task, so a slow or silent client cannot hold up the accept loop.
 
 use std::io;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
 use poem::http::uri::Scheme;
@@ -15,7 +15,8 @@ use poem::web::{LocalAddr, RemoteAddr};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
@@ -36,13 +37,53 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
+/// The listener's certificate and key, swapped in place by [`CertSlot::reload`] (on SIGHUP):
+/// handshakes after a reload present the new pair; connections already open keep theirs.
+#[derive(Debug)]
+pub struct CertSlot {
+    tls: ServeTls,
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl CertSlot {
+    fn load(tls: &ServeTls) -> Result<Arc<CertifiedKey>, String> {
+        let named = |path: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let chain = certificates(&tls.cert)?;
+        let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| named(&tls.key, &e))?;
+        let provider = rustls::crypto::ring::default_provider();
+        let pair =
+            CertifiedKey::from_der(chain, key, &provider).map_err(|e| named(&tls.key, &e))?;
+        Ok(Arc::new(pair))
+    }
+
+    /// Reads the files again; on failure the old pair stays and the error names the file.
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = Self::load(&self.tls)?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+}
+
+impl ResolvesServerCert for CertSlot {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+}
+
 /// A server configuration (TLS 1.2 and 1.3) from a listener's files: its certificate chain and
-/// key, and, when a client CA is given, client certificates signed by it required. The error
-/// names the file at fault.
-pub fn server_config(tls: &ServeTls) -> Result<Arc<ServerConfig>, String> {
+/// key (in a [`CertSlot`], for reloads), and, when a client CA is given, client certificates
+/// signed by it required. The error names the file at fault.
+pub fn server_config(tls: &ServeTls) -> Result<(Arc<ServerConfig>, Arc<CertSlot>), String> {
     let named = |path: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let chain = certificates(&tls.cert)?;
-    let key = PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| named(&tls.key, &e))?;
+    let slot = Arc::new(CertSlot {
+        current: RwLock::new(CertSlot::load(tls)?),
+        tls: tls.clone(),
+    });
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -60,11 +101,9 @@ pub fn server_config(tls: &ServeTls) -> Result<Arc<ServerConfig>, String> {
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut config = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| named(&tls.key, &e))?;
+    let mut config = builder.with_cert_resolver(slot.clone());
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), slot))
 }
 
 /// TCP connections served over TLS.

@@ -108,15 +108,19 @@ pub struct Application {
     trusted_proxies: Vec<std::net::IpAddr>,
     /// The Docker Engine API listener, when configured.
     docker: Option<(SocketAddr, BoxAcceptor)>,
+    /// The HTTPS listeners' certificates, re-read on SIGHUP.
+    certificates: Vec<Arc<crate::https::CertSlot>>,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let shutdown = Shutdown::new();
         let (cluster, store, pool) = build_cluster(&settings, &shutdown).await?;
-        let (addr, acceptor) = listener(settings.listen, settings.api_tls.as_ref()).await?;
+        let mut certificates = Vec::new();
+        let api_tls = settings.api_tls.as_ref();
+        let (addr, acceptor) = listener(settings.listen, api_tls, &mut certificates).await?;
         let docker = match &settings.docker {
-            Some(docker) => Some(listener(docker.listen, docker.tls.as_ref()).await?),
+            Some(d) => Some(listener(d.listen, d.tls.as_ref(), &mut certificates).await?),
             None => None,
         };
 
@@ -145,6 +149,7 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             trusted_proxies: settings.trusted_proxies.clone(),
             docker,
+            certificates,
         })
     }
 
@@ -174,6 +179,7 @@ impl Application {
             self.max_body_bytes,
             self.trusted_proxies,
         );
+        reload_on_hangup(self.certificates.clone(), self.shutdown.clone());
         let shutdown = self.shutdown.clone();
         let signal = async move {
             stop.await;
@@ -234,18 +240,50 @@ async fn bind(addr: SocketAddr) -> Result<(SocketAddr, TcpAcceptor), StartupErro
 async fn listener(
     addr: SocketAddr,
     tls: Option<&crate::config::ServeTls>,
+    certificates: &mut Vec<Arc<crate::https::CertSlot>>,
 ) -> Result<(SocketAddr, BoxAcceptor), StartupError> {
     let (addr, tcp) = bind(addr).await?;
     let acceptor = match tls {
         None => tcp.boxed(),
         Some(tls) => {
-            let config = crate::https::server_config(tls).map_err(StartupError::ServeTls)?;
+            let (config, slot) =
+                crate::https::server_config(tls).map_err(StartupError::ServeTls)?;
+            certificates.push(slot);
             crate::https::TlsAcceptorOf::new(tcp, config).boxed()
         }
     };
     let mutual = tls.is_some_and(|t| t.client_ca.is_some());
     tracing::info!(%addr, tls = tls.is_some(), client_certificates = mutual, "listening");
     Ok((addr, acceptor))
+}
+
+/// On SIGHUP, re-reads the HTTPS listeners' certificates and keys: the next handshakes present
+/// the new ones, open connections and live streams go on. A file that cannot be used keeps the
+/// old pair and says why in one log line.
+fn reload_on_hangup(certificates: Vec<Arc<crate::https::CertSlot>>, shutdown: Shutdown) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = hangups.recv() => {}
+                _ = shutdown.begun() => return,
+            }
+            for slot in &certificates {
+                match slot.reload() {
+                    Ok(()) => tracing::info!("SIGHUP: certificate reloaded"),
+                    Err(why) => {
+                        tracing::error!(%why, "SIGHUP: certificate not reloaded, the old one stays")
+                    }
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (certificates, shutdown);
 }
 
 async fn shutdown_signal() {

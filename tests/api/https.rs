@@ -2,6 +2,7 @@
 //! cleanly, and with a client CA a client without a certificate of it is refused in the
 //! handshake while one with a certificate gets in.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clementine::config::Settings;
@@ -13,12 +14,29 @@ use crate::common::{certs_dir, short_id, test_env};
 /// A server with HTTPS on its API; the address, and what stops it when dropped.
 async fn https_server(client_ca: bool) -> (String, oneshot::Sender<()>) {
     let certs = certs_dir();
+    let ca = client_ca.then(|| certs.join("ca.pem"));
+    serve(
+        &certs.join("server-cert.pem"),
+        &certs.join("server-key.pem"),
+        ca,
+    )
+    .await
+}
+
+async fn https_server_with(cert: &Path, key: &Path) -> (String, oneshot::Sender<()>) {
+    serve(cert, key, None).await
+}
+
+async fn serve(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<PathBuf>,
+) -> (String, oneshot::Sender<()>) {
     let mut env = test_env(&short_id());
-    let path = |f: &str| certs.join(f).display().to_string();
-    env.insert("CLEMENTINE_API_TLS_CERT".into(), path("server-cert.pem"));
-    env.insert("CLEMENTINE_API_TLS_KEY".into(), path("server-key.pem"));
-    if client_ca {
-        env.insert("CLEMENTINE_API_CLIENT_CA".into(), path("ca.pem"));
+    env.insert("CLEMENTINE_API_TLS_CERT".into(), cert.display().to_string());
+    env.insert("CLEMENTINE_API_TLS_KEY".into(), key.display().to_string());
+    if let Some(ca) = client_ca {
+        env.insert("CLEMENTINE_API_CLIENT_CA".into(), ca.display().to_string());
     }
     let settings = Settings::load(None, &move |k: &str| env.get(k).cloned()).unwrap();
     let app = Application::build(settings).await.unwrap();
@@ -27,6 +45,8 @@ async fn https_server(client_ca: bool) -> (String, oneshot::Sender<()>) {
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
+    // The server has its SIGHUP handler once it runs.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     (addr, stop)
 }
 
@@ -99,4 +119,125 @@ async fn with_a_client_ca_only_clients_with_its_certificates_get_in() {
     ];
     let (code, body) = curl(with_cert).await;
     assert_eq!(code, 0, "{body}");
+}
+
+/// `openssl` (Debian's): issues a server certificate for 127.0.0.1 with this common name,
+/// signed by the test bed's CA, into `dir` as `new-cert.pem` and `new-key.pem`.
+fn issue_certificate(dir: &std::path::Path, name: &str) {
+    let certs = certs_dir();
+    let ext = dir.join("san.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let subject = format!("/CN={name}");
+    run(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "new-key.pem",
+        "-subj",
+        &subject,
+        "-out",
+        "new.csr",
+    ]);
+    let (ca, ca_key) = (certs.join("ca.pem"), certs.join("ca-key.pem"));
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "new.csr",
+        "-CA",
+        ca.to_str().unwrap(),
+        "-CAkey",
+        ca_key.to_str().unwrap(),
+        "-set_serial",
+        "4242",
+        "-days",
+        "1",
+        "-extfile",
+        ext.to_str().unwrap(),
+        "-out",
+        "new-cert.pem",
+    ]);
+}
+
+/// The common name of the certificate the server presents now.
+async fn presented(addr: &str) -> String {
+    let ca = certs_dir().join("ca.pem").display().to_string();
+    let (_, out) = curl(vec![
+        "-v".into(),
+        "--cacert".into(),
+        ca,
+        format!("https://{addr}/healthz"),
+    ])
+    .await;
+    out.lines()
+        .find(|l| l.contains("subject:"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// SIGHUP re-reads the certificate: the next handshake presents the new one, and a broken file
+/// keeps the old one. (nextest runs each test in a
+/// process of its own, so the signal reaches only this test's server.)
+#[tokio::test]
+async fn sighup_swaps_the_certificate_for_the_next_handshake() {
+    let dir = std::env::temp_dir().join(format!("clm-https-{}", short_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::copy(certs_dir().join("server-cert.pem"), &cert).unwrap();
+    std::fs::copy(certs_dir().join("server-key.pem"), &key).unwrap();
+    let (addr, _stop) = https_server_with(&cert, &key).await;
+    assert!(presented(&addr).await.contains("clementine engine"));
+
+    issue_certificate(&dir, "reloaded.clementine.test");
+    std::fs::copy(dir.join("new-cert.pem"), &cert).unwrap();
+    std::fs::copy(dir.join("new-key.pem"), &key).unwrap();
+    hang_up();
+    let mut now = String::new();
+    for _ in 0..50 {
+        now = presented(&addr).await;
+        if now.contains("reloaded.clementine.test") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(now.contains("reloaded.clementine.test"), "{now}");
+
+    std::fs::write(&cert, "not a certificate").unwrap();
+    hang_up();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        presented(&addr).await.contains("reloaded.clementine.test"),
+        "the old pair stays"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn hang_up() {
+    let pid = std::process::id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
 }
