@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up Redis and one local TLS engine (scripts/testbed.sh), builds clementine and serves it
-# with example/config.json. Prints where Swagger UI is and how to log in.
+# with example/config.json (the API, and the Docker API on 127.0.0.1:2375). Prints where Swagger
+# UI is, how to log in, and how to point the docker CLI at it.
 #
 #   scripts/run.sh            # admin password generated once into .testbed/admin-password
 #   CLEMENTINE_ADMIN_PASSWORD=... scripts/run.sh
@@ -25,6 +26,7 @@ export CLEMENTINE_ADMIN_PASSWORD
 cargo build -j2 --release --bin clementine
 listen=$(sed -n 's/.*"listen": *"\([^"]*\)".*/\1/p' example/config.json)
 listen="${CLEMENTINE_LISTEN:-$listen}"
+docker_listen="${CLEMENTINE_DOCKER_LISTEN:-127.0.0.1:2375}"
 cat <<MSG
 
   clementine on http://$listen
@@ -35,6 +37,9 @@ cat <<MSG
   Add engine:  curl -XPOST http://$listen/apiv1/engine -H "Authorization: Bearer \$TOKEN" -d @example/local_engine.json
   (The admin '$CLEMENTINE_ADMIN_USER' is created only when Redis holds no user yet; an existing
    admin keeps its password.)
+  Docker API:  mkdir -p .testbed/docker && echo '{"HttpHeaders":{"Authorization":"Bearer '"\$TOKEN"'"}}' \
+                 > .testbed/docker/config.json
+               DOCKER_HOST=tcp://$docker_listen DOCKER_CONFIG=.testbed/docker docker run --rm busybox echo hi
 
 MSG
 exec ./target/release/clementine -conf=example/config.json
