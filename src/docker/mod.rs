@@ -121,20 +121,15 @@ fn unsupported(method: &str, path: &str) -> DockerError {
     )
 }
 
-/// Errors raised outside the handlers, in Docker's shape; an unknown route is "not supported".
-fn docker_shaped(e: poem::Error) -> Response {
+/// An error in Docker's shape; an unknown route (or method) is "not supported", naming the
+/// request's `route`.
+fn docker_shaped(e: poem::Error, route: (&str, &str)) -> Response {
     if let Some(docker) = e.downcast_ref::<DockerError>() {
         return poem::error::ResponseError::as_response(docker);
     }
     let status = e.status();
     let error = match status {
-        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => {
-            let (method, path) = e
-                .downcast_ref::<RouteOf>()
-                .map(|r| (r.0.clone(), r.1.clone()))
-                .unwrap_or_default();
-            unsupported(&method, &path)
-        }
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => unsupported(route.0, route.1),
         s if s.is_server_error() => {
             tracing::error!(error = %e, "internal error");
             DockerError::new(status, "internal error")
@@ -143,18 +138,6 @@ fn docker_shaped(e: poem::Error) -> Response {
     };
     poem::error::ResponseError::as_response(&error)
 }
-
-/// The method and path of a request, for the "not supported" answer.
-#[derive(Debug)]
-struct RouteOf(String, String);
-
-impl std::fmt::Display for RouteOf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.0, self.1)
-    }
-}
-
-impl std::error::Error for RouteOf {}
 
 /// Strips the version prefix, serves, and adds Docker's headers; audits refusals and logs the
 /// request.
@@ -183,15 +166,7 @@ async fn versioned<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<
     let started = std::time::Instant::now();
     let response = match next.call(req).await {
         Ok(r) => r.into_response(),
-        Err(e)
-            if e.status() == StatusCode::NOT_FOUND && e.downcast_ref::<DockerError>().is_none() =>
-        {
-            docker_shaped(poem::Error::new(
-                RouteOf(method.clone(), stripped.clone()),
-                StatusCode::NOT_FOUND,
-            ))
-        }
-        Err(e) => docker_shaped(e),
+        Err(e) => docker_shaped(e, (&method, &stripped)),
     };
     let who = slot.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if let (Some(denied), Some(cluster)) = (response.extensions().get::<error::Denied>(), &cluster)

@@ -281,17 +281,19 @@ pub async fn disconnect(
     Ok(StatusCode::OK.into_response())
 }
 
-/// `GET /images/json`: every image the caller's engines hold, once each.
+/// `GET /images/json`: every image the caller's engines hold (asked at once), once each.
 #[handler]
 pub async fn images(
     cluster: Data<&Arc<Cluster>>,
     Caller(caller): Caller,
 ) -> DockerResult<Json<Value>> {
+    let engines = cluster.list_engines(&caller).await?;
+    let held = futures::future::join_all(
+        (engines.iter()).map(|engine| cluster.engine_images(&caller, &engine.id)),
+    )
+    .await;
     let mut seen = BTreeMap::new();
-    for engine in cluster.list_engines(&caller).await? {
-        let Ok(held) = cluster.engine_images(&caller, &engine.id).await else {
-            continue;
-        };
+    for held in held.into_iter().filter_map(Result::ok) {
         for image in held {
             seen.entry(image.id.clone()).or_insert_with(|| json!({
                 "Id": image.id, "RepoTags": image.tags, "Size": image.size, "VirtualSize": image.size,

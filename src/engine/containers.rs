@@ -8,7 +8,7 @@ use crate::time::rfc3339_secs;
 
 /// The owner a container's labels name, when this deployment placed it: a container another
 /// deployment placed on a shared engine is nobody's here (only admins see it, as unowned).
-fn owner_here(labels: Option<&ContainerLabels>, deployment: &str) -> Option<String> {
+pub fn owner_here(labels: Option<&ContainerLabels>, deployment: &str) -> Option<String> {
     labels
         .filter(|l| l.cluster == deployment)
         .map(|l| l.owner.clone())

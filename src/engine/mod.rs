@@ -21,7 +21,7 @@ mod tls;
 pub mod views;
 
 pub use client::{EngineClient, Probe};
-pub use containers::{from_inspect, to_container};
+pub use containers::{from_inspect, owner_here, to_container};
 pub use error::EngineError;
 pub use monitor::{HealthMonitor, check_engine};
 pub use pool::EnginePool;

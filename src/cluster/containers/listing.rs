@@ -9,6 +9,7 @@ use crate::domain::{
     Capacity, ClusterCapacity, Container, ContainerList, ContainerState, Engine, EngineCapacity,
     EngineFailure, EngineStatus, EngineSync, HealthState, check_engine_id, image_with_tag,
 };
+use crate::engine::labels::ContainerLabels;
 use crate::engine::to_container;
 use crate::engine::views::{Read, STALE_GRACE};
 use crate::telemetry::clock::phase;
@@ -245,8 +246,9 @@ impl Cluster {
                 }
             }
         }
-        listed.retain(|(engine, s)| {
-            let owner = to_container(s.clone(), engine, self.deployment()).owner;
+        listed.retain(|(_, s)| {
+            let labels = s.labels.as_ref().and_then(ContainerLabels::from_map);
+            let owner = crate::engine::owner_here(labels.as_ref(), self.deployment());
             principal.may_touch_container(owner.as_deref())
         });
         Ok(listed)

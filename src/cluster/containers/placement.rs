@@ -258,10 +258,12 @@ impl Cluster {
         }
     }
 
-    /// Whether the engine holds the network with a container on it.
+    /// Whether the engine holds the network with a container on it (with the engine's timeout:
+    /// one that does not answer holds nothing as far as placement knows).
     async fn network_in_use(&self, engine: &Engine, network: &str) -> bool {
         let client = self.engines.client(engine);
-        match client.docker().inspect_network(network, None).await {
+        let inspect = client.docker().inspect_network(network, None);
+        match client.call("network_inspect", inspect).await {
             Ok(n) => n.containers.is_some_and(|c| !c.is_empty()),
             Err(_) => false,
         }
