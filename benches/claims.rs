@@ -154,6 +154,7 @@ async fn main() {
         redis_sentinels: Vec::new(),
         redis_master: String::new(),
         key_prefix: prefix.clone(),
+        redis_access: Default::default(),
     };
     let store = Store::connect(&settings).await.unwrap();
     let mut redis = redis::Client::open(url)

@@ -9,9 +9,15 @@
 #   scripts/testbed.sh clean    remove every container on the running engines (test leftovers)
 #   scripts/testbed.sh start-engine|stop-engine|freeze-engine|thaw-engine I   control engine I
 #   scripts/testbed.sh sentinel-up  a Redis master and replica (:6391, :6392) watched by three
-#                               sentinels (:26391-26393) as master `clementine-test`; idempotent
+#                               sentinels (:26391-26393) as master `clementine-test`, all over TLS
+#                               only, with passwords (the ACL user below, and the sentinels' own);
+#                               idempotent
 #   scripts/testbed.sh sentinel-kill-master   kill -9 whichever node is master now (prints its port)
 #   scripts/testbed.sh sentinel-heal    restart a killed node as a replica of the current master
+#
+# A second Redis (:6393) speaks TLS only, wants client certificates, has the default user off
+# and two ACL users: `clementine`, with the least-privilege ACL of SECURITY.md over keys `test:*`,
+# and `reader`, who may only read (tests prove start-up refuses it).
 #
 # Engine i listens on https://127.0.0.(10+i):2376 and publishes container ports on 127.0.0.(10+i), so
 # two engines can publish the same port like two real hosts. Every engine uses its own bridge
@@ -37,6 +43,12 @@ REGHOST_NS=clm-registry
 REGHOST_IP=10.215.0.2
 PRIVATE_USER=puller
 PRIVATE_PASSWORD=puller-password-1
+TLS_REDIS_PORT="${CLEMENTINE_TESTBED_TLS_REDIS_PORT:-6393}"
+REDIS_USER=clementine
+REDIS_PASSWORD=clementine-redis-password-1
+SENTINEL_PASSWORD=sentinel-password-1
+# The least-privilege ACL of SECURITY.md (there over `clementine:*`).
+REDIS_ACL='resetchannels -@all +@read +@write +@stream +@scripting +@connection +@transaction -@dangerous'
 MAX_ENGINES=30
 DOCKER_PORT=2376
 IMAGES=(busybox:latest clementine/web:latest)
@@ -216,6 +228,56 @@ start_redis() {
   log "redis did not start; see $RUNDIR/redis.log"; exit 1
 }
 
+# The TLS client flags for redis-cli, as clementine's client certificate.
+redis_tls_flags() {
+  echo --tls --cacert "$CERTS/ca.pem" --cert "$CERTS/client-cert.pem" --key "$CERTS/client-key.pem"
+}
+
+# The TLS settings for redis-server and sentinels: the engines' server certificate (it names
+# 127.0.0.1), clementine's client certificate for their own connections to each other
+# (replication, sentinels), client certificates from the test CA required.
+redis_tls_conf() {
+  cat <<CONF
+tls-cert-file $CERTS/server-cert.pem
+tls-key-file $CERTS/server-key.pem
+tls-client-cert-file $CERTS/client-cert.pem
+tls-client-key-file $CERTS/client-key.pem
+tls-ca-cert-file $CERTS/ca.pem
+tls-auth-clients yes
+CONF
+}
+
+start_tls_redis() {
+  mkdir -p "$RUNDIR"
+  # shellcheck disable=SC2046
+  if redis-cli $(redis_tls_flags) -p "$TLS_REDIS_PORT" --user "$REDIS_USER" --pass "$REDIS_PASSWORD" \
+       --no-auth-warning ping >/dev/null 2>&1; then return 0; fi
+  log "starting TLS redis on 127.0.0.1:$TLS_REDIS_PORT"
+  { cat <<CONF
+bind 127.0.0.1
+port 0
+tls-port $TLS_REDIS_PORT
+save ""
+appendonly no
+daemonize yes
+pidfile $RUNDIR/redis-tls.pid
+logfile $RUNDIR/redis-tls.log
+user default off
+user $REDIS_USER on >$REDIS_PASSWORD ~test:* $REDIS_ACL
+user reader on >$REDIS_PASSWORD ~test:* resetchannels -@all +@read +@connection
+CONF
+    redis_tls_conf; } > "$RUNDIR/redis-tls.conf"
+  chmod 600 "$RUNDIR/redis-tls.conf"
+  redis-server "$RUNDIR/redis-tls.conf"
+  for _ in $(seq 50); do
+    # shellcheck disable=SC2046
+    redis-cli $(redis_tls_flags) -p "$TLS_REDIS_PORT" --user "$REDIS_USER" --pass "$REDIS_PASSWORD" \
+      --no-auth-warning ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "TLS redis did not start; see $RUNDIR/redis-tls.log"; exit 1
+}
+
 docker_cli() {
   local i=$1; shift
   DOCKER_API_VERSION=1.41 docker -H "tcp://$(engine_ip "$i"):$DOCKER_PORT" --tlsverify \
@@ -349,6 +411,7 @@ cmd_up() {
   install_python_clients
   make_certs
   start_redis
+  start_tls_redis
   for i in $(seq 1 "$n"); do start_engine "$i"; done
   for i in $(seq 1 "$n"); do wait_engine "$i"; import_images "$i"; done
   start_registry
@@ -362,16 +425,50 @@ SENTINEL_NODES=(6391 6392)
 SENTINEL_PORTS=(26391 26392 26393)
 SENTINEL_MASTER=clementine-test
 
+# redis-cli to a node of the sentinel set (TLS, as the ACL user).
+node_cli() {  # PORT ARGS...
+  local port=$1; shift
+  # shellcheck disable=SC2046
+  redis-cli $(redis_tls_flags) -p "$port" --user "$REDIS_USER" --pass "$REDIS_PASSWORD" --no-auth-warning "$@"
+}
+
+# redis-cli to a sentinel (TLS, with the sentinels' password).
+sentinel_cli() {  # PORT ARGS...
+  local port=$1; shift
+  # shellcheck disable=SC2046
+  redis-cli $(redis_tls_flags) -p "$port" --pass "$SENTINEL_PASSWORD" --no-auth-warning "$@"
+}
+
 start_node() {  # PORT [PORT of the master to replicate]
   local port=$1 of=${2:-}
-  redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+  node_cli "$port" ping >/dev/null 2>&1 && return 0
   # A replica's first sync writes a snapshot: under $RUNDIR, not where the script was started.
-  local args=(--bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes
-              --dir "$RUNDIR" --dbfilename "redis-$port.rdb"
-              --pidfile "$RUNDIR/redis-$port.pid" --logfile "$RUNDIR/redis-$port.log")
+  # The replica logs in to its master as the ACL user, which replication needs (SECURITY.md).
+  { cat <<CONF
+bind 127.0.0.1
+port 0
+tls-port $port
+tls-replication yes
+save ""
+appendonly no
+daemonize yes
+dir $RUNDIR
+dbfilename redis-$port.rdb
+pidfile $RUNDIR/redis-$port.pid
+logfile $RUNDIR/redis-$port.log
+user default off
+user $REDIS_USER on >$REDIS_PASSWORD ~test:* $REDIS_ACL
+user replicator on >$REDIS_PASSWORD resetchannels -@all +psync +replconf +ping
+user sentinel on >$REDIS_PASSWORD allchannels -@all +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill
+masteruser replicator
+masterauth $REDIS_PASSWORD
+CONF
+    redis_tls_conf; } > "$RUNDIR/redis-$port.conf"
+  chmod 600 "$RUNDIR/redis-$port.conf"
+  local args=("$RUNDIR/redis-$port.conf")
   [ -n "$of" ] && args+=(--replicaof 127.0.0.1 "$of")
   redis-server "${args[@]}"
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  for _ in $(seq 50); do node_cli "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   log "redis $port did not start; see $RUNDIR/redis-$port.log"; exit 1
 }
 
@@ -379,7 +476,7 @@ start_node() {  # PORT [PORT of the master to replicate]
 sentinel_master_port() {
   for p in "${SENTINEL_PORTS[@]}"; do
     local port
-    port=$(redis-cli -p "$p" sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | sed -n 2p)
+    port=$(sentinel_cli "$p" sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | sed -n 2p)
     [ -n "$port" ] && { echo "$port"; return 0; }
   done
   return 1
@@ -392,28 +489,36 @@ cmd_sentinel_up() {
   start_node "${SENTINEL_NODES[0]}"
   start_node "${SENTINEL_NODES[1]}" "${SENTINEL_NODES[0]}"
   # Nodes left running by an earlier bed may hold other roles: set them.
-  redis-cli -p "${SENTINEL_NODES[0]}" replicaof no one >/dev/null
-  redis-cli -p "${SENTINEL_NODES[1]}" replicaof 127.0.0.1 "${SENTINEL_NODES[0]}" >/dev/null
+  node_cli "${SENTINEL_NODES[0]}" replicaof no one >/dev/null
+  node_cli "${SENTINEL_NODES[1]}" replicaof 127.0.0.1 "${SENTINEL_NODES[0]}" >/dev/null
   for p in "${SENTINEL_PORTS[@]}"; do
     # Sentinels rewrite their own config file: each gets a fresh one.
-    cat > "$RUNDIR/sentinel-$p.conf" <<CONF
-port $p
+    { cat <<CONF
+port 0
+tls-port $p
+tls-replication yes
 bind 127.0.0.1
 dir $RUNDIR
 daemonize yes
 pidfile $RUNDIR/sentinel-$p.pid
 logfile $RUNDIR/sentinel-$p.log
+requirepass $SENTINEL_PASSWORD
+sentinel sentinel-pass $SENTINEL_PASSWORD
 sentinel monitor $SENTINEL_MASTER 127.0.0.1 ${SENTINEL_NODES[0]} 2
+sentinel auth-user $SENTINEL_MASTER sentinel
+sentinel auth-pass $SENTINEL_MASTER $REDIS_PASSWORD
 sentinel down-after-milliseconds $SENTINEL_MASTER 1000
 sentinel failover-timeout $SENTINEL_MASTER 5000
 sentinel parallel-syncs $SENTINEL_MASTER 1
 CONF
+      redis_tls_conf; } > "$RUNDIR/sentinel-$p.conf"
+    chmod 600 "$RUNDIR/sentinel-$p.conf"
     redis-server "$RUNDIR/sentinel-$p.conf" --sentinel
   done
   for _ in $(seq 100); do
     local seen=0
     for p in "${SENTINEL_PORTS[@]}"; do
-      [ "$(redis-cli -p "$p" sentinel replicas "$SENTINEL_MASTER" 2>/dev/null | grep -c '^ip$')" -ge 1 ] && seen=$((seen + 1))
+      [ "$(sentinel_cli "$p" sentinel replicas "$SENTINEL_MASTER" 2>/dev/null | grep -c '^ip$')" -ge 1 ] && seen=$((seen + 1))
     done
     if [ "$seen" -eq ${#SENTINEL_PORTS[@]} ]; then
       wait_replicas_synced "${SENTINEL_NODES[0]}"
@@ -430,7 +535,7 @@ wait_replicas_synced() {
   for port in "${SENTINEL_NODES[@]}"; do
     [ "$port" = "$master" ] && continue
     for _ in $(seq 100); do
-      redis-cli -p "$port" info replication 2>/dev/null | grep -q 'master_link_status:up' && break
+      node_cli "$port" info replication 2>/dev/null | grep -q 'master_link_status:up' && break
       sleep 0.1
     done
   done
@@ -454,15 +559,17 @@ cmd_sentinel_heal() {
 }
 
 cmd_sentinel_down() {
+  local pids=()
   for p in "${SENTINEL_PORTS[@]}" "${SENTINEL_NODES[@]}"; do
     for pidf in "$RUNDIR/sentinel-$p.pid" "$RUNDIR/redis-$p.pid"; do
       [ -f "$pidf" ] || continue
+      pids+=("$(cat "$pidf")")
       kill "$(cat "$pidf")" 2>/dev/null || true
       rm -f "$pidf"
     done
   done
-  for p in "${SENTINEL_PORTS[@]}" "${SENTINEL_NODES[@]}"; do
-    for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 || break; sleep 0.1; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
 }
 
@@ -470,7 +577,7 @@ cmd_down() {
   need_root
   cmd_sentinel_down
   for i in $(seq 1 $MAX_ENGINES); do stop_engine "$i"; done
-  for pidf in "$RUNDIR/redis.pid" "$RUNDIR/registry.pid" "$RUNDIR/private.pid"; do
+  for pidf in "$RUNDIR/redis.pid" "$RUNDIR/redis-tls.pid" "$RUNDIR/registry.pid" "$RUNDIR/private.pid"; do
     [ -f "$pidf" ] || continue
     kill "$(cat "$pidf")" 2>/dev/null || true
     rm -f "$pidf"
@@ -482,6 +589,9 @@ cmd_down() {
 
 cmd_status() {
   redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && echo "redis 127.0.0.1:$REDIS_PORT up" || echo "redis down"
+  # shellcheck disable=SC2046
+  redis-cli $(redis_tls_flags) -p "$TLS_REDIS_PORT" --user "$REDIS_USER" --pass "$REDIS_PASSWORD" \
+    --no-auth-warning ping >/dev/null 2>&1 && echo "TLS redis 127.0.0.1:$TLS_REDIS_PORT up" || echo "TLS redis down"
   for i in $(seq 1 $MAX_ENGINES); do
     [ -f "$RUNDIR/e$i/dockerd.pid" ] || continue
     if engine_up "$i"; then echo "engine $i https://$(engine_ip "$i"):$DOCKER_PORT up"
@@ -520,6 +630,10 @@ export CLEMENTINE_TESTBED_PRIVATE_USER=$PRIVATE_USER
 export CLEMENTINE_TESTBED_PRIVATE_PASSWORD=$PRIVATE_PASSWORD
 export CLEMENTINE_TESTBED_SENTINELS=$(IFS=,; echo "${SENTINEL_PORTS[*]/#/127.0.0.1:}")
 export CLEMENTINE_TESTBED_SENTINEL_MASTER=$SENTINEL_MASTER
+export CLEMENTINE_TESTBED_SENTINEL_PASSWORD=$SENTINEL_PASSWORD
+export CLEMENTINE_TESTBED_TLS_REDIS=127.0.0.1:$TLS_REDIS_PORT
+export CLEMENTINE_TESTBED_REDIS_USER=$REDIS_USER
+export CLEMENTINE_TESTBED_REDIS_PASSWORD=$REDIS_PASSWORD
 export CLEMENTINE_TESTBED_PYTHON=$VENV/bin/python
 ENV
 }

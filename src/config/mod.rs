@@ -10,6 +10,14 @@
 //! | `redis_url`            | `CLEMENTINE_REDIS_URL`            | `redis://127.0.0.1:6379/` |
 //! | `redis_sentinels`      | `CLEMENTINE_REDIS_SENTINELS`      | none: else `host:port,...`, and `redis_url` is unused |
 //! | `redis_master`         | `CLEMENTINE_REDIS_MASTER`         | `mymaster`                |
+//! | `redis_username`       | `CLEMENTINE_REDIS_USERNAME`       | none: the URL's, else `default` |
+//! | `redis_password`       | `CLEMENTINE_REDIS_PASSWORD`       | none: the URL's           |
+//! | `redis_password_file`  | `CLEMENTINE_REDIS_PASSWORD_FILE`  |                           |
+//! | `redis_ca`             | `CLEMENTINE_REDIS_CA`             | none: the system's roots (TLS only) |
+//! | `redis_client_cert`    | `CLEMENTINE_REDIS_CLIENT_CERT`    | none (TLS only, with `redis_client_key`) |
+//! | `redis_client_key`     | `CLEMENTINE_REDIS_CLIENT_KEY`     |                           |
+//! | `redis_sentinel_password` | `CLEMENTINE_REDIS_SENTINEL_PASSWORD` | none              |
+//! | `redis_sentinel_tls`   | `CLEMENTINE_REDIS_SENTINEL_TLS`   | `false`: with `true`, TLS to the sentinels and the master |
 //! | `key_prefix`           | `CLEMENTINE_KEY_PREFIX`           | `clementine:`             |
 //! | `tls.ca`               | `CLEMENTINE_TLS_CA`               | required                  |
 //! | `tls.cert`             | `CLEMENTINE_TLS_CERT`             | required                  |
@@ -187,6 +195,25 @@ pub struct StoreSettings {
     /// The name the sentinels know the master by.
     pub redis_master: String,
     pub key_prefix: String,
+    /// How clementine logs in to Redis (and its sentinels) and checks their certificates.
+    pub redis_access: RedisAccess,
+}
+
+/// Credentials and TLS files for Redis. Over TLS without a CA, the system's roots are trusted.
+#[derive(Debug, Clone, Default)]
+pub struct RedisAccess {
+    /// The ACL user (else the URL's, else `default`).
+    pub username: Option<String>,
+    /// The ACL user's password (else the URL's).
+    pub password: Option<Secret>,
+    /// The CA that signed Redis's (and the sentinels') certificates.
+    pub ca: Option<PathBuf>,
+    /// A client certificate and key, for a Redis that asks for one (`tls-auth-clients`).
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// The sentinels' own password (`requirepass` in sentinel.conf).
+    pub sentinel_password: Option<Secret>,
+    /// TLS to the sentinels and to the master they name.
+    pub sentinel_tls: bool,
 }
 
 impl StoreSettings {

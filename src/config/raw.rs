@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ConfigError, EnvLookup, Secret, StoreSettings, defaults};
+use super::{ConfigError, EnvLookup, RedisAccess, Secret, StoreSettings, defaults};
 
 /// How one environment variable sets its field: `Err` says what is wrong with the value.
 type Apply = fn(&mut RawConfig, String) -> Result<(), String>;
@@ -35,6 +35,20 @@ macro_rules! number {
     };
 }
 
+/// A yes/no field: `true` or `false`.
+macro_rules! flag {
+    ($($field:ident).+) => {
+        |raw: &mut RawConfig, value: String| {
+            raw.$($field).+ = Some(match value.trim() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err(format!("must be true or false, not {value:?}")),
+            });
+            Ok(())
+        }
+    };
+}
+
 /// Every environment variable, the config-file field it overrides, and how it is read. The
 /// README's configuration table lists the same rows; a test holds the two together.
 pub(super) const ENV: &[(&str, &str, Apply)] = &[
@@ -49,6 +63,42 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         "CLEMENTINE_REDIS_MASTER",
         "redis_master",
         text!(redis_master),
+    ),
+    (
+        "CLEMENTINE_REDIS_USERNAME",
+        "redis_username",
+        text!(redis_username),
+    ),
+    (
+        "CLEMENTINE_REDIS_PASSWORD",
+        "redis_password",
+        text!(redis_password),
+    ),
+    (
+        "CLEMENTINE_REDIS_PASSWORD_FILE",
+        "redis_password_file",
+        text!(redis_password_file),
+    ),
+    ("CLEMENTINE_REDIS_CA", "redis_ca", text!(redis_ca)),
+    (
+        "CLEMENTINE_REDIS_CLIENT_CERT",
+        "redis_client_cert",
+        text!(redis_client_cert),
+    ),
+    (
+        "CLEMENTINE_REDIS_CLIENT_KEY",
+        "redis_client_key",
+        text!(redis_client_key),
+    ),
+    (
+        "CLEMENTINE_REDIS_SENTINEL_PASSWORD",
+        "redis_sentinel_password",
+        text!(redis_sentinel_password),
+    ),
+    (
+        "CLEMENTINE_REDIS_SENTINEL_TLS",
+        "redis_sentinel_tls",
+        flag!(redis_sentinel_tls),
     ),
     ("CLEMENTINE_KEY_PREFIX", "key_prefix", text!(key_prefix)),
     ("CLEMENTINE_TLS_CA", "tls.ca", text!(tls.ca)),
@@ -191,6 +241,14 @@ pub(super) struct RawConfig {
     pub(super) redis_url: Option<String>,
     pub(super) redis_sentinels: Option<String>,
     pub(super) redis_master: Option<String>,
+    pub(super) redis_username: Option<String>,
+    pub(super) redis_password: Option<String>,
+    pub(super) redis_password_file: Option<String>,
+    pub(super) redis_ca: Option<String>,
+    pub(super) redis_client_cert: Option<String>,
+    pub(super) redis_client_key: Option<String>,
+    pub(super) redis_sentinel_password: Option<String>,
+    pub(super) redis_sentinel_tls: Option<bool>,
     pub(super) key_prefix: Option<String>,
     #[serde(default)]
     pub(super) tls: RawTls,
@@ -305,12 +363,71 @@ impl RawConfig {
                     .into(),
             ));
         }
+        let redis_sentinels = self.sentinels()?;
+        let tls = if redis_sentinels.is_empty() {
+            redis_url.starts_with("rediss://")
+        } else {
+            self.redis_sentinel_tls.unwrap_or(false)
+        };
         Ok(StoreSettings {
             redis_url: Secret::new(redis_url),
-            redis_sentinels: self.sentinels()?,
+            redis_sentinels,
             redis_master: (self.redis_master.clone())
                 .unwrap_or_else(|| defaults::REDIS_MASTER.into()),
             key_prefix,
+            redis_access: self.redis_access(tls)?,
+        })
+    }
+
+    /// The ACL user and TLS files for Redis; TLS files only where TLS is used.
+    fn redis_access(&self, tls: bool) -> Result<RedisAccess, ConfigError> {
+        let password = match (&self.redis_password, &self.redis_password_file) {
+            (_, Some(file)) => Some(read_secret(
+                file,
+                "redis_password_file (CLEMENTINE_REDIS_PASSWORD_FILE)",
+            )?),
+            (password, None) => password.clone().filter(|p| !p.is_empty()).map(Secret::new),
+        };
+        let path = |value: &Option<String>, field, var| {
+            (value.is_some())
+                .then(|| required_path(value, field, var))
+                .transpose()
+        };
+        let ca = path(&self.redis_ca, "redis_ca", "CLEMENTINE_REDIS_CA")?;
+        let client_cert = match (&self.redis_client_cert, &self.redis_client_key) {
+            (None, None) => None,
+            (Some(_), Some(_)) => Some((
+                required_path(
+                    &self.redis_client_cert,
+                    "redis_client_cert",
+                    "CLEMENTINE_REDIS_CLIENT_CERT",
+                )?,
+                required_path(
+                    &self.redis_client_key,
+                    "redis_client_key",
+                    "CLEMENTINE_REDIS_CLIENT_KEY",
+                )?,
+            )),
+            _ => {
+                return Err(ConfigError(
+                    "CLEMENTINE_REDIS_CLIENT_CERT and CLEMENTINE_REDIS_CLIENT_KEY go together: set both or neither".into(),
+                ));
+            }
+        };
+        if !tls && (ca.is_some() || client_cert.is_some()) {
+            return Err(ConfigError(
+                "CLEMENTINE_REDIS_CA and the client certificate need TLS to Redis: use a rediss:// URL (through Sentinel, CLEMENTINE_REDIS_SENTINEL_TLS=true)".into(),
+            ));
+        }
+        Ok(RedisAccess {
+            username: self.redis_username.clone().filter(|u| !u.is_empty()),
+            password,
+            ca,
+            client_cert,
+            sentinel_password: (self.redis_sentinel_password.clone())
+                .filter(|p| !p.is_empty())
+                .map(Secret::new),
+            sentinel_tls: self.redis_sentinel_tls.unwrap_or(false),
         })
     }
 
@@ -331,6 +448,13 @@ impl RawConfig {
         }
         Ok(sentinels)
     }
+}
+
+/// A secret kept in a file (one line; surrounding whitespace is not part of it).
+pub(super) fn read_secret(file: &str, field: &str) -> Result<Secret, ConfigError> {
+    std::fs::read_to_string(PathBuf::from(file))
+        .map(|s| Secret::new(s.trim()))
+        .map_err(|e| ConfigError(format!("{field} {file} cannot be read: {e}")))
 }
 
 pub(super) fn required_path(

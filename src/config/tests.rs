@@ -41,7 +41,7 @@ mod tempfile_path {
 fn full_env<'a>(pem: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("CLEMENTINE_LISTEN", "127.0.0.1:9999"),
-        ("CLEMENTINE_REDIS_URL", "redis://127.0.0.1:7777/3"),
+        ("CLEMENTINE_REDIS_URL", "rediss://127.0.0.1:7777/3"),
         ("CLEMENTINE_KEY_PREFIX", "x:"),
         ("CLEMENTINE_TLS_CA", pem),
         ("CLEMENTINE_TLS_CERT", pem),
@@ -54,6 +54,9 @@ fn full_env<'a>(pem: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
         ("CLEMENTINE_DOCKER_TLS_KEY", pem),
         ("CLEMENTINE_API_TLS_CERT", pem),
         ("CLEMENTINE_API_TLS_KEY", pem),
+        ("CLEMENTINE_REDIS_CLIENT_CERT", pem),
+        ("CLEMENTINE_REDIS_CLIENT_KEY", pem),
+        ("CLEMENTINE_REDIS_SENTINEL_TLS", "true"),
     ]
 }
 
@@ -65,7 +68,7 @@ fn environment_alone_is_enough() {
     let s = Settings::load(None, &env_of(&full_env(&p, &secret))).unwrap();
     assert_eq!(s.listen.to_string(), "127.0.0.1:9999");
     assert_eq!(s.store.key_prefix, "x:");
-    assert_eq!(s.store.redis_url.expose(), "redis://127.0.0.1:7777/3");
+    assert_eq!(s.store.redis_url.expose(), "rediss://127.0.0.1:7777/3");
     assert_eq!(s.jwt.secret.expose(), secret);
     assert_eq!(s.bootstrap_admin.as_ref().unwrap().0, "root");
     // Secrets never show in Debug output.
@@ -199,8 +202,11 @@ fn the_readme_lists_exactly_the_variables_read() {
 fn fingerprint(s: &Settings) -> String {
     let admin_password = s.bootstrap_admin.as_ref().map(|(_, p)| p.expose());
     let secrets_key = s.secrets_key.as_ref().map(|k| k.expose());
+    let access = &s.store.redis_access;
+    let redis_passwords =
+        [&access.password, &access.sentinel_password].map(|p| p.as_ref().map(|p| p.expose()));
     format!(
-        "{s:?} {} {} {admin_password:?} {secrets_key:?}",
+        "{s:?} {} {} {admin_password:?} {secrets_key:?} {redis_passwords:?}",
         s.jwt.secret.expose(),
         s.store.redis_url.expose()
     )
@@ -216,10 +222,17 @@ fn every_variable_in_the_readme_changes_its_setting() {
     let sample = |var: &str| -> String {
         match var {
             "CLEMENTINE_LISTEN" => "127.0.0.1:9998".into(),
-            "CLEMENTINE_REDIS_URL" => "redis://127.0.0.1:1/".into(),
+            "CLEMENTINE_REDIS_URL" => "rediss://127.0.0.1:1/".into(),
             "CLEMENTINE_KEY_PREFIX" => "other:".into(),
             "CLEMENTINE_REDIS_SENTINELS" => "127.0.0.1:26379,localhost:26380".into(),
             "CLEMENTINE_REDIS_MASTER" => "other-master".into(),
+            "CLEMENTINE_REDIS_USERNAME" => "clementine".into(),
+            "CLEMENTINE_REDIS_PASSWORD" => "redis-password".into(),
+            "CLEMENTINE_REDIS_PASSWORD_FILE" => sf.clone(),
+            "CLEMENTINE_REDIS_CA" => other.clone(),
+            "CLEMENTINE_REDIS_CLIENT_CERT" | "CLEMENTINE_REDIS_CLIENT_KEY" => other.clone(),
+            "CLEMENTINE_REDIS_SENTINEL_PASSWORD" => "sentinel-password".into(),
+            "CLEMENTINE_REDIS_SENTINEL_TLS" => "false".into(),
             "CLEMENTINE_TLS_CA" | "CLEMENTINE_TLS_CERT" | "CLEMENTINE_TLS_KEY" => other.clone(),
             "CLEMENTINE_DOCKER_TLS_CERT" | "CLEMENTINE_DOCKER_TLS_KEY" => other.clone(),
             "CLEMENTINE_DOCKER_CLIENT_CA" | "CLEMENTINE_API_CLIENT_CA" => other.clone(),

@@ -78,6 +78,11 @@ impl Keys {
         format!("{}schema:applied", self.prefix)
     }
 
+    /// Written and read once at start-up to check the Redis user's rights; expires at once.
+    pub fn access_probe(&self) -> String {
+        format!("{}access-probe", self.prefix)
+    }
+
     pub fn users(&self) -> String {
         format!("{}users", self.prefix)
     }

@@ -12,9 +12,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::{ClientTlsConfig, ConnectionAddr, IntoConnectionInfo, TlsCertificates};
 
-use super::StoreResult;
-use crate::config::{SentinelSettings, StoreSettings};
+use super::{StoreError, StoreResult};
+use crate::config::{RedisAccess, Secret, SentinelSettings, StoreSettings};
 use crate::shutdown::Shutdown;
 
 /// How often the sentinels are asked where the master is.
@@ -32,6 +33,7 @@ const REPLICA_BACKOFF_MS: u64 = 5_000;
 pub(super) struct Link {
     current: RwLock<Current>,
     sentinel: Option<SentinelSettings>,
+    dialer: Dialer,
     /// Unix ms before which claims do not wait for a replica.
     skip_waits_until: AtomicU64,
 }
@@ -43,8 +45,7 @@ struct Current {
     master: String,
 }
 
-async fn open(url: &str) -> StoreResult<(ConnectionManager, redis::Client)> {
-    let client = redis::Client::open(url)?;
+async fn open(client: redis::Client) -> StoreResult<(ConnectionManager, redis::Client)> {
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(TIMEOUT))
         .set_response_timeout(Some(TIMEOUT))
@@ -58,15 +59,17 @@ impl Link {
     /// Connects now (fails when Redis, or every sentinel, cannot be reached).
     pub async fn connect(settings: &StoreSettings) -> StoreResult<Arc<Self>> {
         let sentinel = settings.sentinel();
-        let (url, master) = match &sentinel {
-            None => (settings.redis_url.expose().to_string(), String::new()),
+        let dialer = Dialer(settings.redis_access.clone());
+        let (client, master) = match &sentinel {
+            None => (dialer.redis(settings.redis_url.expose())?, String::new()),
             Some(s) => {
-                let mut sentinels = Sentinels::new(&s.sentinels);
-                let master = sentinels.master(&s.master).await?;
-                (format!("redis://{master}/"), master)
+                let mut sentinels = Sentinels::new(&s.sentinels, dialer.clone());
+                let master =
+                    (sentinels.master(&s.master).await).map_err(|e| explain(e, Peer::Sentinel))?;
+                (dialer.master(&master)?, master)
             }
         };
-        let (conn, client) = open(&url).await?;
+        let (conn, client) = open(client).await.map_err(|e| explain(e, Peer::Redis))?;
         let current = Current {
             conn,
             client,
@@ -75,6 +78,7 @@ impl Link {
         Ok(Arc::new(Self {
             current: RwLock::new(current),
             sentinel,
+            dialer,
             skip_waits_until: AtomicU64::new(0),
         }))
     }
@@ -126,7 +130,7 @@ impl Link {
         };
         let link = self.clone();
         tokio::spawn(async move {
-            let mut sentinels = Sentinels::new(&settings.sentinels);
+            let mut sentinels = Sentinels::new(&settings.sentinels, link.dialer.clone());
             loop {
                 tokio::select! {
                     _ = shutdown.begun() => return,
@@ -144,7 +148,11 @@ impl Link {
         if master == self.current().master {
             return;
         }
-        match open(&format!("redis://{master}/")).await {
+        let opened = match self.dialer.master(&master) {
+            Ok(client) => open(client).await,
+            Err(e) => Err(e),
+        };
+        match opened {
             Ok((conn, client)) => {
                 tracing::warn!(%master, "redis master moved; following it");
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = Current {
@@ -158,17 +166,147 @@ impl Link {
     }
 }
 
+/// Makes clients for Redis and the sentinels with the deployment's ACL user and TLS files (read
+/// for each new client: a master found after a failover is reached with the files as they are).
+#[derive(Clone)]
+struct Dialer(RedisAccess);
+
+impl Dialer {
+    /// A client for `url`, with the configured user and password instead of the URL's.
+    fn redis(&self, url: &str) -> StoreResult<redis::Client> {
+        let access = &self.0;
+        self.client(url, access.username.as_deref(), access.password.as_ref())
+    }
+
+    /// A client for the master the sentinels named (`host:port`).
+    fn master(&self, addr: &str) -> StoreResult<redis::Client> {
+        self.redis(&format!("{}://{addr}/", self.scheme()))
+    }
+
+    /// A client for one sentinel (`host:port`), with the sentinels' own password.
+    fn sentinel(&self, addr: &str) -> StoreResult<redis::Client> {
+        let url = format!("{}://{addr}/", self.scheme());
+        self.client(&url, None, self.0.sentinel_password.as_ref())
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.0.sentinel_tls {
+            "rediss"
+        } else {
+            "redis"
+        }
+    }
+
+    fn client(
+        &self,
+        url: &str,
+        username: Option<&str>,
+        password: Option<&Secret>,
+    ) -> StoreResult<redis::Client> {
+        let mut info = url.into_connection_info()?;
+        let mut login = info.redis_settings().clone();
+        if let Some(username) = username {
+            login = login.set_username(username);
+        }
+        if let Some(password) = password {
+            login = login.set_password(password.expose());
+        }
+        info = info.set_redis_settings(login);
+        if !matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
+            return Ok(redis::Client::open(info)?);
+        }
+        Ok(redis::Client::build_with_tls(info, self.certificates()?)?)
+    }
+
+    /// The CA and client certificate, read now.
+    fn certificates(&self) -> StoreResult<TlsCertificates> {
+        let read = |path: &std::path::Path, var: &str| {
+            std::fs::read(path).map_err(|e| {
+                StoreError::Access(format!("{var} {} cannot be read: {e}", path.display()))
+            })
+        };
+        let root_cert = (self.0.ca.as_deref())
+            .map(|ca| read(ca, "CLEMENTINE_REDIS_CA"))
+            .transpose()?;
+        let client_tls = match &self.0.client_cert {
+            Some((cert, key)) => Some(ClientTlsConfig {
+                client_cert: read(cert, "CLEMENTINE_REDIS_CLIENT_CERT")?,
+                client_key: read(key, "CLEMENTINE_REDIS_CLIENT_KEY")?,
+            }),
+            None => None,
+        };
+        Ok(TlsCertificates {
+            client_tls,
+            root_cert,
+        })
+    }
+}
+
+/// Which side refused: the settings that fix it differ.
+#[derive(Clone, Copy)]
+pub(super) enum Peer {
+    Redis,
+    Sentinel,
+}
+
+/// Turns a refusal at start-up into one sentence naming the setting that fixes it; other errors
+/// stay as they are.
+pub(super) fn explain(e: StoreError, peer: Peer) -> StoreError {
+    let (StoreError::Unavailable(cause) | StoreError::Redis(cause)) = &e else {
+        return e;
+    };
+    let text = cause.to_string();
+    let (password, user) = match peer {
+        Peer::Redis => ("CLEMENTINE_REDIS_PASSWORD", "CLEMENTINE_REDIS_USERNAME"),
+        Peer::Sentinel => (
+            "CLEMENTINE_REDIS_SENTINEL_PASSWORD",
+            "CLEMENTINE_REDIS_SENTINEL_PASSWORD",
+        ),
+    };
+    let why = match cause.code() {
+        Some("NOAUTH") => format!("it asks for a password: set {password} (or its _FILE)"),
+        Some("WRONGPASS") => {
+            format!("it refused the user or password: check {user} and {password}")
+        }
+        _ if cause.kind() == redis::ErrorKind::AuthenticationFailed => {
+            format!("it refused the user or password: check {user} and {password}")
+        }
+        Some("NOPERM") => format!(
+            "the user may not do everything clementine needs ({text}): give {user} the ACL in SECURITY.md"
+        ),
+        _ if text.contains("certificate") || text.contains("UnknownIssuer") => format!(
+            "its TLS certificate is not trusted ({text}): set CLEMENTINE_REDIS_CA to the CA that signed it"
+        ),
+        _ if text.contains("reset by peer") => format!(
+            "it closed the connection at once ({text}): if it speaks TLS, use a rediss:// URL (through Sentinel, CLEMENTINE_REDIS_SENTINEL_TLS=true)"
+        ),
+        _ => return e,
+    };
+    StoreError::Access(format!("{} refused clementine: {why}", peer.name()))
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Redis => "Redis",
+            Peer::Sentinel => "the Redis sentinel",
+        }
+    }
+}
+
 /// Connections to the sentinels, made when first needed and again after an error.
 struct Sentinels {
     addrs: Vec<String>,
     conns: Vec<Option<MultiplexedConnection>>,
+    dialer: Dialer,
 }
 
 impl Sentinels {
-    fn new(addrs: &[String]) -> Self {
+    fn new(addrs: &[String], dialer: Dialer) -> Self {
         Self {
             addrs: addrs.to_vec(),
             conns: vec![None; addrs.len()],
+            dialer,
         }
     }
 
@@ -185,20 +323,19 @@ impl Sentinels {
                 }
             }
         }
-        Err(last
-            .unwrap_or_else(|| {
-                redis::RedisError::from((
-                    redis::ErrorKind::Io,
-                    "no sentinel knows the master",
-                    name.to_string(),
-                ))
-            })
-            .into())
+        Err(last.unwrap_or_else(|| {
+            redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "no sentinel knows the master",
+                name.to_string(),
+            ))
+            .into()
+        }))
     }
 
-    async fn ask(&mut self, i: usize, name: &str) -> redis::RedisResult<Option<String>> {
+    async fn ask(&mut self, i: usize, name: &str) -> StoreResult<Option<String>> {
         if self.conns[i].is_none() {
-            let client = redis::Client::open(format!("redis://{}/", self.addrs[i]))?;
+            let client = self.dialer.sentinel(&self.addrs[i])?;
             let config = redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(TIMEOUT))
                 .set_response_timeout(Some(TIMEOUT));

@@ -21,8 +21,10 @@ mod teams;
 mod tokens;
 mod users;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
 pub use claims::{Claim, ClaimRefused, Reservations};
@@ -48,6 +50,10 @@ pub enum StoreError {
     /// A stored value could not be read back.
     #[error("stored value under {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
+    /// Redis (or a sentinel) refused clementine's login, certificate or commands: one sentence
+    /// naming the setting that fixes it.
+    #[error("{0}")]
+    Access(String),
     /// The schema in Redis is newer than this binary understands.
     #[error(
         "the Redis schema is at version {found}, newer than this binary's {known}: upgrade clementine"
@@ -87,12 +93,37 @@ pub struct Store {
 impl Store {
     /// Connects to Redis (or finds it through the sentinels). Fails when Redis cannot be reached
     /// now; afterwards the connection heals by itself.
+    /// Fails, with one sentence naming the setting, when Redis refuses the login, the
+    /// certificate or a command clementine needs.
     pub async fn connect(settings: &StoreSettings) -> StoreResult<Self> {
-        Ok(Self {
+        let store = Self {
             link: link::Link::connect(settings).await?,
             keys: Arc::new(Keys::new(settings.key_prefix.clone())),
             engine_cache: Arc::default(),
-        })
+        };
+        (store.check_access().await).map_err(|e| link::explain(e, link::Peer::Redis))?;
+        Ok(store)
+    }
+
+    /// Sends one of each kind of command clementine needs, on its own keys: a script that
+    /// writes, and reads of a hash, a set and the audit stream. A Redis user without them stops
+    /// start-up here rather than failing the first request that needs them.
+    async fn check_access(&self) -> StoreResult<()> {
+        let (probe, events) = (self.keys.access_probe(), self.keys.events());
+        let mut conn = self.conn();
+        let _: i64 = redis::Script::new(
+            "redis.call('SET', KEYS[1], '1', 'PX', 1000) return redis.call('XLEN', KEYS[2])",
+        )
+        .key(&probe)
+        .key(&events)
+        .invoke_async(&mut conn)
+        .await?;
+        let absent = format!("{probe}:absent");
+        let _: HashMap<String, String> = conn.hgetall(&absent).await?;
+        let _: Vec<String> = conn.smembers(&absent).await?;
+        let _: redis::streams::StreamRangeReply =
+            conn.xrevrange_count(&events, "+", "-", 1).await?;
+        Ok(())
     }
 
     /// Through Sentinel, follows the master across failovers until `shutdown` begins.

@@ -430,6 +430,7 @@ pub async fn bare_store() -> (
         redis_sentinels: Vec::new(),
         redis_master: String::new(),
         key_prefix: prefix.clone(),
+        redis_access: Default::default(),
     };
     let client = redis::Client::open(redis_url()).unwrap();
     let conn = client.get_multiplexed_async_connection().await.unwrap();

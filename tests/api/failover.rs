@@ -1,6 +1,6 @@
 //! Redis through Sentinel: two clementine processes of one deployment take a burst of runs
 //! while the Redis master is killed (`scripts/testbed.sh sentinel-*`: a master, a replica and
-//! three sentinels on loopback, apart from the main test Redis).
+//! three sentinels on loopback, apart from the main test Redis, all over TLS with passwords).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -59,6 +59,30 @@ async fn two_processes_ride_out_a_redis_failover() {
         std::env::var("CLEMENTINE_TESTBED_SENTINEL_MASTER").unwrap(),
     );
     env.insert("CLEMENTINE_REDIS_URL".into(), "redis://127.0.0.1:1/".into()); // unused through Sentinel
+    // Every node and sentinel speaks TLS only and wants passwords (the test bed's sentinel set).
+    let var = |name: &str| std::env::var(name).unwrap();
+    let certs = crate::common::certs_dir();
+    let path = |file: &str| certs.join(file).display().to_string();
+    for (name, value) in [
+        ("CLEMENTINE_REDIS_SENTINEL_TLS", "true".to_string()),
+        (
+            "CLEMENTINE_REDIS_SENTINEL_PASSWORD",
+            var("CLEMENTINE_TESTBED_SENTINEL_PASSWORD"),
+        ),
+        (
+            "CLEMENTINE_REDIS_USERNAME",
+            var("CLEMENTINE_TESTBED_REDIS_USER"),
+        ),
+        (
+            "CLEMENTINE_REDIS_PASSWORD",
+            var("CLEMENTINE_TESTBED_REDIS_PASSWORD"),
+        ),
+        ("CLEMENTINE_REDIS_CA", path("ca.pem")),
+        ("CLEMENTINE_REDIS_CLIENT_CERT", path("client-cert.pem")),
+        ("CLEMENTINE_REDIS_CLIENT_KEY", path("client-key.pem")),
+    ] {
+        env.insert(name.into(), value);
+    }
     let prefix = env["CLEMENTINE_KEY_PREFIX"].clone();
     let a = LoggedServer::start_env("info", env.clone()).await;
     let b = LoggedServer::start_env("info", env).await;

@@ -36,6 +36,7 @@ mod pulls;
 mod quotas;
 mod reconcile;
 mod redis_outage;
+mod redis_tls;
 mod registries;
 mod replay;
 mod replicas;
