@@ -5,6 +5,7 @@
 //! clementine [--conf FILE] user add [--admin] NAME  create a user; password on stdin
 //! clementine [--conf FILE] migrate                  apply Redis schema migrations
 //! clementine [--conf FILE] replay [--apply]          plan (or do) the audit log's replay
+//! clementine [--conf FILE] secrets rotate           re-seal registry credentials under the new key
 //! clementine openapi                                print the OpenAPI spec
 //! ```
 //!
@@ -54,6 +55,11 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI spec as JSON.
     Openapi,
+    /// Manage the key that seals registry credentials.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Fold the audit log into the containers that should exist and plan their placement
     /// again where they are missing (a dry run unless --apply).
     Replay {
@@ -61,6 +67,14 @@ pub enum Command {
         #[arg(long)]
         apply: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored registry credential under CLEMENTINE_SECRETS_KEY that is still
+    /// sealed under CLEMENTINE_SECRETS_PREVIOUS_KEY. Idempotent: run it again after an
+    /// interruption, or to check that nothing is left.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +130,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             command: UserCommand::Add { admin, name },
         } => user_add(conf, name, admin).await,
         Command::Replay { apply } => replay(conf, apply).await,
+        Command::Secrets {
+            command: SecretsCommand::Rotate,
+        } => rotate_secrets(conf).await,
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())
@@ -126,9 +143,13 @@ async fn run(cli: Cli) -> Result<(), String> {
 async fn serve(conf: Option<&Path>) -> Result<(), String> {
     let settings = Settings::load(conf, &process_env).map_err(|e| e.to_string())?;
     telemetry::init(settings.log_format);
+    let conf = conf.map(Path::to_path_buf);
     let app = Application::build(settings)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .reloading_with(Arc::new(move || {
+            Settings::load(conf.as_deref(), &process_env)
+        }));
     let addr = app.addr();
     tracing::info!(%addr, "clementine listening");
     eprintln!("clementine: serving on http://{addr} (Swagger UI at http://{addr}/docs)");
@@ -170,6 +191,18 @@ async fn user_add(conf: Option<&Path>, name: String, admin: bool) -> Result<(), 
     })
     .await?;
     println!("created {} {}", user.role.as_str(), user.username);
+    Ok(())
+}
+
+async fn rotate_secrets(conf: Option<&Path>) -> Result<(), String> {
+    let done = with_cluster(conf, |cluster| async move {
+        cluster.rotate_secrets(&Principal::operator()).await
+    })
+    .await?;
+    println!(
+        "re-sealed {} credential(s); {} already under the current key",
+        done.resealed, done.current
+    );
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::api;
 use crate::auth::{Passwords, SecretBox, Tokens};
 use crate::cluster::{Cluster, ClusterError, spawn_reconciler, spawn_vanished_releaser};
-use crate::config::Settings;
+use crate::config::{ConfigError, Secret, Settings};
 use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
 use crate::events::{Audit, TailHub};
 use crate::shutdown::Shutdown;
@@ -67,10 +67,7 @@ pub async fn build_cluster(
         )
         .with_pull_registries(settings.pull_registries.clone()),
     );
-    let secrets = settings
-        .secrets_key
-        .as_ref()
-        .map(|k| SecretBox::new(k.expose()));
+    let secrets = secret_box(settings);
     if secrets.is_none() && store.has_registries().await? {
         return Err(StartupError::NoSecretsKey);
     }
@@ -94,6 +91,16 @@ pub async fn build_cluster(
     Ok((cluster, store, pool))
 }
 
+/// The box that seals registry credentials, opening with the previous key during a rotation.
+fn secret_box(settings: &Settings) -> Option<SecretBox> {
+    let previous = settings.secrets_previous_key.as_ref().map(Secret::expose);
+    let key = settings.secrets_key.as_ref()?;
+    Some(SecretBox::new(key.expose()).with_previous(previous))
+}
+
+/// Reads the settings again, from where they were read at start-up (SIGHUP).
+pub type Reload = Arc<dyn Fn() -> Result<Settings, ConfigError> + Send + Sync>;
+
 /// A built, bound, not yet serving application.
 pub struct Application {
     addr: SocketAddr,
@@ -110,6 +117,8 @@ pub struct Application {
     docker: Option<(SocketAddr, BoxAcceptor)>,
     /// The HTTPS listeners' certificates, re-read on SIGHUP.
     certificates: Vec<Arc<crate::https::CertSlot>>,
+    /// Where the keys are read again on SIGHUP; `None`: only the certificates are.
+    reload: Option<Reload>,
 }
 
 impl Application {
@@ -150,7 +159,16 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.clone(),
             docker,
             certificates,
+            reload: None,
         })
+    }
+
+    /// On SIGHUP, also re-reads the engines' client certificate and CA, the JWT secrets and
+    /// the secrets key through `reload` (the settings' files; the environment of a running
+    /// process does not change).
+    pub fn reloading_with(mut self, reload: Reload) -> Self {
+        self.reload = Some(reload);
+        self
     }
 
     /// The Docker API's address, when it listens.
@@ -179,7 +197,12 @@ impl Application {
             self.max_body_bytes,
             self.trusted_proxies,
         );
-        reload_on_hangup(self.certificates.clone(), self.shutdown.clone());
+        let hangup = Hangup {
+            certificates: self.certificates.clone(),
+            cluster: self.cluster.clone(),
+            reload: self.reload.clone(),
+        };
+        hangup.spawn(self.shutdown.clone());
         let shutdown = self.shutdown.clone();
         let signal = async move {
             stop.await;
@@ -257,33 +280,63 @@ async fn listener(
     Ok((addr, acceptor))
 }
 
-/// On SIGHUP, re-reads the HTTPS listeners' certificates and keys: the next handshakes present
-/// the new ones, open connections and live streams go on. A file that cannot be used keeps the
-/// old pair and says why in one log line.
-fn reload_on_hangup(certificates: Vec<Arc<crate::https::CertSlot>>, shutdown: Shutdown) {
-    #[cfg(unix)]
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = hangups.recv() => {}
-                _ = shutdown.begun() => return,
+/// What SIGHUP re-reads. The next handshakes, requests and engine connections use the new
+/// material; open connections and live streams go on. What cannot be used keeps the old
+/// material and says why in one log line.
+struct Hangup {
+    /// The HTTPS listeners' certificates and keys.
+    certificates: Vec<Arc<crate::https::CertSlot>>,
+    cluster: Arc<Cluster>,
+    /// The engines' client certificate and CA, the JWT secrets and the secrets key.
+    reload: Option<Reload>,
+}
+
+impl Hangup {
+    fn spawn(self, shutdown: Shutdown) {
+        #[cfg(unix)]
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    _ = hangups.recv() => {}
+                    _ = shutdown.begun() => return,
+                }
+                self.reload();
             }
-            for slot in &certificates {
-                match slot.reload() {
-                    Ok(()) => tracing::info!("SIGHUP: certificate reloaded"),
-                    Err(why) => {
-                        tracing::error!(%why, "SIGHUP: certificate not reloaded, the old one stays")
-                    }
+        });
+        #[cfg(not(unix))]
+        let _ = (self, shutdown);
+    }
+
+    fn reload(&self) {
+        for slot in &self.certificates {
+            match slot.reload() {
+                Ok(()) => tracing::info!("SIGHUP: certificate reloaded"),
+                Err(why) => {
+                    tracing::error!(%why, "SIGHUP: certificate not reloaded, the old one stays")
                 }
             }
         }
-    });
-    #[cfg(not(unix))]
-    let _ = (certificates, shutdown);
+        let Some(reload) = &self.reload else {
+            return;
+        };
+        let loaded = (reload().map_err(|e| e.to_string())).and_then(|s| {
+            client_config(&s.tls)
+                .map(|tls| (s, tls))
+                .map_err(|e| e.to_string())
+        });
+        match loaded {
+            Ok((settings, tls)) => {
+                self.cluster.engine_pool().replace_tls(tls);
+                (self.cluster).replace_keys(Tokens::new(&settings.jwt), secret_box(&settings));
+                tracing::info!("SIGHUP: engine certificate, JWT secrets and secrets key reloaded");
+            }
+            Err(why) => tracing::error!(%why, "SIGHUP: keys not reloaded, the old ones stay"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -15,6 +15,9 @@ use containers::{known, lifecycle, listing, networks, placement, pulls, relay, r
 
 use std::sync::Arc;
 
+use arc_swap::{ArcSwap, ArcSwapOption};
+
+pub use accounts::registries::Rotation;
 pub use audit_log::EventQuery;
 pub use error::{ClusterError, Conflict};
 pub use lifecycle::{Action, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};
@@ -26,7 +29,7 @@ pub use run::{MAX_COUNT, RunOptions};
 pub use settle::SettleReport;
 pub use vanished::spawn_vanished_releaser;
 
-use crate::auth::{Passwords, Principal, Tokens};
+use crate::auth::{Passwords, Principal, SecretBox, Tokens};
 use crate::config::PlacementSettings;
 use crate::domain::Scope;
 use crate::engine::EnginePool;
@@ -41,7 +44,8 @@ pub struct Cluster {
     pub(crate) store: Store,
     pub(crate) engines: Arc<EnginePool>,
     pub(crate) passwords: Passwords,
-    pub(crate) tokens: Tokens,
+    /// Signs and checks bearer tokens; replaced whole when SIGHUP re-reads the JWT secrets.
+    tokens: ArcSwap<Tokens>,
     pub(crate) placement: PlacementSettings,
     pub(crate) audit: Audit,
     pub(crate) tail: TailHub,
@@ -57,8 +61,9 @@ pub struct Cluster {
     known: known::Known,
     /// Each engine's containers, kept by its event stream (list-all reads these).
     pub(crate) views: Arc<crate::engine::views::ContainerViews>,
-    /// Seals registry credentials at rest; `None` when no key is configured.
-    secrets: Option<crate::auth::SecretBox>,
+    /// Seals registry credentials at rest; `None` when no key is configured. Replaced whole
+    /// when SIGHUP re-reads the key.
+    secrets: ArcSwapOption<SecretBox>,
 }
 
 impl Cluster {
@@ -81,29 +86,42 @@ impl Cluster {
             store,
             engines,
             passwords,
-            tokens,
+            tokens: ArcSwap::from_pointee(tokens),
             placement,
             audit,
             tail,
             token_owners: tokens::TokenOwners::default(),
             pull_flights: pulls::PullFlights::default(),
             known: known::Known::default(),
-            secrets: None,
+            secrets: ArcSwapOption::empty(),
         }
     }
 
     /// With the key that seals registry credentials.
-    pub fn with_secrets(mut self, secrets: Option<crate::auth::SecretBox>) -> Self {
-        self.secrets = secrets;
+    pub fn with_secrets(self, secrets: Option<SecretBox>) -> Self {
+        self.secrets.store(secrets.map(Arc::new));
         self
+    }
+
+    /// Takes new keys (SIGHUP): tokens are signed and checked, and credentials sealed and
+    /// opened, with these from the next request on; requests in flight finish with the old.
+    pub fn replace_keys(&self, tokens: Tokens, secrets: Option<SecretBox>) {
+        self.tokens.store(Arc::new(tokens));
+        self.secrets.store(secrets.map(Arc::new));
+    }
+
+    /// The key that seals registry credentials, when one is configured.
+    pub(crate) fn secrets(&self) -> Option<Arc<SecretBox>> {
+        self.secrets.load_full()
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    pub fn tokens(&self) -> &Tokens {
-        &self.tokens
+    /// The token keys as they are now.
+    pub fn tokens(&self) -> Arc<Tokens> {
+        self.tokens.load_full()
     }
 
     pub fn engine_pool(&self) -> &Arc<EnginePool> {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::{RawConfig, required_path};
+use super::raw::{RawConfig, read_secret, required_path};
 use super::{ConfigError, JwtSettings, LogFormat, PlacementSettings, Secret, TlsFiles, defaults};
 use crate::scheduler::Strategy;
 
@@ -112,7 +112,7 @@ impl RawConfig {
     fn jwt_previous_secret(&self) -> Result<Option<String>, ConfigError> {
         match (&self.jwt.previous_secret, &self.jwt.previous_secret_file) {
             (_, Some(file)) => std::fs::read_to_string(PathBuf::from(file))
-                .map(|s| Some(s.trim().to_string()))
+                .map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
                 .map_err(|e| {
                     ConfigError(format!(
                         "jwt.previous_secret_file (CLEMENTINE_JWT_PREVIOUS_SECRET_FILE) {file} cannot be read: {e}"
@@ -192,6 +192,27 @@ impl RawConfig {
             return error("secrets_key (CLEMENTINE_SECRETS_KEY) must be at least 32 bytes");
         }
         Ok(Some(Secret::new(key)))
+    }
+
+    /// The secrets key before a rotation (the file wins), when one is being retired.
+    pub(super) fn secrets_previous_key(&self) -> Result<Option<Secret>, ConfigError> {
+        let key = match (&self.secrets_previous_key, &self.secrets_previous_key_file) {
+            (_, Some(file)) => read_secret(
+                file,
+                "secrets_previous_key_file (CLEMENTINE_SECRETS_PREVIOUS_KEY_FILE)",
+            )?,
+            (Some(key), None) => Secret::new(key.clone()),
+            (None, None) => return Ok(None),
+        };
+        if key.expose().is_empty() {
+            return Ok(None);
+        }
+        if self.secrets_key.is_none() && self.secrets_key_file.is_none() {
+            return error(
+                "secrets_previous_key (CLEMENTINE_SECRETS_PREVIOUS_KEY) needs the new key in CLEMENTINE_SECRETS_KEY",
+            );
+        }
+        Ok(Some(key))
     }
 
     pub(super) fn audit_max_len(&self) -> Result<Option<u64>, ConfigError> {

@@ -46,6 +46,8 @@
 //! | `trusted_proxies`      | `CLEMENTINE_TRUSTED_PROXIES`      | none: the client is the TCP peer |
 //! | `secrets_key`          | `CLEMENTINE_SECRETS_KEY`          | none: no registry credentials |
 //! | `secrets_key_file`     | `CLEMENTINE_SECRETS_KEY_FILE`     |                           |
+//! | `secrets_previous_key` | `CLEMENTINE_SECRETS_PREVIOUS_KEY` | none: during a rotation, the old key |
+//! | `secrets_previous_key_file` | `CLEMENTINE_SECRETS_PREVIOUS_KEY_FILE` |                 |
 //! | `docker.listen`        | `CLEMENTINE_DOCKER_LISTEN`        | none: the Docker API is off |
 //! | `docker.tls_cert`      | `CLEMENTINE_DOCKER_TLS_CERT`      | none: plain HTTP (with `tls_key`, HTTPS) |
 //! | `docker.tls_key`       | `CLEMENTINE_DOCKER_TLS_KEY`       |                           |
@@ -117,6 +119,8 @@ pub struct Settings {
     pub pull_registries: Option<Vec<String>>,
     /// The key that seals registry credentials at rest; `None`: none can be stored.
     pub secrets_key: Option<Secret>,
+    /// The secrets key before a rotation: it still opens what it sealed.
+    pub secrets_previous_key: Option<Secret>,
     /// Proxies (HAProxy in front of replicas) whose `X-Forwarded-For` names the client; any
     /// other peer is the client itself.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -323,6 +327,7 @@ impl Settings {
                 1000,
             )?,
             secrets_key: raw.secrets_key()?,
+            secrets_previous_key: raw.secrets_previous_key()?,
             trusted_proxies: raw.trusted_proxies()?,
             docker: raw.docker()?,
             api_tls: raw.api_tls()?,

@@ -201,6 +201,16 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         text!(secrets_key_file),
     ),
     (
+        "CLEMENTINE_SECRETS_PREVIOUS_KEY",
+        "secrets_previous_key",
+        text!(secrets_previous_key),
+    ),
+    (
+        "CLEMENTINE_SECRETS_PREVIOUS_KEY_FILE",
+        "secrets_previous_key_file",
+        text!(secrets_previous_key_file),
+    ),
+    (
         "CLEMENTINE_DOCKER_LISTEN",
         "docker.listen",
         text!(docker.listen),
@@ -271,6 +281,8 @@ pub(super) struct RawConfig {
     pub(super) trusted_proxies: Option<String>,
     pub(super) secrets_key: Option<String>,
     pub(super) secrets_key_file: Option<String>,
+    pub(super) secrets_previous_key: Option<String>,
+    pub(super) secrets_previous_key_file: Option<String>,
     #[serde(default)]
     pub(super) docker: RawDocker,
     #[serde(default)]

@@ -57,6 +57,10 @@ fn full_env<'a>(pem: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
         ("CLEMENTINE_REDIS_CLIENT_CERT", pem),
         ("CLEMENTINE_REDIS_CLIENT_KEY", pem),
         ("CLEMENTINE_REDIS_SENTINEL_TLS", "true"),
+        (
+            "CLEMENTINE_SECRETS_KEY",
+            "a secrets key of thirty-two bytes or more",
+        ),
     ]
 }
 
@@ -201,7 +205,8 @@ fn the_readme_lists_exactly_the_variables_read() {
 /// Everything a setting can change, secrets included (Debug hides them).
 fn fingerprint(s: &Settings) -> String {
     let admin_password = s.bootstrap_admin.as_ref().map(|(_, p)| p.expose());
-    let secrets_key = s.secrets_key.as_ref().map(|k| k.expose());
+    let secrets_key =
+        [&s.secrets_key, &s.secrets_previous_key].map(|k| k.as_ref().map(|k| k.expose()));
     let access = &s.store.redis_access;
     let redis_passwords =
         [&access.password, &access.sentinel_password].map(|p| p.as_ref().map(|p| p.expose()));
@@ -243,6 +248,8 @@ fn every_variable_in_the_readme_changes_its_setting() {
             "CLEMENTINE_JWT_PREVIOUS_SECRET_FILE" => sf.clone(),
             "CLEMENTINE_JWT_PREVIOUS_SECRET" => "p".repeat(40),
             "CLEMENTINE_SECRETS_KEY" => "k".repeat(40),
+            "CLEMENTINE_SECRETS_PREVIOUS_KEY" => "o".repeat(40),
+            "CLEMENTINE_SECRETS_PREVIOUS_KEY_FILE" => sf.clone(),
             "CLEMENTINE_JWT_TTL_SECS" => "120".into(),
             "CLEMENTINE_JWT_ISSUER" | "CLEMENTINE_JWT_AUDIENCE" => "someone-else".into(),
             "CLEMENTINE_ADMIN_USER" => "boss".into(),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -19,7 +20,8 @@ const POOL_IDLE: Duration = Duration::from_secs(90);
 
 /// Engine clients by id, sharing one pooled HTTPS client.
 pub struct EnginePool {
-    http: HttpsClient,
+    /// Replaced whole when SIGHUP re-reads the client certificate and CA.
+    http: ArcSwap<HttpsClient>,
     timeout: Duration,
     /// Bounds one image pull.
     pull_timeout: Duration,
@@ -28,6 +30,24 @@ pub struct EnginePool {
     /// Where the clients record their calls.
     metrics: Arc<Metrics>,
     clients: RwLock<HashMap<String, Arc<EngineClient>>>,
+}
+
+/// One pooled HTTPS client over `tls`; `timeout` bounds TCP connects.
+fn https_client(tls: &ClientConfig, timeout: Duration) -> HttpsClient {
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(timeout));
+    tcp.set_keepalive(Some(Duration::from_secs(30)));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_only()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_max_idle_per_host(64)
+        .build(https)
 }
 
 impl EnginePool {
@@ -39,22 +59,8 @@ impl EnginePool {
         pull_timeout: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let mut tcp = HttpConnector::new();
-        tcp.set_nodelay(true);
-        tcp.enforce_http(false);
-        tcp.set_connect_timeout(Some(timeout));
-        tcp.set_keepalive(Some(Duration::from_secs(30)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_only()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .pool_max_idle_per_host(64)
-            .build(https);
         Self {
-            http,
+            http: ArcSwap::from_pointee(https_client(&tls, timeout)),
             timeout,
             pull_timeout,
             pull_registries: None,
@@ -63,12 +69,19 @@ impl EnginePool {
         }
     }
 
+    /// Uses a new client certificate and CA (SIGHUP) for every connection made from now on.
+    /// Connections already open, and the streams on them, go on with the old ones.
+    pub fn replace_tls(&self, tls: Arc<ClientConfig>) {
+        self.http.store(Arc::new(https_client(&tls, self.timeout)));
+        self.write().clear();
+    }
+
     /// A client not kept in the pool: for probing an engine before it is stored.
     pub fn detached(&self, id: &str, addr: &str) -> EngineClient {
         EngineClient::new(
             id,
             addr,
-            self.http.clone(),
+            HttpsClient::clone(&self.http.load()),
             self.timeout,
             self.metrics.clone(),
         )

@@ -72,6 +72,7 @@ pub mod actions {
     pub const IMAGE_PULL: &str = "image.pull";
     pub const REGISTRY_ADD: &str = "registry.add";
     pub const REGISTRY_DELETE: &str = "registry.delete";
+    pub const SECRETS_ROTATE: &str = "secrets.rotate";
     pub const TOKEN_CREATE: &str = "token.create";
     pub const TOKEN_REVOKE: &str = "token.revoke";
     pub const LOGIN_FAILED: &str = "auth.login_failed";
@@ -117,6 +118,7 @@ pub mod actions {
         IMAGE_PULL,
         REGISTRY_ADD,
         REGISTRY_DELETE,
+        SECRETS_ROTATE,
         TOKEN_CREATE,
         TOKEN_REVOKE,
         LOGIN_FAILED,

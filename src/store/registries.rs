@@ -72,6 +72,21 @@ impl Store {
         Ok(all)
     }
 
+    /// Replaces a credential's sealed password, only if it is still `before` (so a rotation
+    /// racing a delete or another rotation changes nothing it did not read). Whether it did.
+    pub async fn reseal_registry(&self, id: &str, before: &str, after: &str) -> StoreResult<bool> {
+        let swapped: i64 = redis::Script::new(
+            "if redis.call('HGET', KEYS[1], 'sealed') == ARGV[1] then \
+               redis.call('HSET', KEYS[1], 'sealed', ARGV[2]) return 1 end return 0",
+        )
+        .key(self.keys.registry(id))
+        .arg(before)
+        .arg(after)
+        .invoke_async(&mut self.conn())
+        .await?;
+        Ok(swapped == 1)
+    }
+
     pub async fn delete_registry(&self, id: &str) -> StoreResult<bool> {
         let (deleted, _): (i64, i64) = redis::pipe()
             .atomic()

@@ -167,11 +167,13 @@ impl TestApp {
     }
 
     pub async fn spawn_env(id: String, env: HashMap<String, String>) -> Self {
+        let env = Arc::new(env);
         let lookup = move |k: &str| env.get(k).cloned();
         let settings = Settings::load(None, &lookup).expect("test settings");
         let app = Application::build(settings.clone())
             .await
-            .expect("the test bed is up (scripts/testbed.sh up)");
+            .expect("the test bed is up (scripts/testbed.sh up)")
+            .reloading_with(Arc::new(move || Settings::load(None, &lookup)));
         let base = format!("http://{}", app.addr());
         let docker = app.docker_addr().map(|a| a.to_string()).unwrap_or_default();
         let cluster = app.cluster();

@@ -4,18 +4,20 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 use clementine::config::Settings;
 use clementine::startup::Application;
 use tokio::sync::oneshot;
 
-use crate::common::{certs_dir, short_id, test_env};
+use crate::common::{ADMIN_PASSWORD, certs_dir, short_id, test_env};
 
 /// A server with HTTPS on its API; the address, and what stops it when dropped.
 async fn https_server(client_ca: bool) -> (String, oneshot::Sender<()>) {
     let certs = certs_dir();
     let ca = client_ca.then(|| certs.join("ca.pem"));
     serve(
+        &short_id(),
         &certs.join("server-cert.pem"),
         &certs.join("server-key.pem"),
         ca,
@@ -23,16 +25,17 @@ async fn https_server(client_ca: bool) -> (String, oneshot::Sender<()>) {
     .await
 }
 
-async fn https_server_with(cert: &Path, key: &Path) -> (String, oneshot::Sender<()>) {
-    serve(cert, key, None).await
+async fn https_server_with(id: &str, cert: &Path, key: &Path) -> (String, oneshot::Sender<()>) {
+    serve(id, cert, key, None).await
 }
 
 async fn serve(
+    id: &str,
     cert: &Path,
     key: &Path,
     client_ca: Option<PathBuf>,
 ) -> (String, oneshot::Sender<()>) {
-    let mut env = test_env(&short_id());
+    let mut env = test_env(id);
     env.insert("CLEMENTINE_API_TLS_CERT".into(), cert.display().to_string());
     env.insert("CLEMENTINE_API_TLS_KEY".into(), key.display().to_string());
     if let Some(ca) = client_ca {
@@ -194,9 +197,67 @@ async fn presented(addr: &str) -> String {
         .to_string()
 }
 
-/// SIGHUP re-reads the certificate: the next handshake presents the new one, and a broken file
-/// keeps the old one. (nextest runs each test in a
-/// process of its own, so the signal reaches only this test's server.)
+/// `curl -N` reading a live stream in the background; what it has printed so far.
+struct CurlStream {
+    child: std::process::Child,
+    text: Arc<Mutex<String>>,
+}
+
+impl CurlStream {
+    fn open(args: Vec<String>) -> Self {
+        let mut child = Command::new("curl")
+            .args(["-sS", "-N"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let text = Arc::new(Mutex::new(String::new()));
+        let sink = text.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut out, &mut buf) {
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self { child, text }
+    }
+
+    async fn shows(&self, needle: &str) -> bool {
+        for _ in 0..100 {
+            if self.text.lock().unwrap().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+}
+
+impl Drop for CurlStream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// curl to the HTTPS API with the test CA: a JSON request's answer.
+async fn curl_json(addr: &str, method: &str, path: &str, token: &str, body: &str) -> String {
+    let ca = certs_dir().join("ca.pem").display().to_string();
+    let mut args = vec!["--cacert".into(), ca, "-X".into(), method.into()];
+    args.extend(["-H".into(), "Content-Type: application/json".into()]);
+    if !token.is_empty() {
+        args.extend(["-H".into(), format!("Authorization: Bearer {token}")]);
+    }
+    args.extend(["-d".into(), body.into(), format!("https://{addr}{path}")]);
+    curl(args).await.1
+}
+
+/// SIGHUP re-reads the certificate: the next handshake presents the new one while a live
+/// stream opened before goes on, and a broken file keeps the old one. (nextest runs each test
+/// in a process of its own, so the signal reaches only this test's server.)
 #[tokio::test]
 async fn sighup_swaps_the_certificate_for_the_next_handshake() {
     let dir = std::env::temp_dir().join(format!("clm-https-{}", short_id()));
@@ -204,8 +265,25 @@ async fn sighup_swaps_the_certificate_for_the_next_handshake() {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::copy(certs_dir().join("server-cert.pem"), &cert).unwrap();
     std::fs::copy(certs_dir().join("server-key.pem"), &key).unwrap();
-    let (addr, _stop) = https_server_with(&cert, &key).await;
+    let id = short_id();
+    let (addr, _stop) = https_server_with(&id, &cert, &key).await;
     assert!(presented(&addr).await.contains("clementine engine"));
+    let login = format!(r#"{{"username":"admin-{id}","password":"{ADMIN_PASSWORD}"}}"#);
+    let answer = curl_json(&addr, "POST", "/apiv1/login", "", &login).await;
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect(&answer);
+    let token = answer["data"]["token"].as_str().unwrap().to_string();
+    let ca = certs_dir().join("ca.pem").display().to_string();
+    let live = CurlStream::open(vec![
+        "--cacert".into(),
+        ca,
+        "-H".into(),
+        format!("Authorization: Bearer {token}"),
+        format!("https://{addr}/apiv1/events/stream"),
+    ]);
+    let before = format!("before-{id}");
+    let user = |name: &str| format!(r#"{{"username":"{name}","password":"user-password-1"}}"#);
+    curl_json(&addr, "POST", "/apiv1/user", &token, &user(&before)).await;
+    assert!(live.shows(&before).await, "the stream is live");
 
     issue_certificate(&dir, "reloaded.clementine.test");
     std::fs::copy(dir.join("new-cert.pem"), &cert).unwrap();
@@ -220,6 +298,12 @@ async fn sighup_swaps_the_certificate_for_the_next_handshake() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(now.contains("reloaded.clementine.test"), "{now}");
+    let after = format!("after-{id}");
+    curl_json(&addr, "POST", "/apiv1/user", &token, &user(&after)).await;
+    assert!(
+        live.shows(&after).await,
+        "the stream opened before the SIGHUP goes on"
+    );
 
     std::fs::write(&cert, "not a certificate").unwrap();
     hang_up();

@@ -40,6 +40,7 @@ mod redis_tls;
 mod registries;
 mod replay;
 mod replicas;
+mod rotation;
 mod shutdown;
 mod teams;
 mod tenancy;

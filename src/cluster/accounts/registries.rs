@@ -61,6 +61,17 @@ pub(in crate::cluster) fn is_host_local_server(server: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse().is_ok_and(crate::domain::is_host_local)
 }
 
+/// What a rotation of the secrets key did.
+#[derive(Debug, Default)]
+pub struct Rotation {
+    /// Re-sealed under the current key now.
+    pub resealed: usize,
+    /// Already sealed under the current key.
+    pub current: usize,
+    /// Opened by no configured key.
+    pub unopenable: Vec<String>,
+}
+
 impl Cluster {
     /// Stores credentials for the caller (sealed; 409 when no secrets key is configured).
     pub async fn add_registry(
@@ -83,7 +94,7 @@ impl Cluster {
             return Err(AuthError::OptionNotAllowed(why).into());
         }
         let owner = self.owner_for(principal, new.team.as_deref()).await?;
-        let Some(secrets) = &self.secrets else {
+        let Some(secrets) = self.secrets() else {
             let why = "no secrets key is configured (CLEMENTINE_SECRETS_KEY), so credentials cannot be stored";
             return Err(ClusterError::conflict(Conflict::NoSecretsKey, why));
         };
@@ -140,6 +151,51 @@ impl Cluster {
         self.audited(draft, work, plain).await
     }
 
+    /// Re-seals every stored credential that the current secrets key does not open yet (it
+    /// was sealed under the previous key) under the current key. Idempotent and resumable:
+    /// what is already current is left alone, each credential is swapped on its own and only
+    /// if unchanged since it was read. Fails, after doing the rest, naming the credentials no
+    /// configured key opens.
+    pub async fn rotate_secrets(&self, principal: &Principal) -> ClusterResult<Rotation> {
+        let Some(secrets) = self.secrets() else {
+            let why = "no secrets key is configured (CLEMENTINE_SECRETS_KEY): nothing to rotate to";
+            return Err(ClusterError::conflict(Conflict::NoSecretsKey, why));
+        };
+        let work = async {
+            let mut done = Rotation::default();
+            for record in self.store.list_registries().await? {
+                if secrets.is_current(&record.sealed) {
+                    done.current += 1;
+                    continue;
+                }
+                let Ok(password) = secrets.open(&record.sealed) else {
+                    done.unopenable.push(record.id);
+                    continue;
+                };
+                let resealed = secrets.seal(&password);
+                if (self.store)
+                    .reseal_registry(&record.id, &record.sealed, &resealed)
+                    .await?
+                {
+                    done.resealed += 1;
+                }
+            }
+            if !done.unopenable.is_empty() {
+                let why = format!(
+                    "no configured key opens the credentials {}: set the key that sealed them as CLEMENTINE_SECRETS_PREVIOUS_KEY",
+                    done.unopenable.join(", ")
+                );
+                return Err(ClusterError::conflict(Conflict::NoSecretsKey, why));
+            }
+            Ok(done)
+        };
+        let draft = Draft::by(principal, actions::SECRETS_ROTATE);
+        self.audited(draft, work, |r, _| {
+            Settle::detail(serde_json::json!({"resealed": r.resealed, "current": r.current}))
+        })
+        .await
+    }
+
     /// The credentials a pull for `owner` from `server` may use: the owner's own first, else
     /// shared ones; for a host-local server, shared ones only. Nobody else's, ever.
     pub(in crate::cluster) async fn credentials_for(
@@ -147,7 +203,7 @@ impl Cluster {
         owner: &str,
         server: &str,
     ) -> Option<DockerCredentials> {
-        let secrets = self.secrets.as_ref()?;
+        let secrets = self.secrets()?;
         let all = self.store.list_registries().await.ok()?;
         let usable =
             |r: &&RegistryRecord| r.server == server && (r.shared || !is_host_local_server(server));

@@ -72,7 +72,7 @@ impl Cluster {
         }
         let account = (record.username.as_str(), record.id.as_str());
         let token = self
-            .tokens
+            .tokens()
             .issue(account, record.role, record.token_version)?;
         let user = self.user_view(record).await?;
         Ok((token, user))
@@ -123,7 +123,7 @@ impl Cluster {
         if super::tokens::is_api_token(token) {
             return self.authenticate_api_token(token, request_id).await;
         }
-        let claims = self.tokens.verify(token)?;
+        let claims = self.tokens().verify(token)?;
         match self.store.account_state(&claims.sub).await? {
             Some(a) if a.id != claims.uid => Err(AuthError::InvalidToken("unknown user").into()),
             Some(a) if a.token_version == claims.ver => Ok(Principal {
@@ -222,7 +222,7 @@ impl Cluster {
                 .await?
                 .ok_or_else(|| ClusterError::not_found("user", &principal.username))?;
             let account = (principal.username.as_str(), record.id.as_str());
-            Ok(self.tokens.issue(account, record.role, version)?)
+            Ok(self.tokens().issue(account, record.role, version)?)
         };
         self.audited(draft, work, plain).await
     }
