@@ -13,7 +13,10 @@
 //! 4. a run that needs a pull (from the test bed's registry) against `pull` + create + start
 //!    straight to the engine, the image removed before each.
 //!
-//! `ONLY=pull` (or `run`, `list`, `parallel`) runs one section; `ROUNDS` (default 101) sets the
+//! 5. (`ONLY=tls` only) the run path over the test bed's TLS Redis against the plain one, two
+//!    servers interleaved pair by pair, and one `PING` over each.
+//!
+//! `ONLY=pull` (or `run`, `list`, `parallel`, `tls`) runs one section; `ROUNDS` (default 101) sets the
 //! pairs of `run` and `list`, `PULL_ROUNDS` (31) and `PARALLEL_ROUNDS` (15) the others.
 
 #[path = "../tests/api/common.rs"]
@@ -128,6 +131,99 @@ async fn run_overhead(app: &TestApp, rounds: usize) {
         paired::count_between(&b, &a),
         paired::quantile_between(&b, &a, 0.5) * 1000.0,
         paired::quantile_between(&b, &a, 0.99) * 1000.0,
+    );
+}
+
+/// The run path over a TLS Redis (the test bed's, as its least-privileged ACL user, client
+/// certificate and all) against the same path over the plain one: two servers in this process
+/// on the same engine, their runs interleaved pair by pair, each server's own time read from
+/// its own histogram. Beside it, the price of one Redis round trip over TLS, paired (`PING`).
+async fn tls_redis_overhead(plain: &TestApp, rounds: usize) {
+    let id = common::short_id();
+    let mut env = common::tls_redis_env(&id);
+    // The same background work as the plain server's (`main`).
+    env.insert("CLEMENTINE_ENGINE_TIMEOUT_MS".into(), "2000".into());
+    env.insert("CLEMENTINE_MONITOR_INTERVAL_MS".into(), "5000".into());
+    let tls = TestApp::spawn_env(id, env).await;
+    tls.add_engine("e1", 1, &[]).await;
+    let config = sleeper(json!({"type": "host", "labels": ["host:e1"]}));
+    timed_run(plain, &config).await;
+    timed_run(&tls, &config).await;
+    let name = "clementine_run_overhead_seconds";
+    let (plain_before, tls_before) = (scrape(plain).await, scrape(&tls).await);
+    let times = pairs(
+        rounds,
+        |_| timed_run(&tls, &config),
+        |_| timed_run(plain, &config),
+    )
+    .await;
+    let (plain_after, tls_after) = (scrape(plain).await, scrape(&tls).await);
+    report(
+        "run over TLS Redis (ours) against plain Redis (theirs)",
+        &times,
+        "ms",
+    );
+    let p50 = |before: &str, after: &str| {
+        let (b, a) = (paired::buckets(before, name), paired::buckets(after, name));
+        paired::quantile_between(&b, &a, 0.5) * 1000.0
+    };
+    let (p50_plain, p50_tls) = (
+        p50(&plain_before, &plain_after),
+        p50(&tls_before, &tls_after),
+    );
+    println!(
+        "run own time p50: plain Redis {p50_plain:.3} ms, TLS Redis {p50_tls:.3} ms, \
+         difference {:+.3} ms",
+        p50_tls - p50_plain
+    );
+    redis_round_trips(rounds * 10).await;
+}
+
+/// One admin run, timed, then destroyed untimed.
+async fn timed_run(app: &TestApp, config: &Value) -> f64 {
+    let started = Instant::now();
+    let (status, body) = app.run(&app.admin_token, config.clone()).await;
+    let took = ms(started.elapsed());
+    assert_eq!(status, 200, "{body}");
+    destroy(app, &body["data"]).await;
+    took
+}
+
+/// `PING` over TLS (client certificate, ACL login) against plain, paired, on connections
+/// opened beforehand.
+async fn redis_round_trips(rounds: usize) {
+    let plain_url = std::env::var("CLEMENTINE_REDIS_URL").unwrap();
+    let plain = redis::Client::open(plain_url).unwrap();
+    let env = common::tls_redis_env("bench");
+    let store = clementine::config::Settings::load(None, &|k: &str| env.get(k).cloned())
+        .unwrap()
+        .store;
+    let tls = clementine::store::Store::connect(&store).await.unwrap();
+    let plain = plain.get_multiplexed_async_connection().await.unwrap();
+    let times = pairs(
+        rounds,
+        |_| {
+            let tls = tls.clone();
+            async move {
+                let started = Instant::now();
+                tls.ping().await.unwrap();
+                ms(started.elapsed())
+            }
+        },
+        |_| {
+            let mut conn = plain.clone();
+            async move {
+                let started = Instant::now();
+                let _: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+                ms(started.elapsed())
+            }
+        },
+    )
+    .await;
+    report(
+        "Redis PING over TLS (ours) against plain (theirs)",
+        &times,
+        "ms",
     );
 }
 
@@ -332,6 +428,9 @@ async fn main() {
     }
     if wanted("parallel") {
         parallel_runs(&app, 20, env_or("PARALLEL_ROUNDS", 15)).await;
+    }
+    if only == "tls" {
+        tls_redis_overhead(&app, rounds).await;
     }
     if wanted("pull") {
         pull_overhead(&app, env_or("PULL_ROUNDS", 31)).await;

@@ -5,6 +5,8 @@
 #   scripts/bench.sh cluster     # end-to-end on the test bed (brings it up): run overhead,
 #                                # list-all, parallel runs
 #   scripts/bench.sh audit       # audit appends, event queries, SSE fan-out (brings the bed up)
+#   scripts/bench.sh tls         # the run path over the bed's TLS Redis (ACL user, client
+#                                # certificate) against the plain one, paired, and PING over both
 #   scripts/bench.sh tokens      # GET with an API token against a login JWT (wrk; bed's Redis)
 #   scripts/bench.sh claims      # claim + release with quota checks against the pre-quota
 #                                # scripts, paired (bed's Redis)
@@ -27,6 +29,10 @@ case "$what" in
     "$ROOT/scripts/testbed.sh" up 3
     eval "$("$ROOT/scripts/testbed.sh" env)"
     cargo bench -j2 --bench audit ;;&
+  tls|all)
+    "$ROOT/scripts/testbed.sh" up 3
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    ONLY=tls cargo bench -j2 --bench cluster ;;&
   tokens|all)
     "$ROOT/scripts/bench-tokens.sh" ;;&
   claims|all)
@@ -40,6 +46,6 @@ case "$what" in
     cargo bench -j2 --bench scale || status=$?
     for i in $(seq 4 30); do "$ROOT/scripts/testbed.sh" stop-engine "$i"; done
     [ -z "${status:-}" ] ;;&
-  scheduler|cluster|audit|tokens|claims|scale|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tokens|claims|scale|all" >&2; exit 2 ;;
+  scheduler|cluster|audit|tls|tokens|claims|scale|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tls|tokens|claims|scale|all" >&2; exit 2 ;;
 esac

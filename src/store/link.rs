@@ -211,7 +211,10 @@ impl Dialer {
         if let Some(password) = password {
             login = login.set_password(password.expose());
         }
-        info = info.set_redis_settings(login);
+        // Commands are small and answered at once: Nagle's delay only adds latency (more so
+        // over TLS, whose records can leave in more than one write).
+        let tcp = info.tcp_settings().clone().set_nodelay(true);
+        info = info.set_redis_settings(login).set_tcp_settings(tcp);
         if !matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
             return Ok(redis::Client::open(info)?);
         }

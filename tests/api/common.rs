@@ -149,6 +149,33 @@ pub fn test_env(id: &str) -> HashMap<String, String> {
     env
 }
 
+pub fn testbed_var(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.into())
+}
+
+/// The test environment pointed at the test bed's TLS Redis as the `clementine` ACL user.
+pub fn tls_redis_env(id: &str) -> HashMap<String, String> {
+    let mut env = test_env(id);
+    let certs = certs_dir();
+    let path = |file: &str| certs.join(file).display().to_string();
+    let addr = testbed_var("CLEMENTINE_TESTBED_TLS_REDIS", "127.0.0.1:6393");
+    env.insert("CLEMENTINE_REDIS_URL".into(), format!("rediss://{addr}/"));
+    env.insert("CLEMENTINE_REDIS_CA".into(), path("ca.pem"));
+    env.insert(
+        "CLEMENTINE_REDIS_CLIENT_CERT".into(),
+        path("client-cert.pem"),
+    );
+    env.insert("CLEMENTINE_REDIS_CLIENT_KEY".into(), path("client-key.pem"));
+    let user = testbed_var("CLEMENTINE_TESTBED_REDIS_USER", "clementine");
+    env.insert("CLEMENTINE_REDIS_USERNAME".into(), user);
+    let password = testbed_var(
+        "CLEMENTINE_TESTBED_REDIS_PASSWORD",
+        "clementine-redis-password-1",
+    );
+    env.insert("CLEMENTINE_REDIS_PASSWORD".into(), password);
+    env
+}
+
 pub fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..10].to_string()
 }

@@ -7,41 +7,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{TestApp, certs_dir, short_id, sleeper, test_env};
+use crate::common::{TestApp, certs_dir, short_id, sleeper, testbed_var, tls_redis_env};
 use clementine::config::Settings;
 use clementine::startup::Application;
-
-fn testbed_var(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.into())
-}
-
-/// The test environment pointed at the TLS Redis as the `clementine` ACL user.
-fn tls_env(id: &str) -> HashMap<String, String> {
-    let mut env = test_env(id);
-    let certs = certs_dir();
-    let path = |file: &str| certs.join(file).display().to_string();
-    let addr = testbed_var("CLEMENTINE_TESTBED_TLS_REDIS", "127.0.0.1:6393");
-    env.insert("CLEMENTINE_REDIS_URL".into(), format!("rediss://{addr}/"));
-    env.insert("CLEMENTINE_REDIS_CA".into(), path("ca.pem"));
-    env.insert(
-        "CLEMENTINE_REDIS_CLIENT_CERT".into(),
-        path("client-cert.pem"),
-    );
-    env.insert("CLEMENTINE_REDIS_CLIENT_KEY".into(), path("client-key.pem"));
-    let user = testbed_var("CLEMENTINE_TESTBED_REDIS_USER", "clementine");
-    env.insert("CLEMENTINE_REDIS_USERNAME".into(), user);
-    let password = testbed_var(
-        "CLEMENTINE_TESTBED_REDIS_PASSWORD",
-        "clementine-redis-password-1",
-    );
-    env.insert("CLEMENTINE_REDIS_PASSWORD".into(), password);
-    env
-}
 
 #[tokio::test]
 async fn the_first_flow_runs_on_a_tls_redis_as_a_least_privileged_acl_user() {
     let id = short_id();
-    let app = TestApp::spawn_env(id.clone(), tls_env(&id)).await;
+    let app = TestApp::spawn_env(id.clone(), tls_redis_env(&id)).await;
     app.add_engine(&app.unique("e"), 1, &[]).await;
     let (user, token) = app.user("ann").await;
     app.grant(&user, &[&app.unique("e")]).await;
@@ -90,7 +63,7 @@ async fn the_first_flow_runs_on_a_tls_redis_as_a_least_privileged_acl_user() {
 /// Builds the application with the TLS environment changed by `change`; its start-up error.
 async fn refused(change: impl FnOnce(&mut HashMap<String, String>)) -> String {
     let id = short_id();
-    let mut env = tls_env(&id);
+    let mut env = tls_redis_env(&id);
     change(&mut env);
     let settings = Settings::load(None, &|k: &str| env.get(k).cloned()).unwrap();
     let started = tokio::time::timeout(Duration::from_secs(20), Application::build(settings))
