@@ -6,6 +6,8 @@
 //! clementine [--conf FILE] migrate                  apply Redis schema migrations
 //! clementine [--conf FILE] replay [--apply]          plan (or do) the audit log's replay
 //! clementine [--conf FILE] secrets rotate           re-seal registry credentials under the new key
+//! clementine [--conf FILE] audit verify [--from-checkpoint FILE]   check the audit log's tree
+//! clementine [--conf FILE] audit export DIR         write checkpoints, tiles and entries
 //! clementine openapi                                print the OpenAPI spec
 //! ```
 //!
@@ -55,6 +57,11 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI spec as JSON.
     Openapi,
+    /// Check or export the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manage the key that seals registry credentials.
     Secrets {
         #[command(subcommand)]
@@ -66,6 +73,25 @@ pub enum Command {
         /// Carry the plan out: reschedule, restore engines and reservations, rebuild the index.
         #[arg(long)]
         apply: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's Merkle tree from the stream and check every signed
+    /// checkpoint; name the first entry that does not match (deleted, changed, inserted,
+    /// replayed or truncated). Fails when anything does not.
+    Verify {
+        /// Also check a checkpoint kept outside Redis (a signed note, as GET
+        /// /apiv1/audit/checkpoint gives it).
+        #[arg(long, value_name = "FILE")]
+        from_checkpoint: Option<PathBuf>,
+    },
+    /// Write the checkpoints, the tree's tiles and the entries as static files in the C2SP
+    /// tlog-tiles layout, for outside witnesses and tlog clients.
+    Export {
+        /// The directory to write into (made if missing).
+        dir: PathBuf,
     },
 }
 
@@ -133,6 +159,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Secrets {
             command: SecretsCommand::Rotate,
         } => rotate_secrets(conf).await,
+        Command::Audit { command } => audit(conf, command).await,
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())
@@ -192,6 +219,53 @@ async fn user_add(conf: Option<&Path>, name: String, admin: bool) -> Result<(), 
     .await?;
     println!("created {} {}", user.role.as_str(), user.username);
     Ok(())
+}
+
+async fn audit(conf: Option<&Path>, command: AuditCommand) -> Result<(), String> {
+    match command {
+        AuditCommand::Verify { from_checkpoint } => {
+            let outside = match &from_checkpoint {
+                Some(file) => Some(
+                    std::fs::read_to_string(file)
+                        .map_err(|e| format!("cannot read {}: {e}", file.display()))?,
+                ),
+                None => None,
+            };
+            let report = with_cluster(conf, |cluster| async move {
+                cluster.audit_verify(outside.as_deref()).await
+            })
+            .await?;
+            for p in &report.problems {
+                println!("{} {}: {}", p.kind, p.entry, p.detail);
+            }
+            let summary = format!(
+                "{} entries, {} leaves ({} trimmed by retention), {} checkpoints",
+                report.entries, report.leaves, report.trimmed, report.checkpoints
+            );
+            match report.problems.first() {
+                None => {
+                    println!("ok: {summary}");
+                    Ok(())
+                }
+                Some(first) => Err(format!(
+                    "the audit log does not verify: first {} entry {} ({summary})",
+                    first.kind, first.entry
+                )),
+            }
+        }
+        AuditCommand::Export { dir } => {
+            let done = with_cluster(
+                conf,
+                |cluster| async move { cluster.audit_export(&dir).await },
+            )
+            .await?;
+            println!(
+                "exported a tree of {} entries: {} checkpoints, {} tiles, {} entry bundles",
+                done.size, done.checkpoints, done.tiles, done.bundles
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn rotate_secrets(conf: Option<&Path>) -> Result<(), String> {

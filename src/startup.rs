@@ -16,6 +16,7 @@ use crate::auth::{Passwords, SecretBox, Tokens};
 use crate::cluster::{Cluster, ClusterError, spawn_reconciler, spawn_vanished_releaser};
 use crate::config::{ConfigError, Secret, Settings};
 use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
+use crate::events::tree::note::Signer;
 use crate::events::{Audit, TailHub};
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
@@ -36,6 +37,8 @@ pub enum StartupError {
     NoSecretsKey,
     #[error("cannot create the first admin: {0}")]
     Admin(#[from] ClusterError),
+    #[error("the audit signing key cannot be used: {0}")]
+    AuditKey(String),
     #[error("a listener's TLS files cannot be used: {0}")]
     ServeTls(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -81,7 +84,8 @@ pub async fn build_cluster(
             Audit::new(store.clone(), settings.audit_max_len, shutdown.clone()),
             TailHub::spawn(store.clone(), shutdown.clone()),
         )
-        .with_secrets(secrets),
+        .with_secrets(secrets)
+        .with_audit_signer(audit_signer(settings, &store).await?),
     );
     if let Some((user, password)) = &settings.bootstrap_admin
         && cluster.bootstrap_admin(user, password.expose()).await?
@@ -89,6 +93,35 @@ pub async fn build_cluster(
         tracing::info!(user = %user, "created the first admin");
     }
     Ok((cluster, store, pool))
+}
+
+/// The key that signs the audit tree's checkpoints: the configured file, else one generated on
+/// first start and kept in Redis, so that every replica signs with it (its verifier key is
+/// logged; a key file kept off Redis is what makes checkpoints worth more than Redis itself).
+async fn audit_signer(settings: &Settings, store: &Store) -> Result<Arc<Signer>, StartupError> {
+    let key_error = |e: String| StartupError::AuditKey(e);
+    let skey = match &settings.audit_signing_key_file {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| key_error(format!("{}: {e}", file.display())))?,
+        None => {
+            let name = store
+                .keys()
+                .prefix()
+                .trim_end_matches(':')
+                .replace('+', "-");
+            let generated = Signer::generate(&format!("clementine/{name}"))
+                .map_err(|e| key_error(e.to_string()))?;
+            store.tlog_generated_key(&generated).await?
+        }
+    };
+    let signer = Signer::new(&skey).map_err(|e| key_error(e.to_string()))?;
+    if settings.audit_signing_key_file.is_none() {
+        tracing::warn!(
+            verifier_key = signer.verifier_key(),
+            "no CLEMENTINE_AUDIT_SIGNING_KEY_FILE: audit checkpoints are signed with a key kept in Redis"
+        );
+    }
+    Ok(Arc::new(signer))
 }
 
 /// The box that seals registry credentials, opening with the previous key during a rotation.
@@ -109,6 +142,8 @@ pub struct Application {
     monitor: JoinHandle<()>,
     reconciler: JoinHandle<()>,
     releaser: JoinHandle<()>,
+    /// Grows the audit tree and signs checkpoints (while this process holds the lease).
+    sequencer: JoinHandle<()>,
     shutdown: Shutdown,
     grace: Duration,
     max_body_bytes: usize,
@@ -146,6 +181,9 @@ impl Application {
             shutdown.clone(),
         );
         let releaser = spawn_vanished_releaser(cluster.clone(), shutdown.clone());
+        let sequencer = (cluster.sequencer(settings.audit_checkpoint_every))
+            .map_err(|e| StartupError::AuditKey(e.to_string()))?
+            .spawn(shutdown.clone());
         Ok(Self {
             addr,
             acceptor,
@@ -153,6 +191,7 @@ impl Application {
             monitor,
             reconciler,
             releaser,
+            sequencer,
             shutdown,
             grace: settings.shutdown_grace,
             max_body_bytes: settings.max_body_bytes,
@@ -229,7 +268,7 @@ impl Application {
             tracing::error!(error = %e, "the Docker API listener failed");
         }
         // Both return once shutdown has begun (after the round in progress).
-        let _ = tokio::join!(self.monitor, self.reconciler, self.releaser);
+        let _ = tokio::join!(self.monitor, self.reconciler, self.releaser, self.sequencer);
         self.shutdown.close();
         if tokio::time::timeout(OUTBOX_FLUSH, self.cluster.audit().flush())
             .await

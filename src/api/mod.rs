@@ -7,6 +7,7 @@
 //! - `/docs`: Swagger UI; `/openapi.json`: the spec;
 //! - `/healthz`, `/metrics`: unauthenticated probes.
 
+mod audit;
 mod body;
 mod containers;
 mod engine_images;
@@ -52,6 +53,7 @@ pub type Apis = (
     engine_images::EngineImagesApi,
     quotas::QuotasApi,
     teams::TeamsApi,
+    audit::AuditApi,
 );
 
 /// The OpenAPI service; `clementine openapi` prints its spec.
@@ -70,6 +72,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             engine_images::EngineImagesApi,
             quotas::QuotasApi,
             teams::TeamsApi,
+            audit::AuditApi,
         ),
         "clementine",
         env!("CARGO_PKG_VERSION"),

@@ -105,7 +105,7 @@ pub const SCOPE_RULES: &[ScopeRule] = &[
     },
     ScopeRule {
         methods: "any",
-        paths: &["/events/**"],
+        paths: &["/events/**", "/audit/**"],
         need: Need::Scope(TokenScope::Events),
     },
     ScopeRule {

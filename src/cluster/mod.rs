@@ -64,6 +64,8 @@ pub struct Cluster {
     /// Seals registry credentials at rest; `None` when no key is configured. Replaced whole
     /// when SIGHUP re-reads the key.
     secrets: ArcSwapOption<SecretBox>,
+    /// Signs the audit tree's checkpoints.
+    audit_signer: Option<Arc<crate::events::tree::note::Signer>>,
 }
 
 impl Cluster {
@@ -94,7 +96,14 @@ impl Cluster {
             pull_flights: pulls::PullFlights::default(),
             known: known::Known::default(),
             secrets: ArcSwapOption::empty(),
+            audit_signer: None,
         }
+    }
+
+    /// With the key that signs the audit tree's checkpoints.
+    pub fn with_audit_signer(mut self, signer: Arc<crate::events::tree::note::Signer>) -> Self {
+        self.audit_signer = Some(signer);
+        self
     }
 
     /// With the key that seals registry credentials.

@@ -215,6 +215,29 @@ impl RawConfig {
         Ok(Some(key))
     }
 
+    /// At most one checkpoint per this many seconds (at least one).
+    pub(super) fn audit_checkpoint_every(&self) -> Duration {
+        let secs = self.audit_checkpoint_secs;
+        Duration::from_secs(secs.unwrap_or(defaults::AUDIT_CHECKPOINT_SECS).max(1))
+    }
+
+    pub(super) fn audit_signing_key_file(&self) -> Result<Option<PathBuf>, ConfigError> {
+        let (file, field) = (&self.audit_signing_key_file, "audit_signing_key_file");
+        (file.is_some())
+            .then(|| required_path(file, field, "CLEMENTINE_AUDIT_SIGNING_KEY_FILE"))
+            .transpose()
+    }
+
+    /// The registries engines may pull from; `None`: any.
+    pub(super) fn pull_registries(&self) -> Option<Vec<String>> {
+        self.pull_registries.as_deref().map(|list| {
+            (list.split(',').map(str::trim))
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+    }
+
     pub(super) fn audit_max_len(&self) -> Result<Option<u64>, ConfigError> {
         if self.audit_max_len.is_some_and(|n| n < 1000) {
             return error(

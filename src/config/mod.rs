@@ -40,6 +40,8 @@
 //! | `default_memory_mb`    | `CLEMENTINE_DEFAULT_MEMORY_MB`    | `64`                      |
 //! | `reconcile_interval_ms`| `CLEMENTINE_RECONCILE_INTERVAL_MS`| `30000`                   |
 //! | `audit_max_len`        | `CLEMENTINE_AUDIT_MAX_LEN`        | none: the stream is never trimmed |
+//! | `audit_checkpoint_secs`| `CLEMENTINE_AUDIT_CHECKPOINT_SECS`| `10`                      |
+//! | `audit_signing_key_file` | `CLEMENTINE_AUDIT_SIGNING_KEY_FILE` | none: generated on first start, kept in Redis |
 //! | `shutdown_grace_ms`    | `CLEMENTINE_SHUTDOWN_GRACE_MS`    | `20000`                   |
 //! | `pull_timeout_ms`      | `CLEMENTINE_PULL_TIMEOUT_MS`      | `300000`                  |
 //! | `pull_registries`      | `CLEMENTINE_PULL_REGISTRIES`      | any (comma-separated list) |
@@ -119,6 +121,11 @@ pub struct Settings {
     pub pull_registries: Option<Vec<String>>,
     /// The key that seals registry credentials at rest; `None`: none can be stored.
     pub secrets_key: Option<Secret>,
+    /// At most one signed checkpoint of the audit tree per this much time.
+    pub audit_checkpoint_every: Duration,
+    /// The Ed25519 key (note format) checkpoints are signed with; `None`: one generated on
+    /// first start and kept in Redis.
+    pub audit_signing_key_file: Option<PathBuf>,
     /// The secrets key before a rotation: it still opens what it sealed.
     pub secrets_previous_key: Option<Secret>,
     /// Proxies (HAProxy in front of replicas) whose `X-Forwarded-For` names the client; any
@@ -186,6 +193,7 @@ pub mod defaults {
     pub const RECONCILE_INTERVAL_MS: u64 = 30_000;
     pub const SHUTDOWN_GRACE_MS: u64 = 20_000;
     pub const PULL_TIMEOUT_MS: u64 = 300_000;
+    pub const AUDIT_CHECKPOINT_SECS: u64 = 10;
 }
 
 /// Where the state lives; all `clementine` subcommands need this much.
@@ -314,6 +322,8 @@ impl Settings {
                 100,
             )?,
             audit_max_len: raw.audit_max_len()?,
+            audit_checkpoint_every: raw.audit_checkpoint_every(),
+            audit_signing_key_file: raw.audit_signing_key_file()?,
             shutdown_grace: millis(
                 raw.shutdown_grace_ms,
                 defaults::SHUTDOWN_GRACE_MS,
@@ -331,13 +341,7 @@ impl Settings {
             trusted_proxies: raw.trusted_proxies()?,
             docker: raw.docker()?,
             api_tls: raw.api_tls()?,
-            pull_registries: raw.pull_registries.as_deref().map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|r| !r.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }),
+            pull_registries: raw.pull_registries(),
         })
     }
 }

@@ -175,6 +175,16 @@ pub(super) const ENV: &[(&str, &str, Apply)] = &[
         number!(audit_max_len),
     ),
     (
+        "CLEMENTINE_AUDIT_CHECKPOINT_SECS",
+        "audit_checkpoint_secs",
+        number!(audit_checkpoint_secs),
+    ),
+    (
+        "CLEMENTINE_AUDIT_SIGNING_KEY_FILE",
+        "audit_signing_key_file",
+        text!(audit_signing_key_file),
+    ),
+    (
         "CLEMENTINE_SHUTDOWN_GRACE_MS",
         "shutdown_grace_ms",
         number!(shutdown_grace_ms),
@@ -275,6 +285,8 @@ pub(super) struct RawConfig {
     pub(super) default_memory_mb: Option<u64>,
     pub(super) reconcile_interval_ms: Option<u64>,
     pub(super) audit_max_len: Option<u64>,
+    pub(super) audit_checkpoint_secs: Option<u64>,
+    pub(super) audit_signing_key_file: Option<String>,
     pub(super) shutdown_grace_ms: Option<u64>,
     pub(super) pull_timeout_ms: Option<u64>,
     pub(super) pull_registries: Option<String>,

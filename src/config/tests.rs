@@ -259,6 +259,8 @@ fn every_variable_in_the_readme_changes_its_setting() {
             "CLEMENTINE_DEFAULT_CPUS" => "0.5".into(),
             "CLEMENTINE_DEFAULT_MEMORY_MB" => "128".into(),
             "CLEMENTINE_AUDIT_MAX_LEN" => "5000".into(),
+            "CLEMENTINE_AUDIT_CHECKPOINT_SECS" => "3".into(),
+            "CLEMENTINE_AUDIT_SIGNING_KEY_FILE" => sf.clone(),
             "CLEMENTINE_MAX_BODY_BYTES" => "4096".into(),
             "CLEMENTINE_TRUSTED_PROXIES" => "127.0.0.5, ::1".into(),
             // The remaining ones are intervals and timeouts in milliseconds.

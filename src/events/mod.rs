@@ -5,7 +5,8 @@
 //!   not take, in order, until it can;
 //! - [`query`] pages through the stream with filters and the visibility rule;
 //! - [`tail`] shares one blocking reader per process among all live (SSE) clients;
-//! - [`fold`] folds the stream into the set of containers that should exist, for replay.
+//! - [`fold`] folds the stream into the set of containers that should exist, for replay;
+//! - [`tree`] makes the stream tamper-evident: a Merkle tree, signed checkpoints, proofs.
 //!
 //! Entries never hold a secret: passwords and tokens never reach this module, and the only
 //! request data recorded are names, ids and image configs.
@@ -16,6 +17,7 @@ pub mod fold;
 mod outbox;
 pub mod query;
 pub mod tail;
+pub mod tree;
 
 use std::sync::Arc;
 

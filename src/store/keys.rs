@@ -83,6 +83,36 @@ impl Keys {
         format!("{}access-probe", self.prefix)
     }
 
+    /// The audit tree (`store::tlog`): its size and last leaf's stream id.
+    pub fn tlog_state(&self) -> String {
+        format!("{}tlog:state", self.prefix)
+    }
+
+    pub fn tlog_lease(&self) -> String {
+        format!("{}tlog:lease", self.prefix)
+    }
+
+    pub fn tlog_hashes(&self, chunk: u64) -> String {
+        format!("{}tlog:hashes:{chunk}", self.prefix)
+    }
+
+    pub fn tlog_ids(&self, chunk: u64) -> String {
+        format!("{}tlog:ids:{chunk}", self.prefix)
+    }
+
+    pub fn tlog_firsts(&self) -> String {
+        format!("{}tlog:firsts", self.prefix)
+    }
+
+    pub fn tlog_checkpoints(&self) -> String {
+        format!("{}tlog:checkpoints", self.prefix)
+    }
+
+    /// The signing key generated when none is configured.
+    pub fn tlog_signing_key(&self) -> String {
+        format!("{}tlog:signing-key", self.prefix)
+    }
+
     pub fn users(&self) -> String {
         format!("{}users", self.prefix)
     }

@@ -18,6 +18,7 @@ pub mod migrations;
 mod quotas;
 mod registries;
 mod teams;
+mod tlog;
 mod tokens;
 mod users;
 
@@ -33,6 +34,7 @@ pub use images::StoredImage;
 pub use keys::Keys;
 pub use registries::RegistryRecord;
 pub use teams::TeamRecord;
+pub use tlog::Growth;
 pub use tokens::TokenRecord;
 pub use users::{AccountState, UserRecord};
 

@@ -7,6 +7,7 @@ mod common;
 mod account_end;
 mod audit;
 mod audit_live;
+mod audit_tree;
 mod auth;
 mod bad_input;
 mod big_numbers;

@@ -1,6 +1,6 @@
 //! The record and its uses: the one audited-action path, denied attempts, reading the log, and
 //! the passes that hold the engines and Redis together (reconcile, settle, replay) over a live
-//! inventory of the engines.
+//! inventory of the engines; and the tamper-evident tree over the log.
 
 use super::*;
 
@@ -11,4 +11,5 @@ pub(super) mod inventory;
 pub(super) mod reconcile;
 pub(super) mod replay;
 pub(super) mod settle;
+pub(super) mod tree;
 pub(super) mod vanished;
