@@ -77,6 +77,9 @@ install_packages() {
   [ -x /usr/bin/docker ] || missing+=(docker.io)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
   command -v script >/dev/null || missing+=(bsdutils)
+  # The audit log's outside verifier: Go's own tlog and note packages (tests/go/tlogcheck).
+  command -v go >/dev/null || missing+=(golang-go)
+  [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || missing+=(golang-golang-x-mod-dev)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

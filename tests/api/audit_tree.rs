@@ -20,9 +20,9 @@ async fn app() -> TestApp {
 
 /// Makes `n` audited entries (user creations: an intent and an outcome each).
 async fn some_entries(app: &TestApp, n: usize) -> Vec<String> {
-    let mut names = Vec::new();
+    let (mut names, batch) = (Vec::new(), short_id());
     for i in 0..n {
-        let name = app.unique(&format!("u{i}"));
+        let name = app.unique(&format!("u{i}-{}", &batch[..4]));
         let body = json!({"username": name, "password": "user-password-1"});
         let (status, answer) = app.post("/apiv1/user", Some(&app.admin_token), body).await;
         assert_eq!(status, 200, "{answer}");
@@ -350,4 +350,98 @@ async fn two_replicas_sequence_one_tree_during_a_burst() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     // Both signed with the one key the deployment keeps.
     assert_eq!(b.cluster.audit_key().unwrap(), key);
+}
+
+/// `clementine` itself, on this app's deployment.
+fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    (crate::cli::clementine())
+        .envs(test_env(&app.id))
+        .env("CLEMENTINE_LISTEN", "127.0.0.1:0")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Go's reference packages (`golang.org/x/mod/sumdb/note` and `tlog`, from Debian) open the
+/// exported checkpoint with the verifier key, recompute its root from the tiles, and check an
+/// inclusion proof and a consistency proof the API gave (`tests/go/tlogcheck`).
+#[tokio::test]
+async fn go_reference_packages_accept_the_export_and_the_proofs() {
+    let app = app().await;
+    some_entries(&app, 2).await;
+    let (old_size, _) = root_of(&checkpoint_covering_all(&app).await);
+    some_entries(&app, 300).await; // past one full tile of 256
+    let (size, _) = root_of(&checkpoint_covering_all(&app).await);
+    let all = entries(&app).await;
+    let id = &all[260].0;
+    let path = format!("/apiv1/audit/proof/inclusion?id={id}&size={size}");
+    let (status, inclusion) = app.get(&path, Some(&app.admin_token)).await;
+    assert_eq!(status, 200, "{inclusion}");
+    let path = format!("/apiv1/audit/proof/consistency?from={old_size}&to={size}");
+    let (status, consistency) = app.get(&path, Some(&app.admin_token)).await;
+    assert_eq!(status, 200, "{consistency}");
+
+    let dir = std::env::temp_dir().join(format!("clm-export-{}", short_id()));
+    let out = cli(&app, &["audit", "export", dir.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!("a tree of {size} entries")),
+        "{said}"
+    );
+    let out = cli(&app, &["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
+
+    let proofs = dir.join("proofs.json");
+    let body = json!({"inclusion": inclusion["data"], "consistency": consistency["data"]});
+    std::fs::write(&proofs, body.to_string()).unwrap();
+    let go = |dir: &std::path::Path| {
+        let program = crate::common::root().join("tests/go/tlogcheck/main.go");
+        let out = std::process::Command::new("go")
+            .args(["run", program.to_str().unwrap(), dir.to_str().unwrap()])
+            .arg(&proofs)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", "/usr/share/gocode")
+            .env("GOCACHE", std::env::temp_dir().join("clm-gocache"))
+            .env("GOFLAGS", "")
+            .output()
+            .expect("go (Debian's golang-go; scripts/testbed.sh installs it)");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.success(),
+            said + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (passed, said) = go(&dir);
+    assert!(passed && said.trim() == "ok", "{said}");
+
+    // Not vacuous: a proof with one hash swapped for another, and the Go check refuses it.
+    let mut forged = body.clone();
+    let proof = forged["inclusion"]["hashes"].as_array_mut().unwrap();
+    proof.swap(0, 1);
+    std::fs::write(&proofs, forged.to_string()).unwrap();
+    let (passed, said) = go(&dir);
+    assert!(!passed && said.contains("inclusion proof"), "{said}");
+    // And the CLI names a tampered stream with a failing exit.
+    let _: i64 = (app.redis().await)
+        .xdel(format!("{}events", app.prefix), &[&all[7].0])
+        .await
+        .unwrap();
+    let out = cli(&app, &["audit", "verify"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("deleted entry {}", all[7].0)),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
