@@ -7,6 +7,8 @@
 #   scripts/bench.sh audit       # audit appends, event queries, SSE fan-out (brings the bed up)
 #   scripts/bench.sh tls         # the run path over the bed's TLS Redis (ACL user, client
 #                                # certificate) against the plain one, paired, and PING over both
+#   scripts/bench.sh tree        # the audit tree: appends with the sequencer working and held
+#                                # off, sequencer throughput, inclusion proofs at 1,000,000
 #   scripts/bench.sh tokens      # GET with an API token against a login JWT (wrk; bed's Redis)
 #   scripts/bench.sh claims      # claim + release with quota checks against the pre-quota
 #                                # scripts, paired (bed's Redis)
@@ -33,6 +35,10 @@ case "$what" in
     "$ROOT/scripts/testbed.sh" up 3
     eval "$("$ROOT/scripts/testbed.sh" env)"
     ONLY=tls cargo bench -j2 --bench cluster ;;&
+  tree|all)
+    "$ROOT/scripts/testbed.sh" up 3
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    cargo bench -j2 --bench tree ;;&
   tokens|all)
     "$ROOT/scripts/bench-tokens.sh" ;;&
   claims|all)
@@ -46,6 +52,6 @@ case "$what" in
     cargo bench -j2 --bench scale || status=$?
     for i in $(seq 4 30); do "$ROOT/scripts/testbed.sh" stop-engine "$i"; done
     [ -z "${status:-}" ] ;;&
-  scheduler|cluster|audit|tls|tokens|claims|scale|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tls|tokens|claims|scale|all" >&2; exit 2 ;;
+  scheduler|cluster|audit|tls|tree|tokens|claims|scale|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tls|tree|tokens|claims|scale|all" >&2; exit 2 ;;
 esac

@@ -8,6 +8,8 @@
 //! clementine [--conf FILE] secrets rotate           re-seal registry credentials under the new key
 //! clementine [--conf FILE] audit verify [--from-checkpoint FILE]   check the audit log's tree
 //! clementine [--conf FILE] audit export DIR         write checkpoints, tiles and entries
+//! clementine [--conf FILE] backup FILE              snapshot the deployment's keys
+//! clementine [--conf FILE] restore [--force] FILE   load a snapshot into an empty deployment
 //! clementine openapi                                print the OpenAPI spec
 //! ```
 //!
@@ -61,6 +63,18 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Write a consistent snapshot of every key of the deployment (users, tokens, engines,
+    /// grants, teams, quotas, configs, sealed registry credentials, claims, the audit stream
+    /// and its tree) to FILE (made readable by its owner only).
+    Backup { file: PathBuf },
+    /// Load a snapshot made by `backup` into a deployment that holds nothing (run it before
+    /// the servers start; RESTORE needs a Redis user allowed @dangerous commands).
+    Restore {
+        /// Replace whatever the deployment holds.
+        #[arg(long)]
+        force: bool,
+        file: PathBuf,
     },
     /// Manage the key that seals registry credentials.
     Secrets {
@@ -160,6 +174,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             command: SecretsCommand::Rotate,
         } => rotate_secrets(conf).await,
         Command::Audit { command } => audit(conf, command).await,
+        Command::Backup { file } => crate::backup::backup(&connect(conf).await?, &file).await,
+        Command::Restore { force, file } => {
+            crate::backup::restore(&connect(conf).await?, &file, force).await
+        }
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())

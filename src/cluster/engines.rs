@@ -105,12 +105,24 @@ impl Cluster {
     /// teams'; for a team (placing a team's run) the team's.
     pub async fn list_engines(&self, principal: &Principal) -> ClusterResult<Vec<Engine>> {
         let all = self.store.cached_engines().await?;
-        if principal.is_admin() {
-            return Ok(all.to_vec());
+        let mut engines = if principal.is_admin() {
+            all.to_vec()
+        } else {
+            let granted = self.granted_ids(principal).await?;
+            let find = |id: &String| all.iter().find(|e| &e.id == id).cloned();
+            granted.iter().filter_map(find).collect()
+        };
+        engines.iter_mut().for_each(|e| self.passive_health(e));
+        Ok(engines)
+    }
+
+    /// A healthy engine whose last quick call in this process timed out is suspect at once.
+    fn passive_health(&self, engine: &mut Engine) {
+        if engine.health.state == HealthState::Healthy
+            && self.engines.suspects().contains(&engine.id)
+        {
+            engine.health.state = HealthState::Suspect;
         }
-        let granted = self.granted_ids(principal).await?;
-        let find = |id: &String| all.iter().find(|e| &e.id == id).cloned();
-        Ok(granted.iter().filter_map(find).collect())
     }
 
     /// Engine ids granted to a user (or their teams), or to a team.
@@ -135,10 +147,10 @@ impl Cluster {
         if !principal.may_use_engine(granted) {
             return Err(ClusterError::not_found("engine", id));
         }
-        self.store
-            .get_engine(id)
-            .await?
-            .ok_or_else(|| ClusterError::not_found("engine", id))
+        let mut engine = (self.store.get_engine(id).await?)
+            .ok_or_else(|| ClusterError::not_found("engine", id))?;
+        self.passive_health(&mut engine);
+        Ok(engine)
     }
 
     pub async fn patch_engine(

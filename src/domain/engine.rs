@@ -74,6 +74,9 @@ pub enum HealthState {
     Unknown,
     Healthy,
     Unhealthy,
+    /// A call to it timed out since the monitor last heard from it (this process's view):
+    /// placement skips it until the monitor's next check answers.
+    Suspect,
 }
 
 /// At most this many publish addresses per engine.

@@ -12,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::EngineError;
 use super::labels::ContainerLabels;
+use super::pool::Suspects;
 use crate::telemetry::{Metrics, clock};
 
 /// bollard's request body type, named through its public request alias.
@@ -44,6 +45,8 @@ pub struct EngineClient {
     pub(super) http: HttpsClient,
     timeout: Duration,
     metrics: Arc<Metrics>,
+    /// Where a quick call that times out marks this engine (passive health).
+    suspects: Arc<Suspects>,
 }
 
 /// What an engine says about itself.
@@ -91,7 +94,14 @@ impl EngineClient {
             http: relay,
             timeout,
             metrics,
+            suspects: Arc::default(),
         }
+    }
+
+    /// Quick calls that time out mark the engine in `suspects`.
+    pub(crate) fn reporting_timeouts_to(mut self, suspects: Arc<Suspects>) -> Self {
+        self.suspects = suspects;
+        self
     }
 
     /// The bollard handle, for calls not wrapped here.
@@ -111,7 +121,11 @@ impl EngineClient {
         call: &'static str,
         fut: impl Future<Output = Result<T, bollard::errors::Error>>,
     ) -> Result<T, EngineError> {
-        self.call_with(call, self.timeout, fut).await
+        let result = self.call_with(call, self.timeout, fut).await;
+        if matches!(result, Err(EngineError::Timeout(_))) && self.suspects.mark(&self.id) {
+            tracing::warn!(engine = %self.id, call, "engine call timed out: suspect until the monitor hears from it");
+        }
+        result
     }
 
     /// Like [`call`](Self::call) with an explicit timeout (long calls: start, stop, logs).

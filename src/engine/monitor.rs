@@ -24,15 +24,18 @@ pub async fn check_engine(pool: &EnginePool, engine: &Engine) -> EngineHealth {
     let client = pool.client(engine);
     let now = rfc3339_ms(now_ms());
     match client.version().await {
-        Ok((docker_version, api_version, ms)) => EngineHealth {
-            state: HealthState::Healthy,
-            last_seen: Some(now.clone()),
-            checked_at: Some(now),
-            last_error: None,
-            response_ms: Some((ms * 1000.0).round() / 1000.0),
-            docker_version: Some(docker_version),
-            api_version: Some(api_version),
-        },
+        Ok((docker_version, api_version, ms)) => {
+            pool.suspects().clear(&engine.id);
+            EngineHealth {
+                state: HealthState::Healthy,
+                last_seen: Some(now.clone()),
+                checked_at: Some(now),
+                last_error: None,
+                response_ms: Some((ms * 1000.0).round() / 1000.0),
+                docker_version: Some(docker_version),
+                api_version: Some(api_version),
+            }
+        }
         Err(e) => EngineHealth {
             state: HealthState::Unhealthy,
             checked_at: Some(now),

@@ -1,7 +1,7 @@
 //! The engine clients of this process: built once per engine and reused for every call.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -18,6 +18,30 @@ use crate::telemetry::Metrics;
 /// Idle keep-alive connections are closed after this long.
 const POOL_IDLE: Duration = Duration::from_secs(90);
 
+/// Engines whose last quick call timed out (passive health): placement skips them at once,
+/// instead of waiting for the monitor's next ping, until a check of the monitor answers.
+#[derive(Debug, Default)]
+pub struct Suspects(Mutex<HashSet<String>>);
+
+impl Suspects {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks an engine; whether it was not marked before.
+    pub fn mark(&self, id: &str) -> bool {
+        self.set().insert(id.to_string())
+    }
+
+    pub fn clear(&self, id: &str) {
+        self.set().remove(id);
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.set().contains(id)
+    }
+}
+
 /// Engine clients by id, sharing one pooled HTTPS client.
 pub struct EnginePool {
     /// Replaced whole when SIGHUP re-reads the client certificate and CA.
@@ -30,6 +54,8 @@ pub struct EnginePool {
     /// Where the clients record their calls.
     metrics: Arc<Metrics>,
     clients: RwLock<HashMap<String, Arc<EngineClient>>>,
+    /// Engines whose last quick call timed out.
+    suspects: Arc<Suspects>,
 }
 
 /// One pooled HTTPS client over `tls`; `timeout` bounds TCP connects.
@@ -66,6 +92,7 @@ impl EnginePool {
             pull_registries: None,
             metrics,
             clients: RwLock::new(HashMap::new()),
+            suspects: Arc::default(),
         }
     }
 
@@ -85,6 +112,7 @@ impl EnginePool {
             self.timeout,
             self.metrics.clone(),
         )
+        .reporting_timeouts_to(self.suspects.clone())
     }
 
     /// Only these registries may be pulled from (the rest count as `pull: never`).
@@ -118,6 +146,11 @@ impl EnginePool {
         let client = Arc::new(self.detached(&engine.id, &engine.addr));
         self.write().insert(engine.id.clone(), client.clone());
         client
+    }
+
+    /// Engines whose last quick call timed out, until the monitor hears from them again.
+    pub fn suspects(&self) -> &Suspects {
+        &self.suspects
     }
 
     /// Drops the client of a removed engine.

@@ -15,7 +15,8 @@ fn arb_engine() -> impl proptest::strategy::Strategy<Value = EngineSnapshot> {
         prop::option::of(prop_oneof![
             Just(Unavailable::Draining),
             Just(Unavailable::Disabled),
-            Just(Unavailable::Unhealthy)
+            Just(Unavailable::Unhealthy),
+            Just(Unavailable::Suspect)
         ]),
         prop::collection::vec(prop_oneof![0u32..6, 62u32..68], 0..4),
         prop::collection::vec(0u32..4, 0..3),

@@ -15,6 +15,8 @@ pub enum Reason {
     Draining,
     /// The health monitor last saw it fail (or has not checked it yet).
     Unhealthy,
+    /// A call to it just timed out; the monitor has not heard from it since.
+    Suspect,
     /// `host` placement pinned the container elsewhere.
     NotPinned,
     /// Lacks the request's label with this index.
@@ -63,6 +65,7 @@ fn describe(reason: Reason, req: &PlacementRequest) -> String {
         Reason::Disabled => "disabled".into(),
         Reason::Draining => "draining".into(),
         Reason::Unhealthy => "unhealthy".into(),
+        Reason::Suspect => "suspect: a call to it timed out".into(),
         Reason::NotPinned => "not named by a host: label".into(),
         Reason::MissingLabel(n) => format!(
             "lacks label {}",

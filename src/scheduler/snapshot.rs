@@ -100,6 +100,7 @@ pub enum Unavailable {
     Disabled,
     Draining,
     Unhealthy,
+    Suspect,
 }
 
 impl From<Unavailable> for Reason {
@@ -108,6 +109,7 @@ impl From<Unavailable> for Reason {
             Unavailable::Disabled => Reason::Disabled,
             Unavailable::Draining => Reason::Draining,
             Unavailable::Unhealthy => Reason::Unhealthy,
+            Unavailable::Suspect => Reason::Suspect,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `503`, never a hung request; so do the errors of a server that is not (or no longer) the
 //! master.
 
+mod backup;
 mod claims;
 mod engine_cache;
 mod engines;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
+pub use backup::DumpedKey;
 pub use claims::{Claim, ClaimRefused, Reservations};
 pub use events::{BlockingReader, Fields, IndexChange, StoredEntry, index_entry};
 pub use images::StoredImage;

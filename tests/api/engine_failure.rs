@@ -117,3 +117,45 @@ async fn a_dead_engine_is_reported_and_skipped() {
     assert_eq!(list["data"]["failed"], json!([]));
     app.cleanup_containers().await;
 }
+
+/// Passive health: the first quick call that times out makes the engine suspect at once, and
+/// placement skips it saying why, without waiting for the monitor (here it checks only at start
+/// and then not for a minute); the monitor's next check that answers clears it. Engine 4 is this
+/// test's own.
+#[tokio::test]
+async fn a_timed_out_call_makes_the_engine_suspect_at_once() {
+    testbed(&["start-engine", "4"]);
+    let app = TestApp::spawn_with(|env| {
+        env.insert("CLEMENTINE_MONITOR_INTERVAL_MS".into(), "60000".into());
+    })
+    .await;
+    app.add_engine("e1", 1, &[]).await;
+    app.add_engine("e4", 4, &[]).await;
+    let t = app.admin_token.clone();
+    assert_eq!(health(&app, "e4").await, json!("healthy"));
+
+    testbed(&["freeze-engine", "4"]);
+    let (status, _) = app.get("/apiv1/engine/e4/containers", Some(&t)).await;
+    testbed(&["thaw-engine", "4"]);
+    assert_eq!(status, 503, "the hung engine's call timed out");
+    assert_eq!(health(&app, "e4").await, json!("suspect"));
+    let pinned = app
+        .run(&t, sleeper(json!({"type": "host", "labels": ["host:e4"]})))
+        .await;
+    let message = assert_error(&pinned, 409, "no_engine_fits");
+    assert!(message.contains("e4: suspect"), "{message}");
+    let (status, body) = app.run(&t, sleeper(json!({}))).await;
+    assert_eq!(
+        (status, &body["data"]["engine"]["id"]),
+        (200, &json!("e1")),
+        "{body}"
+    );
+
+    // The monitor's check, once it answers, clears the mark.
+    let (_, engine) = app.get("/apiv1/engine/e4", Some(&t)).await;
+    let engine: clementine::domain::Engine =
+        serde_json::from_value(engine["data"].clone()).unwrap();
+    clementine::engine::check_engine(app.cluster.engine_pool(), &engine).await;
+    assert_eq!(health(&app, "e4").await, json!("healthy"));
+    app.cleanup_containers().await;
+}

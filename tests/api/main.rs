@@ -9,6 +9,7 @@ mod audit;
 mod audit_live;
 mod audit_tree;
 mod auth;
+mod backup;
 mod bad_input;
 mod big_numbers;
 mod bola;

@@ -22,7 +22,7 @@ impl From<TreeError> for ClusterError {
         match e {
             TreeError::Store(e) => ClusterError::Store(e),
             TreeError::Field { field, message } => InvalidInput::new(field, message).into(),
-            TreeError::Missing(id) => ClusterError::not_found("audit entry", id),
+            TreeError::Missing(id) => ClusterError::not_found("entry", id),
             other => ClusterError::Store(StoreError::Corrupt {
                 key: "tlog".into(),
                 reason: other.to_string(),
@@ -64,7 +64,7 @@ impl Cluster {
         id: &str,
         size: Option<u64>,
     ) -> ClusterResult<Inclusion> {
-        let hidden = || ClusterError::not_found("audit entry", id);
+        let hidden = || ClusterError::not_found("entry", id);
         if id_bytes(id).is_none() {
             return Err(InvalidInput::new("id", "must be an audit entry id (ms-seq)").into());
         }

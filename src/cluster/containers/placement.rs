@@ -42,6 +42,7 @@ fn snapshot_of(
             (EngineStatus::Disabled, _) => Some(Unavailable::Disabled),
             (EngineStatus::Draining, _) => Some(Unavailable::Draining),
             (_, HealthState::Healthy) => None,
+            (_, HealthState::Suspect) => Some(Unavailable::Suspect),
             _ => Some(Unavailable::Unhealthy),
         },
         labels,
