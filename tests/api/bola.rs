@@ -42,6 +42,8 @@ struct Ann {
     registry_id: String,
     /// A team ann is a member of and bob is not (bob is in another).
     team: String,
+    /// An audit entry of ann's own action.
+    entry: String,
 }
 
 fn probe(method: M, path: &str, body: Option<Value>, expect: Expect) -> Probe {
@@ -341,6 +343,34 @@ fn matrix(ann: &Ann) -> BTreeMap<String, Probe> {
             "GET /events/stream",
             probe(M::GET, "/apiv1/events/stream?since=0-0", None, hides()),
         ),
+        // The audit tree: checkpoints, the key and consistency proofs are the whole log's
+        // (hashes only); an inclusion proof is for one's own entries.
+        (
+            "GET /audit/checkpoint",
+            probe(M::GET, "/apiv1/audit/checkpoint", None, NoObject),
+        ),
+        (
+            "GET /audit/key",
+            probe(M::GET, "/apiv1/audit/key", None, NoObject),
+        ),
+        (
+            "GET /audit/proof/consistency",
+            probe(
+                M::GET,
+                "/apiv1/audit/proof/consistency?from=1&to=1",
+                None,
+                NoObject,
+            ),
+        ),
+        (
+            "GET /audit/proof/inclusion",
+            probe(
+                M::GET,
+                &format!("/apiv1/audit/proof/inclusion?id={}", ann.entry),
+                None,
+                Hidden,
+            ),
+        ),
         (
             "GET /volumes",
             probe(M::GET, "/apiv1/volumes", None, hides()),
@@ -519,7 +549,12 @@ async fn another_tenant_reaches_nothing_on_any_route() {
         let path = format!("/apiv1/team/{t}/members");
         assert_eq!(app.put(&path, admin, members).await.0, 200);
     }
+    let (_, mine) = app.get("/apiv1/events?limit=1", Some(&ann_token)).await;
     let ann_objects = Ann {
+        entry: mine["data"]["events"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
         team: team.clone(),
         registry_id: registry["data"]["id"].as_str().unwrap().to_string(),
         token_id: token["data"]["id"].as_str().unwrap().to_string(),

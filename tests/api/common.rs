@@ -131,7 +131,8 @@ pub fn test_env(id: &str) -> HashMap<String, String> {
         format!("test-secret-{id}-0123456789abcdef0123456789"),
     );
     set("CLEMENTINE_MONITOR_INTERVAL_MS", "300".into());
-    set("CLEMENTINE_ENGINE_TIMEOUT_MS", "3000".into());
+    // Generous: on two busy cores a first create with a volume has taken over 3 s.
+    set("CLEMENTINE_ENGINE_TIMEOUT_MS", "5000".into());
     set("CLEMENTINE_ADMIN_USER", format!("admin-{id}"));
     set("CLEMENTINE_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
     set("CLEMENTINE_MAX_BODY_BYTES", "65536".into());
