@@ -12,7 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::EngineError;
 use super::labels::ContainerLabels;
-use super::pool::Suspects;
+use super::suspects::Suspects;
 use crate::telemetry::{Metrics, clock};
 
 /// bollard's request body type, named through its public request alias.

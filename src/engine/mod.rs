@@ -17,6 +17,7 @@ mod pool;
 mod pull;
 mod raw;
 mod spec;
+mod suspects;
 mod tls;
 pub mod views;
 
@@ -26,4 +27,5 @@ pub use error::EngineError;
 pub use monitor::{HealthMonitor, check_engine};
 pub use pool::EnginePool;
 pub use pull::{PullFailure, registry_of};
+pub use suspects::Suspects;
 pub use tls::{TlsError, client_config, parse_engine_addr};

@@ -1,7 +1,7 @@
 //! The engine clients of this process: built once per engine and reused for every call.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -12,35 +12,12 @@ use rustls::ClientConfig;
 
 use super::EngineClient;
 use super::client::HttpsClient;
+use super::suspects::Suspects;
 use crate::domain::Engine;
 use crate::telemetry::Metrics;
 
 /// Idle keep-alive connections are closed after this long.
 const POOL_IDLE: Duration = Duration::from_secs(90);
-
-/// Engines whose last quick call timed out (passive health): placement skips them at once,
-/// instead of waiting for the monitor's next ping, until a check of the monitor answers.
-#[derive(Debug, Default)]
-pub struct Suspects(Mutex<HashSet<String>>);
-
-impl Suspects {
-    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Marks an engine; whether it was not marked before.
-    pub fn mark(&self, id: &str) -> bool {
-        self.set().insert(id.to_string())
-    }
-
-    pub fn clear(&self, id: &str) {
-        self.set().remove(id);
-    }
-
-    pub fn contains(&self, id: &str) -> bool {
-        self.set().contains(id)
-    }
-}
 
 /// Engine clients by id, sharing one pooled HTTPS client.
 pub struct EnginePool {
