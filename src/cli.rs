@@ -8,6 +8,7 @@
 //! clementine [--conf FILE] secrets rotate           re-seal registry credentials under the new key
 //! clementine [--conf FILE] audit verify [--from-checkpoint FILE]   check the audit log's tree
 //! clementine [--conf FILE] audit export DIR         write checkpoints, tiles and entries
+//! clementine audit keygen ORIGIN                    a new checkpoint signing key
 //! clementine [--conf FILE] backup FILE              snapshot the deployment's keys
 //! clementine [--conf FILE] restore [--force] FILE   load a snapshot into an empty deployment
 //! clementine openapi                                print the OpenAPI spec
@@ -101,6 +102,10 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         from_checkpoint: Option<PathBuf>,
     },
+    /// Make a new checkpoint signing key named ORIGIN (the deployment's name: no spaces, no
+    /// `+`): the signer key goes to standard output (keep it in the file
+    /// CLEMENTINE_AUDIT_SIGNING_KEY_FILE names), the verifier key to standard error.
+    Keygen { origin: String },
     /// Write the checkpoints, the tree's tiles and the entries as static files in the C2SP
     /// tlog-tiles layout, for outside witnesses and tlog clients.
     Export {
@@ -241,6 +246,14 @@ async fn user_add(conf: Option<&Path>, name: String, admin: bool) -> Result<(), 
 
 async fn audit(conf: Option<&Path>, command: AuditCommand) -> Result<(), String> {
     match command {
+        AuditCommand::Keygen { origin } => {
+            use crate::events::tree::note::Signer;
+            let skey = Signer::generate(&origin).map_err(|e| e.to_string())?;
+            let signer = Signer::new(&skey).map_err(|e| e.to_string())?;
+            println!("{skey}");
+            eprintln!("verifier key: {}", signer.verifier_key());
+            Ok(())
+        }
         AuditCommand::Verify { from_checkpoint } => {
             let outside = match &from_checkpoint {
                 Some(file) => Some(

@@ -445,3 +445,40 @@ async fn go_reference_packages_accept_the_export_and_the_proofs() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `clementine audit keygen` makes a key the server signs with, and its verifier key is the one
+/// the API gives out.
+#[tokio::test]
+async fn a_generated_key_file_signs_the_checkpoints() {
+    let out = (crate::cli::clementine())
+        .args(["audit", "keygen", "clementine.test/keygen"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let skey = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        skey.starts_with("PRIVATE+KEY+clementine.test/keygen+"),
+        "{skey}"
+    );
+    let said = String::from_utf8(out.stderr).unwrap();
+    let vkey = said
+        .trim()
+        .strip_prefix("verifier key: ")
+        .unwrap()
+        .to_string();
+    let file = std::env::temp_dir().join(format!("clm-key-{}", short_id()));
+    std::fs::write(&file, &skey).unwrap();
+    let app = TestApp::spawn_with(|env| {
+        let path = file.display().to_string();
+        env.insert("CLEMENTINE_AUDIT_SIGNING_KEY_FILE".into(), path);
+        env.insert("CLEMENTINE_AUDIT_CHECKPOINT_SECS".into(), "1".into());
+    })
+    .await;
+    assert_eq!(text(&app, "/apiv1/audit/key").await.1.trim(), vkey);
+    some_entries(&app, 1).await;
+    let note = checkpoint_covering_all(&app).await;
+    assert!(note.starts_with("clementine.test/keygen\n"), "{note}");
+    let verifier = clementine::events::tree::note::Verifier::new(&vkey).unwrap();
+    assert!(verifier.open(&note).is_ok());
+    let _ = std::fs::remove_file(&file);
+}
