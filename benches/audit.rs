@@ -5,6 +5,8 @@
 //! 3. fan-out: 100 SSE clients on one process, entries delivered per second and the delay from
 //!    append to receipt.
 
+#[path = "support/appends.rs"]
+mod appends;
 #[path = "../tests/api/common.rs"]
 #[allow(dead_code)]
 mod common;
@@ -15,8 +17,6 @@ mod paired;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clementine::auth::Principal;
-use clementine::domain::Role;
 use clementine::events::{Draft, actions};
 use clementine::store::IndexChange;
 use common::TestApp;
@@ -25,37 +25,10 @@ use futures::future::join_all;
 use paired::{median, quantile};
 use tokio::sync::Barrier;
 
-fn operator() -> Principal {
-    Principal {
-        username: "bench".into(),
-        account: String::new(),
-        role: Role::Admin,
-        request_id: Some("bench".into()),
-        token: None,
-        session: None,
-        teams: Vec::new(),
-        via: Default::default(),
-    }
-}
-
 async fn appends(app: &TestApp, n: usize) {
-    let audit = app.cluster.audit();
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
-        let mut draft = Draft::by(&operator(), actions::CONTAINER_SCHEDULE)
-            .owner("bench")
-            .engine("e1");
-        draft.image = Some(
-            r#"{"name":"busybox:latest","args":["sleep","600"],"cpus":0.1,"memory":16}"#.into(),
-        );
-        let op = draft.op.clone();
-        let started = Instant::now();
-        let pending = audit.intent(draft).await.unwrap();
-        let json = format!(r#"{{"container":"c","engine":"e1","owner":"bench","name":"/x-{op}"}}"#);
-        audit
-            .outcome(pending, None, IndexChange::Add { op, json })
-            .await;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        times.push(appends::append_pair(app).await);
     }
     let m = median(&times);
     println!(
@@ -135,7 +108,7 @@ async fn fan_out(app: &TestApp, clients: usize, entries: usize) {
     let audit = app.cluster.audit();
     let started = Instant::now();
     for _ in 0..entries / 2 {
-        let draft = Draft::by(&operator(), actions::CONTAINER_START).engine("e1");
+        let draft = Draft::by(&appends::operator(), actions::CONTAINER_START).engine("e1");
         let pending = audit.intent(draft).await.unwrap();
         audit.outcome(pending, None, IndexChange::None).await;
     }

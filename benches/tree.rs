@@ -8,6 +8,8 @@
 //!    catch up;
 //! 3. `GET /apiv1/audit/proof/inclusion` for random entries of that tree, answered p50/p99.
 
+#[path = "support/appends.rs"]
+mod appends;
 #[path = "../tests/api/common.rs"]
 #[allow(dead_code)]
 mod common;
@@ -17,44 +19,9 @@ mod paired;
 
 use std::time::{Duration, Instant};
 
-use clementine::auth::Principal;
-use clementine::domain::Role;
-use clementine::events::{Draft, actions};
-use clementine::store::IndexChange;
 use common::TestApp;
 use paired::{bootstrap, median, quantile};
 use redis::AsyncCommands;
-
-fn operator() -> Principal {
-    Principal {
-        username: "bench".into(),
-        account: String::new(),
-        role: Role::Admin,
-        request_id: Some("bench".into()),
-        token: None,
-        session: None,
-        teams: Vec::new(),
-        via: Default::default(),
-    }
-}
-
-/// One schedule's two appends; milliseconds.
-async fn append_pair(app: &TestApp) -> f64 {
-    let audit = app.cluster.audit();
-    let mut draft = Draft::by(&operator(), actions::CONTAINER_SCHEDULE)
-        .owner("bench")
-        .engine("e1");
-    draft.image =
-        Some(r#"{"name":"busybox:latest","args":["sleep","600"],"cpus":0.1,"memory":16}"#.into());
-    let op = draft.op.clone();
-    let started = Instant::now();
-    let pending = audit.intent(draft).await.unwrap();
-    let json = format!(r#"{{"container":"c","engine":"e1","owner":"bench","name":"/x-{op}"}}"#);
-    audit
-        .outcome(pending, None, IndexChange::Add { op, json })
-        .await;
-    started.elapsed().as_secs_f64() * 1000.0
-}
 
 async fn hold_lease(app: &TestApp, hold: bool) {
     let key = format!("{}tlog:lease", app.prefix);
@@ -73,7 +40,7 @@ async fn appends_with_and_without_the_sequencer(app: &TestApp) {
         hold_lease(app, hold).await;
         let mut times = Vec::new();
         for _ in 0..100 {
-            times.push(append_pair(app).await);
+            times.push(appends::append_pair(app).await);
         }
         let m = median(&times);
         if hold {

@@ -94,13 +94,8 @@ impl RawConfig {
     /// The secret itself, or the contents of the secret file (which wins when both are set).
     fn jwt_secret(&self) -> Result<String, ConfigError> {
         match (&self.jwt.secret, &self.jwt.secret_file) {
-            (_, Some(file)) => std::fs::read_to_string(PathBuf::from(file))
-                .map(|s| s.trim().to_string())
-                .map_err(|e| {
-                    ConfigError(format!(
-                        "jwt.secret_file (CLEMENTINE_JWT_SECRET_FILE) {file} cannot be read: {e}"
-                    ))
-                }),
+            (_, Some(file)) => read_secret(file, "jwt.secret_file (CLEMENTINE_JWT_SECRET_FILE)")
+                .map(|s| s.expose().to_string()),
             (Some(secret), None) => Ok(secret.clone()),
             (None, None) => error(
                 "jwt.secret is missing: set CLEMENTINE_JWT_SECRET, or jwt.secret or jwt.secret_file in the config file",
@@ -111,13 +106,11 @@ impl RawConfig {
     /// The secret tokens signed before a rotation were signed with (the file wins).
     fn jwt_previous_secret(&self) -> Result<Option<String>, ConfigError> {
         match (&self.jwt.previous_secret, &self.jwt.previous_secret_file) {
-            (_, Some(file)) => std::fs::read_to_string(PathBuf::from(file))
-                .map(|s| Some(s.trim().to_string()).filter(|s| !s.is_empty()))
-                .map_err(|e| {
-                    ConfigError(format!(
-                        "jwt.previous_secret_file (CLEMENTINE_JWT_PREVIOUS_SECRET_FILE) {file} cannot be read: {e}"
-                    ))
-                }),
+            (_, Some(file)) => read_secret(
+                file,
+                "jwt.previous_secret_file (CLEMENTINE_JWT_PREVIOUS_SECRET_FILE)",
+            )
+            .map(|s| Some(s.expose().to_string()).filter(|s| !s.is_empty())),
             (previous, None) => Ok(previous.clone().filter(|p| !p.is_empty())),
         }
     }
@@ -178,13 +171,9 @@ impl RawConfig {
     /// The key for secrets at rest: the file wins over the text, as for the JWT secret.
     pub(super) fn secrets_key(&self) -> Result<Option<Secret>, ConfigError> {
         let key = match (&self.secrets_key, &self.secrets_key_file) {
-            (_, Some(file)) => std::fs::read_to_string(PathBuf::from(file))
-                .map(|s| s.trim().to_string())
-                .map_err(|e| {
-                    ConfigError(format!(
-                        "secrets_key_file (CLEMENTINE_SECRETS_KEY_FILE) {file} cannot be read: {e}"
-                    ))
-                })?,
+            (_, Some(file)) => read_secret(file, "secrets_key_file (CLEMENTINE_SECRETS_KEY_FILE)")?
+                .expose()
+                .to_string(),
             (Some(key), None) => key.clone(),
             (None, None) => return Ok(None),
         };
