@@ -1,6 +1,6 @@
 //! Typed settings: a JSON file, then `CLEMENTINE_*` environment variables on top.
 //!
-//! Every field of the file has an environment variable that overrides it (one table, `raw::ENV`), so
+//! Every field of the file has an environment variable that overrides it (one table, `env::ENV`), so
 //! a deployment can run `clementine` with no file at all; every default is in [`defaults`]. The
 //! names below are a contract that deployment scripts rely on.
 //!
@@ -68,6 +68,7 @@ use std::time::Duration;
 use crate::scheduler::Strategy;
 use raw::{RawConfig, millis};
 
+mod env;
 mod fields;
 mod raw;
 

@@ -195,7 +195,7 @@ fn readme_rows() -> Vec<(String, String)> {
 #[test]
 fn the_readme_lists_exactly_the_variables_read() {
     let readme = readme_rows();
-    let read: Vec<(String, String)> = raw::ENV
+    let read: Vec<(String, String)> = env::ENV
         .iter()
         .map(|(var, field, _)| (field.to_string(), var.to_string()))
         .collect();
