@@ -24,7 +24,8 @@
 # (clbr<i>), data root, exec root and pid file; iptables is left alone (the userland proxy publishes).
 # Tenant networks get /28 subnets of 10.214.0.0/16 (4096 of them, shared by all engines, since
 # Docker skips subnets already routed on the host); nothing outside the machine is ever reached.
-# One CA signs the engines' server certificate and the client certificate clementine uses.
+# One CA (made by `clementine pki`) signs the engines' server certificates and the client
+# certificate clementine uses.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -188,35 +189,37 @@ push_private_image() {
   docker_cli 1 rmi "$private" >/dev/null
 }
 
+# The certificates come from `clementine pki`, so that the tests exercise it: one CA; a server
+# certificate per engine, whose daemon.json starts that engine; `testbed-services`, naming
+# 127.0.0.1 and every engine address, for what is not an engine (Redis over TLS, sentinels, the
+# API's HTTPS in tests); clementine's client certificate; and a second, unrelated CA that tests
+# use to prove a wrong CA is refused. Everything is made again when anything is missing or
+# expires within 30 days.
 make_certs() {
-  mkdir -p "$CERTS"
-  # Certificates made when fewer engines were possible lack the newer engines' addresses.
-  if [ -f "$CERTS/client-key.pem" ] && [ -f "$CERTS/server-cert.pem" ] &&
-     openssl x509 -in "$CERTS/server-cert.pem" -noout -text |
-       grep -q "IP Address:$(engine_ip "$MAX_ENGINES")\b"; then
+  if [ -f "$CERTS/engines/engine-$MAX_ENGINES/daemon.json" ] && [ -f "$CERTS/other-ca-key.pem" ] &&
+     [ -f "$CERTS/client-key.pem" ] &&
+     openssl x509 -in "$CERTS/server-cert.pem" -noout -checkend $((30 * 86400)) >/dev/null 2>&1; then
     return 0
   fi
-  log "creating CA and certificates in $CERTS"
-  local san="IP:127.0.0.1"
-  for i in $(seq 1 $MAX_ENGINES); do san="$san,IP:$(engine_ip "$i")"; done
+  log "creating the CA and certificates in $CERTS with clementine pki"
+  (cd "$ROOT" && export PATH="$HOME/.cargo/bin:$PATH" && "$ROOT/scripts/ensure-rust.sh" >/dev/null &&
+     cargo build --quiet --bin clementine)
+  local pki="$ROOT/target/debug/clementine" ips=(--ip 127.0.0.1)
+  rm -rf "$CERTS"; mkdir -p "$CERTS"
+  "$pki" pki init "$CERTS" >/dev/null
+  for i in $(seq 1 $MAX_ENGINES); do
+    ips+=(--ip "$(engine_ip "$i")")
+    "$pki" pki engine --name "engine-$i" --ip "$(engine_ip "$i")" --days 3650 \
+      --tls-dir "$CERTS/engines/engine-$i" --unix-socket "$RUNDIR/e$i/docker.sock" "$CERTS" >/dev/null
+  done
+  "$pki" pki engine --name testbed-services "${ips[@]}" --days 3650 --unix-socket "" "$CERTS" >/dev/null
+  "$pki" pki client --days 3650 "$CERTS" >/dev/null
+  "$pki" pki init "$CERTS/other" >/dev/null
   (
     cd "$CERTS"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-      -subj "/CN=clementine test CA" -keyout ca-key.pem -out ca.pem 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-      -subj "/CN=clementine engine" -keyout server-key.pem -out server.csr 2>/dev/null
-    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" > server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
-      -extfile server.ext -out server-cert.pem 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-      -subj "/CN=clementine client" -keyout client-key.pem -out client.csr 2>/dev/null
-    printf 'extendedKeyUsage=clientAuth\n' > client.ext
-    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
-      -extfile client.ext -out client-cert.pem 2>/dev/null
-    # A second, unrelated CA: tests use it to prove that a wrong CA is refused.
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-      -subj "/CN=some other CA" -keyout other-ca-key.pem -out other-ca.pem 2>/dev/null
-    rm -f ./*.csr ./*.ext ./*.srl
+    cp engines/testbed-services/cert.pem server-cert.pem; cp engines/testbed-services/key.pem server-key.pem
+    cp client/cert.pem client-cert.pem; cp client/key.pem client-key.pem
+    cp other/ca.pem other-ca.pem; cp other/ca-key.pem other-ca-key.pem
     chmod 600 ./*-key.pem
   )
 }
@@ -298,7 +301,7 @@ start_engine() {
   if engine_up "$i"; then
     # An engine started before the registry host existed does not know to reach it in plain
     # HTTP: restart it with today's flags.
-    grep -q "insecure-registry" "/proc/$(cat "$exec/dockerd.pid")/cmdline" 2>/dev/null && return 0
+    grep -q "config-file" "/proc/$(cat "$exec/dockerd.pid")/cmdline" 2>/dev/null && return 0
     log "engine $i runs with older flags; restarting it"
     stop_engine "$i"
   fi
@@ -318,9 +321,9 @@ start_engine() {
     rm -f "$exec/dockerd.pid"
   fi
   log "starting engine $i on https://$ip:$DOCKER_PORT"
-  nohup dockerd --data-root "$data" --exec-root "$exec" --pidfile "$exec/dockerd.pid" \
-    -H "tcp://$ip:$DOCKER_PORT" --tlsverify --tlscacert "$CERTS/ca.pem" \
-    --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
+  # Mutual TLS and the listening addresses come from the daemon.json `clementine pki` made.
+  nohup dockerd --config-file "$CERTS/engines/engine-$i/daemon.json" \
+    --data-root "$data" --exec-root "$exec" --pidfile "$exec/dockerd.pid" \
     --bridge "$br" --ip "$ip" --iptables=false --ip-masq=false --ip-forward=false \
     --default-address-pool "base=10.214.0.0/16,size=28" \
     --insecure-registry "$REGHOST_IP:$PRIVATE_PORT" \

@@ -19,7 +19,7 @@
 //! Around them: [`config`] (typed settings from a file and `CLEMENTINE_*` variables),
 //! [`startup`] (wires the layers together so that tests can start the whole server on port 0),
 //! [`shutdown`] (the signal every background task watches), [`cli`] (the command line `main`
-//! hands over to), [`telemetry`] (logging), and two helpers: [`json`] (parse errors that name
+//! hands over to), [`pki`] (the deployment's certificates), [`telemetry`] (logging), and two helpers: [`json`] (parse errors that name
 //! the field) and [`time`] (clock and RFC 3339).
 
 pub mod api;
@@ -34,6 +34,7 @@ pub mod engine;
 pub mod events;
 pub mod https;
 pub mod json;
+pub mod pki;
 pub mod scheduler;
 pub mod shutdown;
 pub mod startup;

@@ -15,7 +15,7 @@ use crate::api;
 use crate::auth::{Passwords, SecretBox, Tokens};
 use crate::cluster::{Cluster, ClusterError, spawn_reconciler, spawn_vanished_releaser};
 use crate::config::{ConfigError, Secret, Settings};
-use crate::engine::{EnginePool, HealthMonitor, TlsError, client_config};
+use crate::engine::{EnginePool, HealthMonitor, TlsError};
 use crate::events::tree::note::Signer;
 use crate::events::{Audit, TailHub};
 use crate::shutdown::Shutdown;
@@ -55,7 +55,6 @@ pub async fn build_cluster(
     settings: &Settings,
     shutdown: &Shutdown,
 ) -> Result<(Arc<Cluster>, Store, Arc<EnginePool>), StartupError> {
-    let tls = client_config(&settings.tls)?;
     let store = Store::connect(&settings.store).await?;
     store.follow_master(shutdown.clone());
     let report = store.migrate().await?;
@@ -63,11 +62,11 @@ pub async fn build_cluster(
 
     let pool = Arc::new(
         EnginePool::new(
-            tls,
+            &settings.tls,
             settings.engine_timeout,
             settings.pull_timeout,
             Default::default(),
-        )
+        )?
         .with_pull_registries(settings.pull_registries.clone()),
     );
     let secrets = secret_box(settings);
@@ -160,6 +159,9 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let shutdown = Shutdown::new();
         let (cluster, store, pool) = build_cluster(&settings, &shutdown).await?;
+        cluster
+            .metrics()
+            .record_certificates(&settings.certificate_files());
         let mut certificates = Vec::new();
         let api_tls = settings.api_tls.as_ref();
         let (addr, acceptor) = listener(settings.listen, api_tls, &mut certificates).await?;
@@ -362,14 +364,14 @@ impl Hangup {
         let Some(reload) = &self.reload else {
             return;
         };
+        let pool = self.cluster.engine_pool();
         let loaded = (reload().map_err(|e| e.to_string())).and_then(|s| {
-            client_config(&s.tls)
-                .map(|tls| (s, tls))
-                .map_err(|e| e.to_string())
+            pool.replace_tls(&s.tls).map_err(|e| e.to_string())?;
+            Ok(s)
         });
         match loaded {
-            Ok((settings, tls)) => {
-                self.cluster.engine_pool().replace_tls(tls);
+            Ok(settings) => {
+                (self.cluster.metrics()).record_certificates(&settings.certificate_files());
                 (self.cluster).replace_keys(Tokens::new(&settings.jwt), secret_box(&settings));
                 tracing::info!("SIGHUP: engine certificate, JWT secrets and secrets key reloaded");
             }

@@ -47,6 +47,12 @@ pub async fn metrics(cluster: Data<&Arc<Cluster>>) -> Response {
     let count = |engines: &[crate::domain::Engine], state| {
         engines.iter().filter(|e| e.health.state == state).count()
     };
+    let expiry = |e: &crate::domain::Engine| {
+        let at = humantime::parse_rfc3339(e.health.certificate_expires_at.as_deref()?).ok()?;
+        let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        Some((e.id.clone(), secs as i64))
+    };
+    let engine_certificates = (engines.iter().flatten()).filter_map(expiry).collect();
     let state = ScrapedState {
         audit_queued: cluster.audit().queued(),
         tail_clients: cluster.tail_clients(),
@@ -60,6 +66,7 @@ pub async fn metrics(cluster: Data<&Arc<Cluster>>) -> Response {
             .map(|state| count(&e, state))
         }),
         quotas: cluster.limited_quotas().await.unwrap_or_default(),
+        engine_certificates,
     };
     Response::builder()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -74,6 +74,8 @@ impl Cluster {
                 source,
             })?;
         let now = rfc3339_ms(now_ms());
+        let (certificate_expires_at, certificate_expiring) =
+            crate::engine::certificate_of(&self.engines, &addr);
         let engine = Engine {
             id: new.id.clone(),
             addr,
@@ -90,6 +92,8 @@ impl Cluster {
                 response_ms: Some(probe.response_ms),
                 docker_version: Some(probe.docker_version),
                 api_version: Some(probe.api_version),
+                certificate_expires_at,
+                certificate_expiring,
             },
         }
         .with_default_publish_ips();

@@ -229,6 +229,23 @@ pub struct RedisAccess {
     pub sentinel_tls: bool,
 }
 
+impl Settings {
+    /// clementine's own certificate files, named as `/metrics` labels them.
+    pub fn certificate_files(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut files = vec![
+            ("engines-client", self.tls.cert.clone()),
+            ("engines-ca", self.tls.ca.clone()),
+        ];
+        let access = &self.store.redis_access;
+        files.extend(access.ca.clone().map(|ca| ("redis-ca", ca)));
+        files.extend((access.client_cert.clone()).map(|(cert, _)| ("redis-client", cert)));
+        files.extend(self.api_tls.as_ref().map(|t| ("api", t.cert.clone())));
+        let docker_tls = self.docker.as_ref().and_then(|d| d.tls.as_ref());
+        files.extend(docker_tls.map(|t| ("docker-api", t.cert.clone())));
+        files
+    }
+}
+
 impl StoreSettings {
     /// The sentinels and master name, when Redis is found through Sentinel.
     pub fn sentinel(&self) -> Option<SentinelSettings> {

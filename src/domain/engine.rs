@@ -63,6 +63,14 @@ pub struct EngineHealth {
     /// The Docker API version the engine reported.
     #[oai(skip_serializing_if_is_none)]
     pub api_version: Option<String>,
+    /// When the engine's TLS certificate expires (RFC 3339), as the checking process's last
+    /// handshake with it showed.
+    #[oai(skip_serializing_if_is_none)]
+    pub certificate_expires_at: Option<String>,
+    /// True when that certificate expires within 30 days (or has): renew it with `clementine
+    /// pki engine`.
+    #[oai(skip_serializing_if_is_none)]
+    pub certificate_expiring: Option<bool>,
 }
 
 /// Health of an engine as the monitor sees it.

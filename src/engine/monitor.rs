@@ -13,10 +13,11 @@ use tokio::task::JoinHandle;
 
 use super::EnginePool;
 use super::views::ContainerViews;
-use crate::domain::{Engine, EngineHealth, HealthState};
+use crate::domain::{Engine, EngineHealth, HealthState, addr_host};
+use crate::pki::EXPIRING_DAYS;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
-use crate::time::{now_ms, rfc3339_ms};
+use crate::time::{now_ms, now_secs, rfc3339_ms, rfc3339_secs};
 
 /// Checks one engine and returns its new health, carrying `last_seen` over from before when the
 /// check fails.
@@ -26,6 +27,7 @@ pub async fn check_engine(pool: &EnginePool, engine: &Engine) -> EngineHealth {
     match client.version().await {
         Ok((docker_version, api_version, ms)) => {
             pool.suspects().clear(&engine.id);
+            let (certificate_expires_at, certificate_expiring) = certificate_of(pool, &engine.addr);
             EngineHealth {
                 state: HealthState::Healthy,
                 last_seen: Some(now.clone()),
@@ -34,6 +36,8 @@ pub async fn check_engine(pool: &EnginePool, engine: &Engine) -> EngineHealth {
                 response_ms: Some((ms * 1000.0).round() / 1000.0),
                 docker_version: Some(docker_version),
                 api_version: Some(api_version),
+                certificate_expires_at,
+                certificate_expiring,
             }
         }
         Err(e) => EngineHealth {
@@ -44,6 +48,14 @@ pub async fn check_engine(pool: &EnginePool, engine: &Engine) -> EngineHealth {
             ..engine.health.clone()
         },
     }
+}
+
+/// When the certificate of the engine at `addr` expires (RFC 3339), and whether it is due for
+/// renewal (under 30 days left), once this process made a handshake with it.
+pub fn certificate_of(pool: &EnginePool, addr: &str) -> (Option<String>, Option<bool>) {
+    let not_after = pool.certificate_not_after(addr_host(addr));
+    let expiring = |at: i64| at - (now_secs() as i64) < EXPIRING_DAYS * 86_400;
+    (not_after.map(rfc3339_secs), not_after.map(expiring))
 }
 
 /// Runs the health checks on an interval.

@@ -13,6 +13,8 @@ use rustls::ClientConfig;
 use super::EngineClient;
 use super::client::HttpsClient;
 use super::suspects::Suspects;
+use super::tls::{ServerCertificates, TlsError, client_config};
+use crate::config::TlsFiles;
 use crate::domain::Engine;
 use crate::telemetry::Metrics;
 
@@ -33,6 +35,8 @@ pub struct EnginePool {
     clients: RwLock<HashMap<String, Arc<EngineClient>>>,
     /// Engines whose last quick call timed out.
     suspects: Arc<Suspects>,
+    /// When each engine's certificate expires, as handshakes showed it.
+    certificates: Arc<ServerCertificates>,
 }
 
 /// One pooled HTTPS client over `tls`; `timeout` bounds TCP connects.
@@ -54,30 +58,44 @@ fn https_client(tls: &ClientConfig, timeout: Duration) -> HttpsClient {
 }
 
 impl EnginePool {
-    /// `timeout` bounds quick calls (ping, list) and TCP connects; `pull_timeout` one pull.
-    /// The clients record their calls in `metrics`.
+    /// Clients over mutual TLS with the CA, certificate and key in `tls`. `timeout` bounds
+    /// quick calls (ping, list) and TCP connects; `pull_timeout` one pull. The clients record
+    /// their calls in `metrics`.
     pub fn new(
-        tls: Arc<ClientConfig>,
+        tls: &TlsFiles,
         timeout: Duration,
         pull_timeout: Duration,
         metrics: Arc<Metrics>,
-    ) -> Self {
-        Self {
-            http: ArcSwap::from_pointee(https_client(&tls, timeout)),
+    ) -> Result<Self, TlsError> {
+        let certificates = Arc::new(ServerCertificates::default());
+        let config = client_config(tls, &certificates)?;
+        Ok(Self {
+            http: ArcSwap::from_pointee(https_client(&config, timeout)),
             timeout,
             pull_timeout,
             pull_registries: None,
             metrics,
             clients: RwLock::new(HashMap::new()),
             suspects: Arc::default(),
-        }
+            certificates,
+        })
     }
 
     /// Uses a new client certificate and CA (SIGHUP) for every connection made from now on.
-    /// Connections already open, and the streams on them, go on with the old ones.
-    pub fn replace_tls(&self, tls: Arc<ClientConfig>) {
-        self.http.store(Arc::new(https_client(&tls, self.timeout)));
+    /// Connections already open, and the streams on them, go on with the old ones. Files that
+    /// cannot be used change nothing.
+    pub fn replace_tls(&self, tls: &TlsFiles) -> Result<(), TlsError> {
+        let config = client_config(tls, &self.certificates)?;
+        self.http
+            .store(Arc::new(https_client(&config, self.timeout)));
         self.write().clear();
+        Ok(())
+    }
+
+    /// When the certificate of the engine reached on `host` expires (Unix seconds), once a
+    /// handshake with it was made.
+    pub fn certificate_not_after(&self, host: &str) -> Option<i64> {
+        self.certificates.not_after(host)
     }
 
     /// A client not kept in the pool: for probing an engine before it is stored.

@@ -1,12 +1,15 @@
 //! The one TLS client configuration used for every engine: trust only the cluster CA, present the
-//! client certificate.
+//! client certificate, and note when each engine's certificate expires.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use rustls::ClientConfig;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{ClientConfig, WebPkiServerVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::config::TlsFiles;
 use crate::domain::InvalidInput;
@@ -26,11 +29,15 @@ fn tls_error(path: &Path, reason: impl ToString) -> TlsError {
     }
 }
 
-/// Builds the client configuration from the CA, client certificate and key files.
+/// Builds the client configuration from the CA, client certificate and key files. Every
+/// engine certificate it accepts is noted in `seen`.
 ///
 /// The crypto provider (ring) is passed explicitly, so no process-wide default is needed and a
 /// second rustls backend elsewhere in the build cannot make this panic.
-pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
+pub fn client_config(
+    files: &TlsFiles,
+    seen: &Arc<ServerCertificates>,
+) -> Result<Arc<ClientConfig>, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.ca)
         .map_err(|e| tls_error(&files.ca, e))?
@@ -51,13 +58,94 @@ pub fn client_config(files: &TlsFiles) -> Result<Arc<ClientConfig>, TlsError> {
     }
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| tls_error(&files.key, e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| tls_error(&files.ca, e))?;
+    let noting = Arc::new(NotingVerifier {
+        inner: verifier,
+        seen: seen.clone(),
+    });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(&files.ca, e))?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(noting)
         .with_client_auth_cert(chain, key)
         .map_err(|e| tls_error(&files.key, e))?;
     Ok(Arc::new(config))
+}
+
+/// When each engine's certificate expires (Unix seconds), by the host name or address it was
+/// reached on, as the last handshake with it showed.
+#[derive(Debug, Default)]
+pub struct ServerCertificates {
+    not_after: Mutex<HashMap<String, i64>>,
+}
+
+impl ServerCertificates {
+    /// When the certificate of the engine reached on `host` expires, once a handshake saw it.
+    pub fn not_after(&self, host: &str) -> Option<i64> {
+        let seen = self.not_after.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(host).copied()
+    }
+
+    fn note(&self, host: String, not_after: i64) {
+        let mut seen = self.not_after.lock().unwrap_or_else(|p| p.into_inner());
+        seen.insert(host, not_after);
+    }
+}
+
+/// The CA's verifier, which also notes the expiry of each certificate it accepts. (Resumed
+/// sessions skip verification; the note from the full handshake stays.)
+#[derive(Debug)]
+struct NotingVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    seen: Arc<ServerCertificates>,
+}
+
+impl ServerCertVerifier for NotingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified =
+            (self.inner).verify_server_cert(end_entity, intermediates, server_name, ocsp, now)?;
+        if let Some(not_after) = crate::pki::not_after_of_der(end_entity) {
+            let host = match server_name {
+                ServerName::DnsName(name) => name.as_ref().to_string(),
+                ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+                _ => return Ok(verified),
+            };
+            self.seen.note(host, not_after);
+        }
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// Checks an engine address: `https://host:port` (port defaults to 2376), nothing after it.

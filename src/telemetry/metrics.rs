@@ -3,8 +3,12 @@
 //!
 //! Most are recorded where they happen (requests by the middleware, engine calls by the engine
 //! client, reconcile passes by the reconciler); the few that describe state (Redis up, engines
-//! by health, queued audit outcomes, live-tail clients) are set when scraped.
+//! by health, queued audit outcomes, live-tail clients, certificate expiry) are set when
+//! scraped.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -52,6 +56,13 @@ struct QuotaLabel {
     resource: &'static str,
 }
 
+/// A certificate: one of clementine's own files (`engines-client`, `api` ...) or an engine's
+/// (`engine/ID`), so the label set is as small as the list of engines.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CertificateLabel {
+    certificate: String,
+}
+
 /// Every metric of the process, and the registry that writes them out.
 pub struct Metrics {
     registry: Registry,
@@ -68,6 +79,10 @@ pub struct Metrics {
     engines: Family<Health, Gauge>,
     quota_limit: Family<QuotaLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     quota_used: Family<QuotaLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    certificate_expiry: Family<CertificateLabel, Gauge>,
+    certificates_expiring: Gauge,
+    /// When clementine's own certificates expire (Unix seconds), read at start and on SIGHUP.
+    own_certificates: Mutex<BTreeMap<String, i64>>,
 }
 
 fn histogram(buckets: &'static [f64]) -> Histogram {
@@ -91,6 +106,9 @@ impl Default for Metrics {
             engines: Family::default(),
             quota_limit: Family::default(),
             quota_used: Family::default(),
+            certificate_expiry: Family::default(),
+            certificates_expiring: Gauge::default(),
+            own_certificates: Mutex::default(),
         };
         m.register_all();
         m
@@ -167,6 +185,51 @@ impl Metrics {
             "What an owner with a quota holds now, per resource.",
             self.quota_used.clone(),
         );
+        r.register(
+            "certificate_expiry_timestamp_seconds",
+            "When a certificate expires (Unix seconds): clementine's own files, and each engine's as its last health check saw it.",
+            self.certificate_expiry.clone(),
+        );
+        r.register(
+            "certificates_expiring",
+            "Certificates among those that expire within 30 days, or have.",
+            self.certificates_expiring.clone(),
+        );
+    }
+
+    /// Reads when each of clementine's own certificate files expires (the first certificate
+    /// in each); a file that cannot be read is left out.
+    pub fn record_certificates(&self, files: &[(&'static str, PathBuf)]) {
+        let mut own = self
+            .own_certificates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        own.clear();
+        for (name, path) in files {
+            let not_after = std::fs::read(path).ok();
+            if let Some(at) = not_after.and_then(|pem| crate::pki::not_after_of_pem(&pem)) {
+                own.insert((*name).to_string(), at);
+            }
+        }
+    }
+
+    /// Own certificates and the engines' (id, not after), and how many are due.
+    fn set_certificates(&self, engines: &[(String, i64)]) {
+        let own = self
+            .own_certificates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let all = own.iter().map(|(name, at)| (name.clone(), *at));
+        let all = all.chain(engines.iter().map(|(id, at)| (format!("engine/{id}"), *at)));
+        let due_before = crate::time::now_secs() as i64 + crate::pki::EXPIRING_DAYS * 86_400;
+        self.certificate_expiry.clear();
+        let mut due = 0;
+        for (certificate, at) in all {
+            due += i64::from(at < due_before);
+            let label = CertificateLabel { certificate };
+            self.certificate_expiry.get_or_create(&label).set(at);
+        }
+        self.certificates_expiring.set(due);
     }
 
     /// One answered request; a run's time is also split into engine time and the rest.
@@ -247,6 +310,7 @@ impl Metrics {
             }
         }
         self.set_quotas(&state.quotas);
+        self.set_certificates(&state.engine_certificates);
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -263,4 +327,6 @@ pub struct ScrapedState {
     pub engines_by_health: Option<[usize; 3]>,
     /// Every owner with a quota.
     pub quotas: Vec<Quota>,
+    /// Each engine's id and when its certificate expires (Unix seconds), where known.
+    pub engine_certificates: Vec<(String, i64)>,
 }

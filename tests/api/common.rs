@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clementine::config::{Settings, TlsFiles};
-use clementine::engine::{EngineClient, EnginePool, client_config};
+use clementine::engine::{EngineClient, EnginePool};
 use clementine::startup::Application;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -63,11 +63,12 @@ pub fn tls_files() -> TlsFiles {
 /// clementine's back.
 pub fn docker(i: u8) -> EngineClient {
     let pool = EnginePool::new(
-        client_config(&tls_files()).unwrap(),
+        &tls_files(),
         Duration::from_secs(10),
         Duration::from_secs(120),
         Default::default(),
-    );
+    )
+    .unwrap();
     pool.detached(&format!("direct-{i}"), &engine_addr(i))
 }
 

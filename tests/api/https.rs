@@ -267,7 +267,7 @@ async fn sighup_swaps_the_certificate_for_the_next_handshake() {
     std::fs::copy(certs_dir().join("server-key.pem"), &key).unwrap();
     let id = short_id();
     let (addr, _stop) = https_server_with(&id, &cert, &key).await;
-    assert!(presented(&addr).await.contains("clementine engine"));
+    assert!(presented(&addr).await.contains("testbed-services"));
     let login = format!(r#"{{"username":"admin-{id}","password":"{ADMIN_PASSWORD}"}}"#);
     let answer = curl_json(&addr, "POST", "/apiv1/login", "", &login).await;
     let answer: serde_json::Value = serde_json::from_str(&answer).expect(&answer);

@@ -32,6 +32,7 @@ mod metrics;
 mod migrations;
 mod narrow_tokens;
 mod openapi;
+mod pki;
 mod placement;
 mod publish;
 mod pulls;
