@@ -14,6 +14,8 @@
 #                                # scripts, paired (bed's Redis)
 #   scripts/bench.sh scale       # list-all, runs, monitor and reconcile at 3, 10 and 30 engines
 #                                # (brings 30 engines up; stops 4-30 afterwards)
+#   scripts/bench.sh sizing      # resident memory of clementine per engine and per 1,000
+#                                # containers, Redis bytes per 1,000 audit entries and claims
 #   scripts/bench.sh all         # every benchmark
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,6 +47,10 @@ case "$what" in
     "$ROOT/scripts/testbed.sh" up 3
     eval "$("$ROOT/scripts/testbed.sh" env)"
     cargo bench -j2 --bench claims ;;&
+  sizing|all)
+    "$ROOT/scripts/testbed.sh" up 3
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    cargo bench -j2 --bench sizing ;;&
   scale|all)
     command -v wrk >/dev/null || { apt-get update -qq >/dev/null; apt-get install -y -qq wrk >/dev/null; }
     "$ROOT/scripts/testbed.sh" up 30
@@ -52,6 +58,6 @@ case "$what" in
     cargo bench -j2 --bench scale || status=$?
     for i in $(seq 4 30); do "$ROOT/scripts/testbed.sh" stop-engine "$i"; done
     [ -z "${status:-}" ] ;;&
-  scheduler|cluster|audit|tls|tree|tokens|claims|scale|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tls|tree|tokens|claims|scale|all" >&2; exit 2 ;;
+  scheduler|cluster|audit|tls|tree|tokens|claims|sizing|scale|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tls|tree|tokens|claims|sizing|scale|all" >&2; exit 2 ;;
 esac

@@ -40,6 +40,8 @@ cargo build --bins --examples
 # test runner's summary stays the last line.
 "$ROOT/scripts/generate-clients.sh"
 "$ROOT/scripts/contract-test.sh"
+# The Debian package: built, installed with dpkg -i, its unit and deploy/ examples checked, purged.
+"$ROOT/scripts/package.sh" --check
 if cargo nextest --version >/dev/null 2>&1; then
   # (There are no doc tests; a trailing "0 passed" doc-test line would hide the real summary.)
   cargo nextest run --workspace --all-targets --no-fail-fast "$@"

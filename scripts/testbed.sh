@@ -81,6 +81,10 @@ install_packages() {
   # The audit log's outside verifier: Go's own tlog and note packages (tests/go/tlogcheck).
   command -v go >/dev/null || missing+=(golang-go)
   [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || missing+=(golang-golang-x-mod-dev)
+  # The package check (scripts/package.sh): its unit, its firewall example, dpkg.
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
+  command -v nft >/dev/null || missing+=(nftables)
+  command -v man >/dev/null || missing+=(man-db)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -61,6 +61,9 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI spec as JSON.
     Openapi,
+    /// Write this help as man pages (one per command) into DIR, for packaging.
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
     /// Check or export the tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -240,6 +243,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Openapi => {
             println!("{}", crate::api::spec_json());
             Ok(())
+        }
+        Command::Manpages { dir } => {
+            use clap::CommandFactory;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .map_err(|e| format!("cannot write man pages into {}: {e}", dir.display()))
         }
     }
 }

@@ -335,3 +335,24 @@ fn https_files_go_together_and_a_client_ca_needs_them() {
         .unwrap();
     assert_eq!(tls.client_ca.as_deref(), Some(std::path::Path::new(&p)));
 }
+
+/// The deploy/ unit and settings template name only variables that are read, so a renamed
+/// setting cannot leave a deployment silently on its default.
+#[test]
+fn deploy_files_name_only_variables_that_are_read() {
+    let read: Vec<&str> = env::ENV.iter().map(|(var, _, _)| *var).collect();
+    let files = [
+        include_str!("../../deploy/clementine.env"),
+        include_str!("../../deploy/clementine.service"),
+    ];
+    let mut named = 0;
+    for text in files {
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("CLEMENTINE_") && word.len() > "CLEMENTINE_".len() {
+                assert!(read.contains(&word), "{word} is not a setting");
+                named += 1;
+            }
+        }
+    }
+    assert!(named >= 12, "only {named} settings named");
+}
