@@ -43,8 +43,42 @@ impl Cluster {
         work: impl Future<Output = ClusterResult<T>>,
         settle: impl FnOnce(&T, &mut Draft) -> Settle,
     ) -> ClusterResult<T> {
-        let mut pending = phase("intent", self.audit.intent(draft)).await?;
+        let pending = phase("intent", self.audit.intent(draft)).await?;
         let result = work.await;
+        self.write_outcome(pending, result, settle).await
+    }
+
+    /// As [`Cluster::audited`], with `read` run beside the intent and its answer handed to the
+    /// work: Redis gets both in one round trip (a run's placement snapshot costs none of its
+    /// own). `read` only reads: nothing may change before the intent is in. A failed read is
+    /// the action's failure, and its outcome says so.
+    pub(crate) async fn audited_reading<R, T, W>(
+        &self,
+        draft: Draft,
+        read: impl Future<Output = ClusterResult<R>>,
+        work: impl FnOnce(R) -> W,
+        settle: impl FnOnce(&T, &mut Draft) -> Settle,
+    ) -> ClusterResult<T>
+    where
+        W: Future<Output = ClusterResult<T>>,
+    {
+        let (pending, read) = futures::join!(phase("intent", self.audit.intent(draft)), read);
+        let pending = pending?;
+        let result = match read {
+            Ok(answer) => work(answer).await,
+            Err(e) => Err(e),
+        };
+        self.write_outcome(pending, result, settle).await
+    }
+
+    /// The outcome of an action whose intent is `pending`: what `settle` makes of a success,
+    /// or the error.
+    async fn write_outcome<T>(
+        &self,
+        mut pending: crate::events::Pending,
+        result: ClusterResult<T>,
+        settle: impl FnOnce(&T, &mut Draft) -> Settle,
+    ) -> ClusterResult<T> {
         let (error, index) = match &result {
             Ok(value) => {
                 let settled = settle(value, &mut pending.draft);

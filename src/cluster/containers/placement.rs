@@ -134,15 +134,20 @@ impl Cluster {
     }
 
     /// Places and claims: returns the engine whose room is now held under `claim.op`, and the
-    /// request it was chosen for. When a claim loses a race the snapshot is read again and
-    /// placement runs again.
+    /// request it was chosen for. The first placement uses `snapshot` when given; when a claim
+    /// loses a race the snapshot is read again and placement runs again.
     pub(in crate::cluster) async fn place_and_claim(
         &self,
         attempt: &Attempt<'_>,
         claim: &mut Claim,
+        mut snapshot: Option<Candidates>,
     ) -> ClusterResult<(Engine, PlacementRequest)> {
         for _ in 0..MAX_ATTEMPTS {
-            let (engine, req) = self.choose(attempt).await?;
+            let candidates = match snapshot.take() {
+                Some(read) => read,
+                None => phase("snapshot", self.candidates(attempt.principal)).await?,
+            };
+            let (engine, req) = self.choose(attempt, candidates).await?;
             claim.engine = engine.id.clone();
             claim.cpus_milli = cpus_milli(req.cpus);
             claim.memory = req.memory;
@@ -166,9 +171,12 @@ impl Cluster {
         )]))
     }
 
-    /// Asks the scheduler, over the caller's candidates as they are now.
-    async fn choose(&self, attempt: &Attempt<'_>) -> ClusterResult<(Engine, PlacementRequest)> {
-        let mut candidates = phase("snapshot", self.candidates(attempt.principal)).await?;
+    /// Asks the scheduler, over the caller's candidates as read.
+    async fn choose(
+        &self,
+        attempt: &Attempt<'_>,
+        mut candidates: Candidates,
+    ) -> ClusterResult<(Engine, PlacementRequest)> {
         if !attempt.volumes.is_empty() || attempt.network.is_some() {
             phase("volumes", self.note_volumes(&mut candidates, attempt)).await;
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use futures::StreamExt;
 
 use super::audited::Settle;
-use super::placement::{Attempt, is_unique, port_text, ports_of};
+use super::placement::{Attempt, Candidates, is_unique, port_text, ports_of};
 use super::start::{StartFailure, rule_out};
 use super::tenancy::engine_side;
 use super::{Cluster, ClusterResult};
@@ -155,9 +155,13 @@ impl Cluster {
             draft.target = Some(saved.clone());
         }
         let op = draft.op.clone();
+        // The placement snapshot is read beside the intent, in its round trip.
+        let snapshot = Box::pin(phase("snapshot", self.candidates(placement)));
         // Boxed: placing and starting is a deep future, and callers (replay, scale) nest it.
-        let work = Box::pin(self.place_and_start(placement, config, ports, options, &op));
-        self.audited(draft, work, |c, outcome| {
+        let work = |snapshot| {
+            Box::pin(self.place_and_start(placement, config, ports, options, &op, snapshot))
+        };
+        let audited = self.audited_reading(draft, snapshot, work, |c, outcome| {
             outcome.engine = Some(c.engine.id.clone());
             outcome.container = Some(c.id.clone());
             outcome.name = Some(c.name.clone());
@@ -166,12 +170,12 @@ impl Cluster {
                 index: IndexChange::added(&op, &c.id, &c.engine.id, owner, &c.name),
                 ..Default::default()
             }
-        })
-        .await
+        });
+        Box::pin(audited).await
     }
 
-    /// Place, claim, create, start. An engine that lacks the image (or whose host port is
-    /// taken outside clementine) is ruled out and the next best one tried.
+    /// Place (first on `snapshot`), claim, create, start. An engine that lacks the image (or
+    /// whose host port is taken outside clementine) is ruled out and the next best one tried.
     async fn place_and_start(
         &self,
         principal: &Principal,
@@ -179,6 +183,7 @@ impl Cluster {
         ports: &[crate::scheduler::PortKey],
         options: &RunOptions,
         op: &str,
+        snapshot: Candidates,
     ) -> ClusterResult<Container> {
         let image = image_with_tag(&config.name);
         let side = engine_side(&self.scope, principal, config)?;
@@ -203,8 +208,10 @@ impl Cluster {
             ports: ports.iter().map(port_text).collect(),
             unique: is_unique(config.r#type),
         };
+        let mut snapshot = Some(snapshot);
         loop {
-            let (engine, req) = self.place_and_claim(&attempt, &mut claim).await?;
+            let (engine, req) =
+                (self.place_and_claim(&attempt, &mut claim, snapshot.take())).await?;
             let labels = self.labels_of(&claim, config, options, (req.cpus, req.memory));
             let start = !options.create_only;
             match self
