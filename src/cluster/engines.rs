@@ -121,7 +121,7 @@ impl Cluster {
     }
 
     /// A healthy engine whose last quick call in this process timed out is suspect at once.
-    fn passive_health(&self, engine: &mut Engine) {
+    pub(in crate::cluster) fn passive_health(&self, engine: &mut Engine) {
         if engine.health.state == HealthState::Healthy
             && self.engines.suspects().contains(&engine.id)
         {
@@ -130,7 +130,10 @@ impl Cluster {
     }
 
     /// Engine ids granted to a user (or their teams), or to a team.
-    async fn granted_ids(&self, principal: &Principal) -> ClusterResult<Vec<String>> {
+    pub(in crate::cluster) async fn granted_ids(
+        &self,
+        principal: &Principal,
+    ) -> ClusterResult<Vec<String>> {
         if let (OwnerKind::Team, team) = owner_kind(&principal.username) {
             return Ok(self.store.team_grants(&[team.to_string()]).await?);
         }

@@ -59,6 +59,22 @@ fn quota_refusal(text: &str) -> ClaimRefused {
     }
 }
 
+/// One engine's reservation keys as the pipeline reads them: reserved, ports, images, claims.
+type ReservationRow = (HashMap<String, i64>, Vec<String>, HashMap<String, i64>, u64);
+
+fn reservations_of((reserved, ports, images, claims): ReservationRow) -> Reservations {
+    Reservations {
+        cpus_milli: reserved.get("cpus_milli").copied().unwrap_or(0).max(0) as u64,
+        memory: reserved.get("memory").copied().unwrap_or(0).max(0) as u64,
+        ports,
+        images: (images.into_iter())
+            .filter(|(_, n)| *n > 0)
+            .map(|(image, _)| image)
+            .collect(),
+        claims,
+    }
+}
+
 /// An engine's promises, as read for a scheduling snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reservations {
@@ -270,29 +286,42 @@ impl Store {
         if engines.is_empty() {
             return Ok(Vec::new());
         }
+        let rows: Vec<ReservationRow> = (self.reservations_pipe(engines))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(rows.into_iter().map(reservations_of).collect())
+    }
+
+    /// The engines' version and these engines' reservations, in one round trip.
+    pub(super) async fn reservations_at_version(
+        &self,
+        engines: &[String],
+    ) -> StoreResult<(u64, Vec<Reservations>)> {
+        let mut pipe = self.reservations_pipe(engines);
+        pipe.get(self.keys.engines_version());
+        let mut rows: Vec<redis::Value> = pipe.query_async(&mut self.conn()).await?;
+        let version = rows.pop().unwrap_or(redis::Value::Nil);
+        let version: Option<u64> =
+            redis::from_redis_value(version).map_err(redis::RedisError::from)?;
+        let rows: Vec<ReservationRow> =
+            redis::from_redis_value(redis::Value::Array(rows)).map_err(redis::RedisError::from)?;
+        let reservations = rows.into_iter().map(reservations_of).collect();
+        Ok((version.unwrap_or(0), reservations))
+    }
+
+    fn reservations_pipe(&self, engines: &[String]) -> redis::Pipeline {
         let mut pipe = redis::pipe();
         for id in engines {
-            pipe.hgetall(self.keys.engine_reserved(id))
-                .hkeys(self.keys.engine_ports(id))
-                .hgetall(self.keys.engine_images(id))
-                .scard(self.keys.engine_claims(id));
+            pipe.cmd("HGETALL")
+                .arg(self.keys.engine_reserved(id))
+                .cmd("HKEYS")
+                .arg(self.keys.engine_ports(id))
+                .cmd("HGETALL")
+                .arg(self.keys.engine_images(id))
+                .cmd("SCARD")
+                .arg(self.keys.engine_claims(id));
         }
-        type Row = (HashMap<String, i64>, Vec<String>, HashMap<String, i64>, u64);
-        let rows: Vec<Row> = pipe.query_async(&mut self.conn()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(reserved, ports, images, claims)| Reservations {
-                cpus_milli: reserved.get("cpus_milli").copied().unwrap_or(0).max(0) as u64,
-                memory: reserved.get("memory").copied().unwrap_or(0).max(0) as u64,
-                ports,
-                images: images
-                    .into_iter()
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(image, _)| image)
-                    .collect(),
-                claims,
-            })
-            .collect())
+        pipe
     }
 
     /// The op ids of an engine's claims with their creation times.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use redis::AsyncCommands;
 
-use super::{Store, StoreResult, corrupt};
+use super::{Reservations, Store, StoreResult, corrupt};
 use crate::domain::{Engine, EngineHealth};
 
 /// Stores an engine only when its id is new.
@@ -13,6 +13,18 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('INCR', KEYS[4])
+return 1
+";
+
+/// Records an engine's health while the engine exists; a change of its state (not of its
+/// times) bumps the engines' version.
+const SET_HEALTH: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = redis.call('GET', KEYS[2])
+redis.call('SET', KEYS[2], ARGV[1])
+local ok, was = pcall(cjson.decode, old or '')
+if not ok or type(was) ~= 'table' or was['state'] ~= ARGV[2] then redis.call('INCR', KEYS[3]) end
 return 1
 ";
 
@@ -23,6 +35,7 @@ impl Store {
             .key(self.keys.engine(&engine.id))
             .key(self.keys.engines())
             .key(self.keys.engine_health(&engine.id))
+            .key(self.keys.engines_version())
             .arg(&engine.id)
             .arg(to_json(engine))
             .arg(to_json(&engine.health))
@@ -34,10 +47,14 @@ impl Store {
 
     /// Replaces an existing engine's record (not its health); `false` when it does not exist.
     pub async fn update_engine(&self, engine: &Engine) -> StoreResult<bool> {
-        let done: Option<String> = redis::cmd("SET")
+        let (done,): (Option<String>,) = redis::pipe()
+            .atomic()
+            .cmd("SET")
             .arg(self.keys.engine(&engine.id))
             .arg(to_json(engine))
             .arg("XX")
+            .incr(self.keys.engines_version(), 1)
+            .ignore()
             .query_async(&mut self.conn())
             .await?;
         self.engine_cache.changed();
@@ -55,16 +72,54 @@ impl Store {
             .transpose()
     }
 
-    /// Every engine, sorted by id, from a copy at most [`super::engine_cache::FRESH_FOR`] old.
+    /// Every engine, sorted by id, from this process's copy (see [`super::engine_cache`]).
     pub async fn cached_engines(&self) -> StoreResult<Arc<Vec<Engine>>> {
         self.engine_cache.all(self).await
     }
 
+    /// The engines `keep` keeps and their reservations, as placement reads them. While this
+    /// process's copy of the engine records still matches Redis's engine version, one round
+    /// trip reads the reservations and checks the version together.
+    pub async fn engines_and_reservations(
+        &self,
+        keep: impl Fn(&Engine) -> bool,
+    ) -> StoreResult<(Vec<Engine>, Vec<Reservations>)> {
+        let pick =
+            |all: &[Engine]| -> Vec<Engine> { all.iter().filter(|e| keep(e)).cloned().collect() };
+        if let Some(held) = self.engine_cache.held() {
+            let engines = pick(&held.engines);
+            let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
+            let (version, reservations) = self.reservations_at_version(&ids).await?;
+            if self.engine_cache.confirm(&held, version) {
+                return Ok((engines, reservations));
+            }
+        }
+        let engines = pick(&self.engine_cache.all(self).await?);
+        let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
+        Ok((engines, self.reservations(&ids).await?))
+    }
+
+    /// The engines' version now: bumped by every change of a record or a health state.
+    pub async fn engines_version(&self) -> StoreResult<u64> {
+        let version: Option<u64> = self.conn().get(self.keys.engines_version()).await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Every engine, sorted by id, and the engines' version read before them (a change made
+    /// after the version was read shows as a newer version next time).
+    pub async fn list_engines_versioned(&self) -> StoreResult<(u64, Vec<Engine>)> {
+        let (version, mut ids): (Option<u64>, Vec<String>) = redis::pipe()
+            .get(self.keys.engines_version())
+            .smembers(self.keys.engines())
+            .query_async(&mut self.conn())
+            .await?;
+        ids.sort();
+        Ok((version.unwrap_or(0), self.engines_by_id(&ids).await?))
+    }
+
     /// Every engine, sorted by id.
     pub async fn list_engines(&self) -> StoreResult<Vec<Engine>> {
-        let mut ids: Vec<String> = self.conn().smembers(self.keys.engines()).await?;
-        ids.sort();
-        self.engines_by_id(&ids).await
+        Ok(self.list_engines_versioned().await?.1)
     }
 
     /// The engines with these ids that exist, in the given order.
@@ -98,6 +153,8 @@ impl Store {
             .ignore()
             .srem(self.keys.engines(), id)
             .ignore()
+            .incr(self.keys.engines_version(), 1)
+            .ignore()
             .del(&[
                 self.keys.engine_reserved(id),
                 self.keys.engine_ports(id),
@@ -118,14 +175,15 @@ impl Store {
 
     /// Records what the monitor saw, only while the engine exists (a concurrent delete wins).
     pub async fn set_engine_health(&self, id: &str, health: &EngineHealth) -> StoreResult<()> {
-        let _: Option<String> = redis::Script::new(
-            "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SET', KEYS[2], ARGV[1]) end return false",
-        )
-        .key(self.keys.engine(id))
-        .key(self.keys.engine_health(id))
-        .arg(to_json(health))
-        .invoke_async(&mut self.conn())
-        .await?;
+        let state = serde_json::to_value(health.state).unwrap_or_default();
+        let _: i64 = redis::Script::new(SET_HEALTH)
+            .key(self.keys.engine(id))
+            .key(self.keys.engine_health(id))
+            .key(self.keys.engines_version())
+            .arg(to_json(health))
+            .arg(state.as_str().unwrap_or_default())
+            .invoke_async(&mut self.conn())
+            .await?;
         self.engine_cache.changed();
         Ok(())
     }

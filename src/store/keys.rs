@@ -15,6 +15,7 @@
 //! | `P engines`              | set    | every engine id                                            |
 //! | `P engine:{id}`          | string | the engine as JSON (id, addr, cpus, memory, labels, status) |
 //! | `P engine:{id}:health`   | string | the monitor's last view of the engine, JSON                |
+//! | `P engines:version`      | string | bumped by every change of an engine record or of an engine's health state (copies of the records check it) |
 //! | `P engine:{id}:reserved` | hash   | `cpus_milli`, `memory` (MB) promised to claims on the engine |
 //! | `P engine:{id}:ports`    | hash   | `port/proto` -> op id of the claim publishing it           |
 //! | `P engine:{id}:images`   | hash   | image -> number of claims running it (for `unique`)        |
@@ -135,6 +136,10 @@ impl Keys {
 
     pub fn engines(&self) -> String {
         format!("{}engines", self.prefix)
+    }
+
+    pub fn engines_version(&self) -> String {
+        format!("{}engines:version", self.prefix)
     }
 
     pub fn engine(&self, id: &str) -> String {

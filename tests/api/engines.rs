@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use crate::common::{TestApp, assert_error, certs_dir, docker, engine_addr, eventually, testbed};
+use crate::common::{
+    TestApp, assert_error, certs_dir, docker, engine_addr, eventually, short_id, sleeper, test_env,
+    testbed,
+};
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 use clementine::engine::labels;
@@ -337,4 +340,45 @@ async fn monitor_follows_an_engine_going_down_and_up() {
     let health = health_of(&app, "e5").await;
     assert!(health.get("last_error").is_none(), "{health}");
     assert!(health["response_ms"].as_f64().unwrap() > 0.0);
+}
+
+/// An admin run pinned to engine `e1`: its status.
+async fn run_on_e1(app: &TestApp) -> u16 {
+    let config = sleeper(json!({"labels": ["host:e1"], "type": "host"}));
+    app.run(&app.admin_token, config).await.0
+}
+
+/// Two replicas of one deployment: a change one makes to an engine reaches the other's
+/// placement within half a second (its copy of the records is checked against the engines'
+/// version, in the round trip that reads reservations), both ways round.
+#[tokio::test]
+async fn another_replicas_engine_change_reaches_placement() {
+    let id = short_id();
+    let a = TestApp::spawn_env(id.clone(), test_env(&id)).await;
+    // b's own monitor stays quiet after its first round, so only the version check can tell
+    // it about a's change (its own health writes would drop its copy anyway).
+    let mut quiet = test_env(&id);
+    quiet.insert("CLEMENTINE_MONITOR_INTERVAL_MS".into(), "600000".into());
+    let b = TestApp::spawn_env(id.clone(), quiet).await;
+    a.add_engine("e1", 1, &[]).await;
+    assert!(
+        eventually(3, || async { run_on_e1(&b).await == 200 }).await,
+        "b places on a's new engine"
+    );
+    let drain = json!({"status": "draining"});
+    let (status, _) = a
+        .patch("/apiv1/engine/e1", Some(&a.admin_token), drain)
+        .await;
+    assert_eq!(status, 200);
+    let started = std::time::Instant::now();
+    let refused = eventually(3, || async { run_on_e1(&b).await == 409 }).await;
+    assert!(refused, "b still places on a drained engine");
+    assert!(started.elapsed() < std::time::Duration::from_millis(1500));
+    let active = json!({"status": "active"});
+    let (status, _) = b
+        .patch("/apiv1/engine/e1", Some(&b.admin_token), active)
+        .await;
+    assert_eq!(status, 200);
+    assert!(eventually(3, || async { run_on_e1(&a).await == 200 }).await);
+    a.cleanup_containers().await;
 }

@@ -81,14 +81,19 @@ pub(in crate::cluster) fn cpus_milli(cpus: f64) -> u64 {
 }
 
 impl Cluster {
-    /// Reads the candidate engines and their reservations (two round trips to Redis).
+    /// Reads the candidate engines and their reservations: one round trip to Redis while this
+    /// process's copy of the engine records holds (and one more for a user's grants).
     pub(in crate::cluster) async fn candidates(
         &self,
         principal: &Principal,
     ) -> ClusterResult<Candidates> {
-        let engines = self.list_engines(principal).await?;
-        let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
-        let reservations = self.store.reservations(&ids).await?;
+        let granted = match principal.is_admin() {
+            true => None,
+            false => Some(self.granted_ids(principal).await?),
+        };
+        let keep = |e: &Engine| granted.as_ref().is_none_or(|ids| ids.contains(&e.id));
+        let (mut engines, reservations) = self.store.engines_and_reservations(keep).await?;
+        engines.iter_mut().for_each(|e| self.passive_health(e));
         let mut snapshot = ClusterSnapshot::default();
         // Labels first, so that they get the small symbols the scheduler keeps bit sets for.
         for label in engines.iter().flat_map(|e| &e.labels) {
