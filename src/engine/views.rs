@@ -75,6 +75,9 @@ struct ViewState {
     connected: bool,
     /// Unix ms when the stream last broke.
     lost_at: Option<u64>,
+    /// Unix ms when the engine last said something on the stream (an event, or the listing
+    /// that opened it): proof that it answers, which the health monitor takes instead of a ping.
+    heard_at: Option<u64>,
 }
 
 /// What one engine's view says now.
@@ -176,6 +179,15 @@ impl ContainerViews {
     }
 
     /// This process started or changed a container: the view shows it at once.
+    /// When the engine last said something on its open event stream (unix ms), if it did
+    /// within `within`: the health monitor need not ping it.
+    pub fn heard_from(&self, engine: &str, within: Duration) -> Option<u64> {
+        let view = self.view(engine)?;
+        let state = view.state();
+        let heard = state.heard_at.filter(|_| state.connected)?;
+        (now_ms().saturating_sub(heard) < within.as_millis() as u64).then_some(heard)
+    }
+
     pub fn upsert(&self, container: &Container) {
         if let Some(view) = self.view(&container.engine.id) {
             view.state()
@@ -265,11 +277,13 @@ async fn follow_once(
             .map(|c| (c.id.clone(), c))
             .collect();
         state.listed_at = Some(now_ms());
+        state.heard_at = state.listed_at;
         state.connected = true;
         state.lost_at = None;
     }
     while let Some(event) = events.next().await {
         let event = event.map_err(super::EngineError::from_bollard)?;
+        view.state().heard_at = Some(now_ms());
         let action = event.action.unwrap_or_default();
         let Some(actor) = event.actor else {
             continue;

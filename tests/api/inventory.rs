@@ -130,3 +130,61 @@ async fn a_dead_engines_view_goes_stale_then_fails() {
     docker(7).remove(&id).await.ok();
     app.delete("/apiv1/engine/e7", Some(&app.admin_token)).await;
 }
+
+/// Pings of the health monitor (`version` calls) so far, from /metrics.
+async fn pings(app: &TestApp) -> u64 {
+    let text = (app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap())
+    .text()
+    .await
+    .unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("clementine_engine_call_seconds_count{call=\"version\"} "));
+    line.map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// The monitor takes a busy event stream as proof that its engine answers: while containers
+/// come and go on engine 9 (its own), the engine is not pinged; once it is quiet, the pings
+/// come back, one per interval.
+#[tokio::test]
+async fn a_busy_engine_is_not_pinged() {
+    testbed(&["start-engine", "9"]);
+    let app = TestApp::spawn_with(|env| {
+        env.insert("CLEMENTINE_MONITOR_INTERVAL_MS".into(), "400".into());
+    })
+    .await;
+    app.add_engine("e9", 9, &[]).await;
+    assert!(
+        from_events(&app, "e9").await,
+        "the view of e9 was never listed"
+    );
+    let engine = docker(9);
+    let config = clementine::domain::ImageConfig {
+        name: "busybox:latest".into(),
+        args: vec!["true".into()],
+        ..Default::default()
+    };
+    let before = pings(&app).await;
+    let busy_until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut events = 0;
+    while std::time::Instant::now() < busy_until {
+        let id = engine.create(&config, HashMap::new(), None).await.unwrap();
+        engine.remove(&id).await.unwrap();
+        events += 2;
+    }
+    let busy = pings(&app).await - before;
+    assert!(events >= 8, "only {events} events in 3 s");
+    // About 7 intervals passed; a round may have pinged before the first event arrived.
+    assert!(busy <= 1, "pinged {busy} times while its stream was busy");
+    let quiet = pings(&app).await;
+    assert!(
+        eventually(5, || async { pings(&app).await >= quiet + 2 }).await,
+        "the pings did not come back once the stream was quiet"
+    );
+    testbed(&["stop-engine", "9"]);
+}
