@@ -2,6 +2,21 @@
 //! read. A test holds the README's configuration table to this one.
 
 use super::raw::RawConfig;
+use super::{ConfigError, EnvLookup};
+
+/// Lays every variable of [`ENV`] that is set over the file's values.
+pub(super) fn apply_env(raw: &mut RawConfig, env: EnvLookup) -> Result<(), ConfigError> {
+    for (var, _, apply) in ENV {
+        if let Some(value) = env(var) {
+            apply(raw, value).map_err(|why| ConfigError(format!("{var} {why}")))?;
+        }
+    }
+    // An env-provided secret wins over a file named in the config file.
+    if env("CLEMENTINE_JWT_SECRET").is_some() && env("CLEMENTINE_JWT_SECRET_FILE").is_none() {
+        raw.jwt.secret_file = None;
+    }
+    Ok(())
+}
 
 /// How one environment variable sets its field: `Err` says what is wrong with the value.
 type Apply = fn(&mut RawConfig, String) -> Result<(), String>;

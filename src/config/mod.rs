@@ -299,7 +299,7 @@ impl StoreSettings {
     /// Settings for the subcommands that only talk to Redis (`migrate`, `user add`).
     pub fn load(path: Option<&Path>, env: EnvLookup) -> Result<Self, ConfigError> {
         let mut raw = RawConfig::read(path)?;
-        raw.apply_env(env)?;
+        env::apply_env(&mut raw, env)?;
         raw.store()
     }
 }
@@ -308,7 +308,7 @@ impl Settings {
     /// Reads the file (if any), applies the environment and checks every field.
     pub fn load(path: Option<&Path>, env: EnvLookup) -> Result<Self, ConfigError> {
         let mut raw = RawConfig::read(path)?;
-        raw.apply_env(env)?;
+        env::apply_env(&mut raw, env)?;
         Ok(Settings {
             listen: raw.listen()?,
             store: raw.store()?,

@@ -1,12 +1,11 @@
-//! The config file as written, and the environment variables laid over it.
+//! The config file as written (the environment variables are laid over it by `env`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::env::ENV;
-use super::{ConfigError, EnvLookup, RedisAccess, Secret, StoreSettings, defaults};
+use super::{ConfigError, RedisAccess, Secret, StoreSettings, defaults};
 
 /// The file as written; every field optional so that the environment can fill it in.
 #[derive(Debug, Default, Deserialize)]
@@ -106,20 +105,6 @@ impl RawConfig {
             let e = e.trim_start_matches("body: ");
             ConfigError(format!("config file {} is not valid: {e}", path.display()))
         })
-    }
-
-    /// Lays every variable of [`ENV`] that is set over the file's values.
-    pub(super) fn apply_env(&mut self, env: EnvLookup) -> Result<(), ConfigError> {
-        for (var, _, apply) in ENV {
-            if let Some(value) = env(var) {
-                apply(self, value).map_err(|why| ConfigError(format!("{var} {why}")))?;
-            }
-        }
-        // An env-provided secret wins over a file named in the config file.
-        if env("CLEMENTINE_JWT_SECRET").is_some() && env("CLEMENTINE_JWT_SECRET_FILE").is_none() {
-            self.jwt.secret_file = None;
-        }
-        Ok(())
     }
 
     pub(super) fn store(&self) -> Result<StoreSettings, ConfigError> {

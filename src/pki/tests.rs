@@ -2,10 +2,26 @@ use std::os::unix::fs::PermissionsExt;
 
 use super::*;
 
-fn temp_dir() -> PathBuf {
+/// A directory of its own for one test, removed with everything in it when the test ends.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir() -> Scratch {
     let dir = std::env::temp_dir().join(format!("clm-pki-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 fn year() -> Validity {
