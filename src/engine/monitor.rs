@@ -16,10 +16,9 @@ use tokio::task::JoinHandle;
 use super::EnginePool;
 use super::views::ContainerViews;
 use crate::domain::{Engine, EngineHealth, HealthState, addr_host};
-use crate::pki::EXPIRING_DAYS;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
-use crate::time::{now_ms, now_secs, rfc3339_ms, rfc3339_secs};
+use crate::time::{now_ms, rfc3339_ms, rfc3339_secs};
 
 /// Checks one engine and returns its new health, carrying `last_seen` over from before when the
 /// check fails.
@@ -56,8 +55,10 @@ pub async fn check_engine(pool: &EnginePool, engine: &Engine) -> EngineHealth {
 /// renewal (under 30 days left), once this process made a handshake with it.
 pub fn certificate_of(pool: &EnginePool, addr: &str) -> (Option<String>, Option<bool>) {
     let not_after = pool.certificate_not_after(addr_host(addr));
-    let expiring = |at: i64| at - (now_secs() as i64) < EXPIRING_DAYS * 86_400;
-    (not_after.map(rfc3339_secs), not_after.map(expiring))
+    (
+        not_after.map(rfc3339_secs),
+        not_after.map(crate::pki::expiring),
+    )
 }
 
 /// Runs the health checks on an interval.

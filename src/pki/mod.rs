@@ -27,9 +27,15 @@ use rcgen::{
 
 pub use show::{Summary, not_after_of_der, not_after_of_pem, show};
 
-/// Material that expires within this many days is reported as expiring (`/metrics`, engine
-/// health).
+/// Material that expires within this many days is reported as expiring (`pki show`,
+/// `/metrics`, engine health).
 pub const EXPIRING_DAYS: i64 = 30;
+
+/// Whether a certificate that ends at `not_after` (Unix seconds) is due for renewal now (or
+/// has expired).
+pub fn expiring(not_after: i64) -> bool {
+    not_after - (crate::time::now_secs() as i64) < EXPIRING_DAYS * 86_400
+}
 
 /// The port dockerd listens on for mutual TLS.
 pub const DOCKER_TLS_PORT: u16 = 2376;

@@ -8,7 +8,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::pem::Pem;
 
-use super::{EXPIRING_DAYS, PkiError};
+use super::PkiError;
 use crate::time::rfc3339_secs;
 
 /// One certificate, as `pki show` prints it.
@@ -52,7 +52,7 @@ impl fmt::Display for Summary {
         let days = self.days_left(now);
         let state = if self.not_after <= now {
             "EXPIRED".to_string()
-        } else if days < EXPIRING_DAYS {
+        } else if super::expiring(self.not_after) {
             format!("EXPIRING in {days} days")
         } else {
             format!("valid for {days} more days")

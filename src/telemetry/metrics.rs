@@ -221,11 +221,10 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner());
         let all = own.iter().map(|(name, at)| (name.clone(), *at));
         let all = all.chain(engines.iter().map(|(id, at)| (format!("engine/{id}"), *at)));
-        let due_before = crate::time::now_secs() as i64 + crate::pki::EXPIRING_DAYS * 86_400;
         self.certificate_expiry.clear();
         let mut due = 0;
         for (certificate, at) in all {
-            due += i64::from(at < due_before);
+            due += i64::from(crate::pki::expiring(at));
             let label = CertificateLabel { certificate };
             self.certificate_expiry.get_or_create(&label).set(at);
         }
