@@ -22,6 +22,10 @@ mod docker_cli;
 mod engine_failure;
 mod engines;
 mod failover;
+mod hollow;
+#[path = "../../benches/hollow/mod.rs"]
+#[allow(dead_code)]
+mod hollow_engines;
 mod https;
 mod images;
 mod inventory;
