@@ -20,7 +20,7 @@ from clementine_client.api.events import list_events
 from clementine_client.api.session import login
 from clementine_client.models import (
     Credentials,
-    EnvelopeContainerList,
+    EnvelopeContainerListing,
     EnvelopeEngine,
     EnvelopeEventPage,
     EnvelopeLoginData,
@@ -59,7 +59,7 @@ def main(base_url, admin, password, engine_addr):
         container_name="py-seed",
     )
     run = parsed(run_container.sync(client=api, body=config), EnvelopeRunAnswer)
-    everything = parsed(list_containers.sync(client=api, engine="py1"), EnvelopeContainerList)
+    everything = parsed(list_containers.sync(client=api, engine="py1"), EnvelopeContainerListing)
     container = next(c for c in everything.containers if c.name == "/py-seed")
     lines = []
     for _ in range(50):

@@ -10,10 +10,11 @@ use poem_openapi::{Object, OpenApi, Tags, Union};
 use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
+use super::written::{WrittenResult, compact_list_out, list_out, written};
 use super::{ApiError, ApiResult};
 use crate::cluster::{Action, Cluster, ContainerFilter, RunOptions};
 use crate::domain::{
-    ClusterCapacity, Container, ContainerList, ContainerState, ImageConfig, InvalidInput,
+    ClusterCapacity, Container, ContainerListing, ContainerState, ImageConfig, InvalidInput,
 };
 use crate::scheduler::Strategy;
 
@@ -67,6 +68,17 @@ pub(super) fn strategy(value: Option<&str>) -> Result<Option<Strategy>, ApiError
             })
         })
         .transpose()
+}
+
+/// Parses `?engines=`: whether list-all names engines by id (`ref`) instead of in full.
+fn compact(value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("full") => Ok(false),
+        Some("ref") => Ok(true),
+        Some(_) => Err(ApiError::from(crate::cluster::ClusterError::from(
+            InvalidInput::new("engines", "must be full or ref"),
+        ))),
+    }
 }
 
 pub(super) fn state(value: Option<&str>) -> Result<Option<ContainerState>, ApiError> {
@@ -135,7 +147,11 @@ impl ContainersApi {
         config: Query<Option<String>>,
         /// Ask every engine now instead of reading the views their event streams keep.
         fresh: Query<Option<bool>>,
-    ) -> ApiResult<ContainerList> {
+        /// `ref`: the compact answer, each engine listed once in `engine_records` and each
+        /// container naming its engine by id; `full` (default): each container carries its engine.
+        engines: Query<Option<String>>,
+    ) -> WrittenResult<ContainerListing> {
+        let compact = compact(engines.0.as_deref())?;
         let filter = ContainerFilter {
             engine: engine.0,
             image: image.0,
@@ -144,7 +160,11 @@ impl ContainersApi {
             config: config.0,
             fresh: fresh.0.unwrap_or(false),
         };
-        ok(cluster.list_all(&auth.0, &filter).await?)
+        let list = cluster.list_all(&auth.0, &filter).await?;
+        match compact {
+            true => written(compact_list_out(&list)),
+            false => written(list_out(&list)),
+        }
     }
 
     /// One container.

@@ -11,6 +11,7 @@ use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
 use super::users::Deleted;
+use super::written::{WrittenResult, engines_out, written};
 use crate::cluster::Cluster;
 use crate::domain::{Container, Engine, EnginePatch, NewEngine};
 
@@ -38,8 +39,8 @@ impl EnginesApi {
 
     /// The engines the caller may use (admins: all).
     #[oai(path = "/engines", method = "get", operation_id = "listEngines")]
-    async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> ApiResult<Vec<Engine>> {
-        ok(cluster.list_engines(&auth.0).await?)
+    async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> WrittenResult<Vec<Engine>> {
+        written(engines_out(&cluster.list_engines(&auth.0).await?))
     }
 
     /// One engine, with its health.

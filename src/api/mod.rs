@@ -27,6 +27,7 @@ mod teams;
 mod tokens;
 mod users;
 mod volumes;
+mod written;
 
 use std::sync::Arc;
 

@@ -1,8 +1,9 @@
 //! Views of the whole cluster: the list of all containers and the capacity report.
 
-use poem_openapi::Object;
+use poem_openapi::{Object, Union};
+use serde::Serialize;
 
-use super::{Container, EngineStatus, HealthState};
+use super::{BindPort, Container, ContainerState, Engine, EngineStatus, HealthState, ImageConfig};
 
 /// Every visible container, and the engines that did not answer.
 #[derive(Debug, Clone, PartialEq, Object)]
@@ -15,8 +16,47 @@ pub struct ContainerList {
     pub engines: Vec<EngineSync>,
 }
 
-/// How current one engine's containers in an answer are.
+/// `GET /containers?engines=ref`: the same answer, with each engine listed once
+/// (`engine_records`) and each container naming its engine by id, so that an engine's fields are
+/// not repeated for each of its containers.
 #[derive(Debug, Clone, PartialEq, Object)]
+pub struct CompactContainerList {
+    /// Containers of the engines that answered, each with its engine's id.
+    pub containers: Vec<ContainerOnEngine>,
+    /// Engines that did not answer in time or failed, with the error.
+    pub failed: Vec<EngineFailure>,
+    /// How current each engine's part of the answer is.
+    pub engines: Vec<EngineSync>,
+    /// Every engine a container above names, once.
+    pub engine_records: Vec<Engine>,
+}
+
+/// A container, naming its engine by id (see `engine_records`); otherwise as `Container`.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct ContainerOnEngine {
+    pub id: String,
+    pub name: String,
+    pub image: ImageConfig,
+    /// The id of the engine it runs on.
+    pub engine: String,
+    pub state: ContainerState,
+    pub ports: Vec<BindPort>,
+    #[oai(skip_serializing_if_is_none)]
+    pub owner: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub config: Option<String>,
+    pub created: String,
+}
+
+/// The list-all answer: the seed's shape by default, the compact one with `engines=ref`.
+#[derive(Debug, Clone, PartialEq, Union)]
+pub enum ContainerListing {
+    Full(ContainerList),
+    Compact(CompactContainerList),
+}
+
+/// How current one engine's containers in an answer are.
+#[derive(Debug, Clone, PartialEq, Serialize, Object)]
 pub struct EngineSync {
     pub engine: String,
     /// When what is shown was last known to match the engine (RFC 3339): now for an engine asked
@@ -30,7 +70,7 @@ pub struct EngineSync {
 }
 
 /// An engine that could not be asked.
-#[derive(Debug, Clone, PartialEq, Object)]
+#[derive(Debug, Clone, PartialEq, Serialize, Object)]
 pub struct EngineFailure {
     pub engine: String,
     pub error: String,

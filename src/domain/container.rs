@@ -32,7 +32,8 @@ pub struct Container {
 }
 
 /// Docker's container state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Enum)]
+#[serde(rename_all = "lowercase")]
 #[oai(rename_all = "lowercase")]
 pub enum ContainerState {
     Created,

@@ -47,29 +47,37 @@ pub struct EngineHealth {
     pub state: HealthState,
     /// When the engine last answered (RFC 3339).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
     /// When the monitor last checked (RFC 3339).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<String>,
     /// The error of the last failed check; absent when the last check succeeded.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// How long the last successful check took, in milliseconds.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_ms: Option<f64>,
     /// The Docker version the engine reported.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub docker_version: Option<String>,
     /// The Docker API version the engine reported.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// When the engine's TLS certificate expires (RFC 3339), as the checking process's last
     /// handshake with it showed.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_expires_at: Option<String>,
     /// True when that certificate expires within 30 days (or has): renew it with `clementine
     /// pki engine`.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_expiring: Option<bool>,
 }
 

@@ -56,7 +56,6 @@ pub struct ImageConfig {
     /// Publish every port the image exposes on a random host port.
     #[oai(default)]
     #[serde(default)]
-    #[serde(skip_serializing_if = "is_false")]
     pub publish: bool,
     /// Docker network mode (`bridge` by default; `host` is admin-only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -152,6 +151,7 @@ pub struct BindPort {
     pub proto: String,
     /// Host address to publish on; the engine's own address when absent.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
     /// Host port.
     pub port: u16,

@@ -26,7 +26,8 @@ mod user;
 mod volume;
 
 pub use cluster::{
-    Capacity, ClusterCapacity, ContainerList, EngineCapacity, EngineFailure, EngineSync,
+    Capacity, ClusterCapacity, CompactContainerList, ContainerList, ContainerListing,
+    ContainerOnEngine, EngineCapacity, EngineFailure, EngineSync,
 };
 pub use container::{Container, ContainerState};
 pub use engine::{

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, docker, eventually, testbed};
+use crate::common::{TestApp, assert_error, docker, eventually, sleeper, testbed};
 
 async fn list(app: &TestApp, query: &str) -> Value {
     let (status, list) = app
@@ -187,4 +187,63 @@ async fn a_busy_engine_is_not_pinged() {
         "the pings did not come back once the stream was quiet"
     );
     testbed(&["stop-engine", "9"]);
+}
+
+/// `?engines=ref`: the same containers as the full answer, each naming its engine by id, and
+/// each engine once in `engine_records`, equal to what the full answer embeds; a user's compact
+/// answer names only engines their own containers are on. Any other value is refused, naming
+/// the field.
+#[tokio::test]
+async fn the_compact_list_names_each_engine_once() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    app.add_engine("e2", 2, &[]).await;
+    let (bob, bob_token) = app.user("bob").await;
+    app.grant(&bob, &["e1", "e2"]).await;
+    for (engine, token) in [
+        ("e1", &bob_token),
+        ("e2", &bob_token),
+        ("e2", &app.admin_token),
+    ] {
+        let pinned = sleeper(json!({"type": "host", "labels": [format!("host:{engine}")]}));
+        let (status, body) = app.run(token, pinned).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let query = format!("?owner={bob}");
+    let full = list(&app, &query).await;
+    let compact = list(&app, &format!("{query}&engines=ref")).await;
+    let ids = |l: &Value| -> Vec<(String, String)> {
+        let mut ids: Vec<(String, String)> = (l["containers"].as_array().unwrap().iter())
+            .map(|c| {
+                let engine = c["engine"].as_str().or(c["engine"]["id"].as_str());
+                (c["id"].as_str().unwrap().into(), engine.unwrap().into())
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&full).len(), 2, "{full}");
+    assert_eq!(ids(&full), ids(&compact));
+    let records = compact["engine_records"].as_array().unwrap();
+    let mut named: Vec<&str> = records.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    named.sort();
+    assert_eq!(named, ["e1", "e2"], "each engine once");
+    for record in records {
+        let embedded = (full["containers"].as_array().unwrap().iter())
+            .find(|c| c["engine"]["id"] == record["id"])
+            .unwrap();
+        assert_eq!(embedded["engine"]["addr"], record["addr"]);
+        assert_eq!(embedded["engine"]["cpus"], record["cpus"]);
+    }
+    // Bob's own answer: his two containers, not the admin's on e2 beside them.
+    let (status, mine) = app
+        .get("/apiv1/containers?engines=ref", Some(&bob_token))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&mine["data"]), ids(&compact));
+    let refused = app
+        .get("/apiv1/containers?engines=all", Some(&bob_token))
+        .await;
+    assert!(assert_error(&refused, 400, "invalid_request").contains("engines"));
+    app.cleanup_containers().await;
 }

@@ -20,7 +20,9 @@ export async function seedFlow(baseUrl: string, username: string, password: stri
   });
   if (run.error) throw new Error(`${run.error.error.code}: ${run.error.error.message}`);
   const list = await api.GET("/containers", { params: { query: { state: "running" } } });
-  const containers: Container[] = list.data?.data.containers ?? [];
+  // The default answer carries each container's engine; `engines=ref` names it by id instead.
+  const listing = list.data?.data;
+  const containers: Container[] = listing && !("engine_records" in listing) ? listing.containers : [];
   for (const c of containers) {
     const logs = await api.GET("/engine/{id}/container/{cid}/logs", {
       params: { path: { id: c.engine.id, cid: c.id }, query: { tail: 10 } },
