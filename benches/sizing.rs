@@ -17,117 +17,25 @@ mod appends;
 #[path = "../tests/api/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "support/server.rs"]
+#[allow(dead_code)]
+mod server;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use clementine::domain::ImageConfig;
 use clementine::store::Claim;
-use common::{TestApp, docker, engine_addr, short_id, test_env};
+use common::{TestApp, docker, engine_addr};
 use futures::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
+use server::{Server, settled_rss};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-/// VmRSS once two readings a second apart are within 1 % (at most 20 s).
-async fn settled_rss(pid: u32) -> u64 {
-    let mut last = rss_kib(pid);
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = rss_kib(pid);
-        if now.abs_diff(last) * 100 <= last {
-            return now;
-        }
-        last = now;
-    }
-    last
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    token: String,
-    prefix: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    async fn start() -> Self {
-        let id = short_id();
-        let mut env = test_env(&id);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
-        env.insert("CLEMENTINE_MONITOR_INTERVAL_MS".into(), "2000".into());
-        let child = Command::new(env!("CARGO_BIN_EXE_clementine"))
-            .envs(&env)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        for _ in 0..300 {
-            if http.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let login =
-            json!({"username": env["CLEMENTINE_ADMIN_USER"], "password": common::ADMIN_PASSWORD});
-        let answer: Value = http
-            .post(format!("{base}/apiv1/login"))
-            .json(&login)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = answer["data"]["token"].as_str().unwrap().to_string();
-        let prefix = env["CLEMENTINE_KEY_PREFIX"].clone();
-        Self {
-            child,
-            base,
-            http,
-            token,
-            prefix,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = (self.http)
-            .request(method, format!("{}/apiv1{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let answer = req.send().await.unwrap();
-        assert!(answer.status().is_success(), "{path}: {}", answer.status());
-        answer.json().await.unwrap()
-    }
 }
 
 /// `n` containers made on engines 1-3 behind clementine's back, as this deployment's.

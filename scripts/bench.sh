@@ -14,6 +14,9 @@
 #                                # scripts, paired (bed's Redis)
 #   scripts/bench.sh scale       # list-all, runs, monitor and reconcile at 3, 10 and 30 engines
 #                                # (brings 30 engines up; stops 4-30 afterwards)
+#   scripts/bench.sh thousand    # 1,000 hollow engines and 10,000 containers: list-all, runs
+#                                # from 64 clients, GET /engines against /healthz, idle CPU,
+#                                # memory, a killed engine, the first sync after a restart
 #   scripts/bench.sh sizing      # resident memory of clementine per engine and per 1,000
 #                                # containers, Redis bytes per 1,000 audit entries and claims
 #   scripts/bench.sh all         # every benchmark
@@ -51,6 +54,11 @@ case "$what" in
     "$ROOT/scripts/testbed.sh" up 3
     eval "$("$ROOT/scripts/testbed.sh" env)"
     cargo bench -j2 --bench sizing ;;&
+  thousand|all)
+    command -v wrk >/dev/null || { apt-get update -qq >/dev/null; apt-get install -y -qq wrk >/dev/null; }
+    "$ROOT/scripts/testbed.sh" up 3
+    eval "$("$ROOT/scripts/testbed.sh" env)"
+    cargo bench -j2 --bench thousand ;;&
   scale|all)
     command -v wrk >/dev/null || { apt-get update -qq >/dev/null; apt-get install -y -qq wrk >/dev/null; }
     "$ROOT/scripts/testbed.sh" up 30
@@ -58,6 +66,6 @@ case "$what" in
     cargo bench -j2 --bench scale || status=$?
     for i in $(seq 4 30); do "$ROOT/scripts/testbed.sh" stop-engine "$i"; done
     [ -z "${status:-}" ] ;;&
-  scheduler|cluster|audit|tls|tree|tokens|claims|sizing|scale|all) ;;
-  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tls|tree|tokens|claims|sizing|scale|all" >&2; exit 2 ;;
+  scheduler|cluster|audit|tls|tree|tokens|claims|sizing|thousand|scale|all) ;;
+  *) echo "usage: scripts/bench.sh scheduler|cluster|audit|tls|tree|tokens|claims|sizing|thousand|scale|all" >&2; exit 2 ;;
 esac

@@ -101,6 +101,7 @@ impl Cluster {
             return Err(engine_exists(&new.id));
         }
         self.engines.client(&engine);
+        self.views.follow_new(&engine);
         tracing::info!(engine = %engine.id, addr = %engine.addr, "engine added");
         Ok(engine)
     }

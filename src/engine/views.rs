@@ -10,7 +10,8 @@
 //! - A hung daemon keeps its stream open and silent, so a view also counts as stale when the
 //!   health monitor finds its engine not answering. Answers carry a stale view, marked with when
 //!   it was last in sync, for [`STALE_GRACE`]; then they list the engine under `failed`.
-//! - The health monitor starts and stops the watchers as engines come and go ([`ContainerViews::follow`]).
+//! - The health monitor starts and stops the watchers as engines come and go ([`ContainerViews::follow`]);
+//!   an engine this process adds is followed at once ([`ContainerViews::follow_new`]).
 //!   Until an engine's first listing is in, list-all asks that engine live.
 //! - What this process does itself (a run, a destroy, a stop) is written into the view at once,
 //!   so its own answers read their writes; other processes see it when the event arrives.
@@ -56,6 +57,9 @@ pub struct ContainerViews {
     /// This deployment's key prefix: containers of other deployments are nobody's here.
     deployment: String,
     views: RwLock<HashMap<String, Arc<View>>>,
+    /// The shutdown the monitor's first [`follow`](Self::follow) gave: what ends watchers
+    /// started between its ticks ([`follow_new`](Self::follow_new)).
+    shutdown: std::sync::OnceLock<Shutdown>,
 }
 
 struct View {
@@ -100,6 +104,7 @@ impl ContainerViews {
             vanished: tokio::sync::broadcast::channel(1024).0,
             deployment: deployment.to_string(),
             views: RwLock::new(HashMap::new()),
+            shutdown: std::sync::OnceLock::new(),
         }
     }
 
@@ -120,6 +125,7 @@ impl ContainerViews {
     /// Watches exactly these engines: starts watchers for new ones (or moved ones), stops those
     /// of engines no longer listed. Watchers end when `shutdown` begins.
     pub fn follow(&self, engines: &[Engine], shutdown: &Shutdown) {
+        let shutdown = self.shutdown.get_or_init(|| shutdown.clone());
         let mut views = self.views.write().unwrap_or_else(|p| p.into_inner());
         views.retain(|id, view| {
             let keep = engines.iter().any(|e| &e.id == id && e.addr == view.addr);
@@ -129,27 +135,40 @@ impl ContainerViews {
             keep
         });
         for engine in engines {
-            if views.contains_key(&engine.id) {
-                continue;
-            }
-            let view = Arc::new(View {
-                addr: engine.addr.clone(),
-                deployment: self.deployment.clone(),
-                vanished: self.vanished.clone(),
-                state: Mutex::default(),
-                stop: CancellationToken::new(),
-            });
-            views.insert(engine.id.clone(), view.clone());
-            let (client, engine, shutdown) =
-                (self.pool.client(engine), engine.clone(), shutdown.clone());
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = watch(&client, &engine, &view) => {}
-                    _ = view.stop.cancelled() => {}
-                    _ = shutdown.begun() => {}
-                }
-            });
+            self.start(&mut views, engine, shutdown);
         }
+    }
+
+    /// Starts watching an engine this process just added, without waiting for the monitor's
+    /// next tick (nothing until the monitor has started).
+    pub fn follow_new(&self, engine: &Engine) {
+        if let Some(shutdown) = self.shutdown.get() {
+            let mut views = self.views.write().unwrap_or_else(|p| p.into_inner());
+            self.start(&mut views, engine, shutdown);
+        }
+    }
+
+    fn start(&self, views: &mut HashMap<String, Arc<View>>, engine: &Engine, shutdown: &Shutdown) {
+        if views.contains_key(&engine.id) {
+            return;
+        }
+        let view = Arc::new(View {
+            addr: engine.addr.clone(),
+            deployment: self.deployment.clone(),
+            vanished: self.vanished.clone(),
+            state: Mutex::default(),
+            stop: CancellationToken::new(),
+        });
+        views.insert(engine.id.clone(), view.clone());
+        let (client, engine, shutdown) =
+            (self.pool.client(engine), engine.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = watch(&client, &engine, &view) => {}
+                _ = view.stop.cancelled() => {}
+                _ = shutdown.begun() => {}
+            }
+        });
     }
 
     /// What the view of `engine` (as stored now: its health decides staleness too) holds.

@@ -18,8 +18,6 @@ use crate::common::{self, TestApp, certs_dir, docker, engine_ip, short_id, tls_f
 use std::sync::Arc;
 
 use crate::hollow_engines::{Hollow, HollowSet, Options, PORT};
-use clementine::engine::HealthMonitor;
-use clementine::shutdown::Shutdown;
 
 /// Serves `count` hollow engines from `first` (tests take address blocks of their own, as
 /// nextest runs them side by side).
@@ -231,7 +229,8 @@ async fn add_all(app: &TestApp, set: &HollowSet) {
     }
 }
 
-/// 200 hollow engines: added, followed by their views, 400 containers placed across them and
+/// 200 hollow engines: added (each followed by its view at once, with the server's monitor
+/// minutes away, so that only the timed-out call can make the hung engine suspect), 400 containers placed across them and
 /// every view showing them; then one engine hangs, the first call to it that times out makes it
 /// `suspect`, and the next burst goes around it.
 #[tokio::test]
@@ -243,16 +242,6 @@ async fn two_hundred_hollow_engines_hold_a_burst() {
     })
     .await;
     add_all(&app, &set).await;
-    // One monitor tick of the test's own starts the views (the server's next is minutes away,
-    // so that only the timed-out call can have made the hung engine suspect).
-    let cluster = &app.cluster;
-    let monitor = HealthMonitor::new(
-        cluster.store().clone(),
-        cluster.engine_pool().clone(),
-        cluster.views().clone(),
-        Duration::from_secs(600),
-    );
-    monitor.check_all(&Shutdown::new()).await;
     let app = &app;
     let run = move |count: usize, extra: Value| {
         let path = format!("/apiv1/container?count={count}&strategy=spread");
