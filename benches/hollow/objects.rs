@@ -147,6 +147,29 @@ impl Objects {
     }
 }
 
+impl Objects {
+    /// A running container made behind clementine's back, with `labels` (a benchmark's way to
+    /// fill the views without the run path): created and started, with their events.
+    pub fn plant(&self, name: &str, image: &str, labels: HashMap<String, String>) {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["sleep".into(), "3600".into()]),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let held = Held {
+            id: new_id(),
+            name: name.to_string(),
+            body,
+            created: now_secs(),
+            state: "running",
+        };
+        self.emit_container("create", &held);
+        self.emit_container("start", &held);
+        self.state().containers.insert(held.id.clone(), held);
+    }
+}
+
 impl State {
     /// A container by id, unique id prefix or name (with or without the leading `/`).
     pub fn find(&self, key: &str) -> Option<String> {

@@ -35,6 +35,8 @@ pub struct Server {
     pub http: reqwest::Client,
     pub token: String,
     pub prefix: String,
+    /// The admin's username (the password is `common::ADMIN_PASSWORD`).
+    pub admin: String,
 }
 
 impl Drop for Server {
@@ -90,12 +92,14 @@ impl Server {
             .unwrap();
         let token = answer["data"]["token"].as_str().unwrap().to_string();
         let prefix = env["CLEMENTINE_KEY_PREFIX"].clone();
+        let admin = env["CLEMENTINE_ADMIN_USER"].clone();
         Self {
             child,
             base,
             http,
             token,
             prefix,
+            admin,
         }
     }
 
