@@ -85,6 +85,7 @@ fn request(c: &ClusterSnapshot, kind: PlacementType) -> PlacementRequest {
         volumes: vec![],
         volume_names: vec![],
         holders_only: false,
+        ties_from: 0,
     }
 }
 

@@ -114,8 +114,11 @@ impl Cluster {
             all.to_vec()
         } else {
             let granted = self.granted_ids(principal).await?;
-            let find = |id: &String| all.iter().find(|e| &e.id == id).cloned();
-            granted.iter().filter_map(find).collect()
+            let granted: std::collections::HashSet<&String> = granted.iter().collect();
+            (all.iter())
+                .filter(|e| granted.contains(&e.id))
+                .cloned()
+                .collect()
         };
         engines.iter_mut().for_each(|e| self.passive_health(e));
         Ok(engines)

@@ -20,6 +20,8 @@ use crate::telemetry::Metrics;
 
 /// Idle keep-alive connections are closed after this long.
 const POOL_IDLE: Duration = Duration::from_secs(90);
+/// Idle keep-alive connections kept per engine.
+const MAX_IDLE_PER_ENGINE: usize = 8;
 
 /// Engine clients by id, sharing one pooled HTTPS client.
 pub struct EnginePool {
@@ -53,7 +55,9 @@ fn https_client(tls: &ClientConfig, timeout: Duration) -> HttpsClient {
         .wrap_connector(tcp);
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE)
-        .pool_max_idle_per_host(64)
+        // At 1,000 engines, 64 idle connections each ran the process out of file descriptors;
+        // a few per engine serve its concurrent calls, and more are opened when needed.
+        .pool_max_idle_per_host(MAX_IDLE_PER_ENGINE)
         .build(https)
 }
 

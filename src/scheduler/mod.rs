@@ -22,8 +22,8 @@
 //!
 //! Among the engines that pass, those that hold the image already come first (no pull; with
 //! `pull: never` the others do not pass at all); within them the strategy picks: `binpack`
-//! (default) the fullest, `spread` the emptiest; ties go to the lower engine index, so a
-//! decision is deterministic.
+//! (default) the fullest, `spread` the emptiest; ties go to the first engine at or after the
+//! request's `ties_from` index, so a decision is deterministic for a given request.
 //!
 //! Speed: a decision reads the engines 64 at a time from bit sets (candidate, holds the image,
 //! one per common label; see [`ClusterSnapshot`]), so most engines that do not fit cost a
@@ -94,6 +94,11 @@ pub struct PlacementRequest {
     pub volume_names: Vec<String>,
     /// `pull: never`: only engines that hold the image already.
     pub holders_only: bool,
+    /// Among engines ranked equal, the first at or after this index wins (wrapping). Callers
+    /// vary it per request so that concurrent requests reading the same snapshot do not all
+    /// pick one engine (at 64 parallel runs on equal engines, `spread` piled every run onto
+    /// the lowest index until the claims caught up); 0 gives the lowest index.
+    pub ties_from: usize,
 }
 
 /// The engine chosen, by index into the snapshot.
@@ -115,6 +120,8 @@ pub fn place(
         Strategy::Spread => -1.0,
     };
     let (columns, hot, engines) = (cluster.columns(), cluster.hot(), cluster.engines());
+    let n = engines.len().max(1);
+    let order = |i: usize| (i + n - req.ties_from % n) % n;
     let mut best: Option<(usize, f64)> = None;
     // 64 engines at a time: first which of them carry the bits the request needs, a few ANDs
     // of bit sets; then room and the rest, only for those.
@@ -131,7 +138,7 @@ pub fn place(
             }
             let lift = if hot[i].holds_image { 4.0 } else { 0.0 };
             let rank = lift + sign * hot[i].fill_after(req.cpus, req.memory);
-            if best.is_none_or(|(_, b)| rank > b) {
+            if best.is_none_or(|(j, b)| rank > b || (rank == b && order(i) < order(j))) {
                 best = Some((i, rank));
             }
         }

@@ -82,12 +82,26 @@ fn arb_request() -> impl proptest::strategy::Strategy<Value = PlacementRequest> 
         0u32..8,
         0u64..2048,
         prop::collection::vec(0u16..4, 0..2),
-        (prop::collection::vec(200u32..203, 0..2), any::<bool>()),
+        (
+            prop::collection::vec(200u32..203, 0..2),
+            any::<bool>(),
+            0usize..40,
+        ),
     )
         .prop_map(
-            |(kind, image, labels, hosts, cpus, memory, ports, (volumes, holders_only))| {
+            |(
+                kind,
+                image,
+                labels,
+                hosts,
+                cpus,
+                memory,
+                ports,
+                (volumes, holders_only, ties_from),
+            )| {
                 PlacementRequest {
                     holders_only,
+                    ties_from,
                     volume_names: volumes.iter().map(|v| format!("v{v}")).collect(),
                     volumes,
                     kind,
@@ -178,6 +192,12 @@ proptest! {
                         }
                         let other = e.fill_after(req.cpus, req.memory);
                         if spread { prop_assert!(score <= other) } else { prop_assert!(score >= other) }
+                        // Among equals, the first at or after `ties_from` (wrapping).
+                        let n = cluster.engines().len();
+                        let order = |k: usize| (k + n - req.ties_from % n) % n;
+                        if other == score {
+                            prop_assert!(order(i) <= order(j));
+                        }
                     }
                 }
             }

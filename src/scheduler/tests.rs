@@ -71,6 +71,7 @@ impl Builder {
             volumes: vec![],
             volume_names: vec![],
             holders_only: false,
+            ties_from: 0,
         }
     }
 }

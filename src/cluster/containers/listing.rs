@@ -108,7 +108,10 @@ impl Cluster {
                 ask.push(engine);
                 continue;
             }
-            match self.views.read(&engine) {
+            let visible = |c: &Container| {
+                principal.may_touch_container(c.owner.as_deref()) && filter.keeps(c)
+            };
+            match self.views.read(&engine, visible) {
                 Read::Unknown => ask.push(engine),
                 Read::Known {
                     containers,

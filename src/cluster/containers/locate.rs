@@ -43,7 +43,8 @@ impl Cluster {
         let mut best: Option<(u8, Container)> = None;
         let mut unlisted = Vec::new();
         for engine in &engines {
-            let Read::Known { containers, .. } = self.views.read(engine) else {
+            let mine = |c: &Container| rank(principal, c, cid).is_some();
+            let Read::Known { containers, .. } = self.views.read(engine, mine) else {
                 unlisted.push(engine);
                 continue;
             };

@@ -135,6 +135,7 @@ impl Cluster {
             volumes: Vec::new(),
             volume_names: Vec::new(),
             holders_only: false,
+            ties_from: rand::random::<u32>() as usize,
         }
     }
 
