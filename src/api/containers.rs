@@ -10,7 +10,7 @@ use poem_openapi::{Object, OpenApi, Tags, Union};
 use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
-use super::written::{WrittenResult, compact_list_out, list_out, written};
+use super::written::{CONTAINER_BYTES, WrittenResult, compact_list_out, list_out, written};
 use super::{ApiError, ApiResult};
 use crate::cluster::{Action, Cluster, ContainerFilter, RunOptions};
 use crate::domain::{
@@ -161,9 +161,10 @@ impl ContainersApi {
             fresh: fresh.0.unwrap_or(false),
         };
         let list = cluster.list_all(&auth.0, &filter).await?;
+        let size = list.containers.len() * CONTAINER_BYTES;
         match compact {
-            true => written(compact_list_out(&list)),
-            false => written(list_out(&list)),
+            true => written(compact_list_out(&list), size / 2),
+            false => written(list_out(&list), size),
         }
     }
 

@@ -11,7 +11,7 @@ use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
 use super::users::Deleted;
-use super::written::{WrittenResult, engines_out, written};
+use super::written::{ENGINE_BYTES, WrittenResult, engines_out, written};
 use crate::cluster::Cluster;
 use crate::domain::{Container, Engine, EnginePatch, NewEngine};
 
@@ -40,7 +40,8 @@ impl EnginesApi {
     /// The engines the caller may use (admins: all).
     #[oai(path = "/engines", method = "get", operation_id = "listEngines")]
     async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> WrittenResult<Vec<Engine>> {
-        written(engines_out(&cluster.list_engines(&auth.0).await?))
+        let engines = cluster.list_engines(&auth.0).await?;
+        written(engines_out(&engines), engines.len() * ENGINE_BYTES)
     }
 
     /// One engine, with its health.

@@ -11,7 +11,7 @@ mod error;
 // The capability folders' modules, by their names, for every sibling (`super::placement` ...).
 use accounts::{quotas, tokens};
 use audit::{audit_log, audited, reconcile, settle, vanished};
-use containers::{known, lifecycle, listing, networks, placement, pulls, relay, run};
+use containers::{lifecycle, listing, networks, placement, pulls, relay, run};
 
 use std::sync::Arc;
 
@@ -57,9 +57,8 @@ pub struct Cluster {
     token_owners: tokens::TokenOwners,
     /// Pulls in flight, per engine and image.
     pull_flights: pulls::PullFlights,
-    /// Engines' images and tenant networks this process has seen (hints for the run path).
-    known: known::Known,
-    /// Each engine's containers, kept by its event stream (list-all reads these).
+    /// Each engine's containers, images, volumes and networks, kept by its event stream: the
+    /// one inventory list-all, placement, tenant objects and volume listings read.
     pub(crate) views: Arc<crate::engine::views::ContainerViews>,
     /// Seals registry credentials at rest; `None` when no key is configured. Replaced whole
     /// when SIGHUP re-reads the key.
@@ -94,7 +93,6 @@ impl Cluster {
             tail,
             token_owners: tokens::TokenOwners::default(),
             pull_flights: pulls::PullFlights::default(),
-            known: known::Known::default(),
             secrets: ArcSwapOption::empty(),
             audit_signer: None,
         }

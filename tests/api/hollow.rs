@@ -15,9 +15,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use crate::common::{self, TestApp, certs_dir, docker, engine_ip, short_id, tls_files};
-use std::sync::Arc;
-
-use crate::hollow_engines::{Hollow, HollowSet, Options, PORT};
+use crate::hollow_engines::{HollowSet, Options, PORT};
 
 /// Serves `count` hollow engines from `first` (tests take address blocks of their own, as
 /// nextest runs them side by side).
@@ -274,6 +272,15 @@ async fn two_hundred_hollow_engines_hold_a_burst() {
         assert!(engines.clone().all(|e| e != "h7"), "{body}");
     }
     set.engines[7].free();
+    // The hung engine's create went through when it was freed, after clementine gave up on it
+    // (as a wedged dockerd's would): that container is an orphan for the reconcile pass, so the
+    // engines hold 400 or 401, and the views must show exactly what they hold.
+    let held = || -> usize {
+        set.engines
+            .iter()
+            .map(|e| e.objects.state().containers.len())
+            .sum()
+    };
     let listed = common::eventually(20, || async {
         let (_, list) = app.get("/apiv1/containers", Some(&app.admin_token)).await;
         let engines = list["data"]["engines"]
@@ -281,25 +288,14 @@ async fn two_hundred_hollow_engines_hold_a_burst() {
             .cloned()
             .unwrap_or_default();
         let from_events = engines.iter().filter(|e| e["source"] == "events").count();
-        let containers = list["data"]["containers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let elsewhere = containers
-            .iter()
-            .filter(|c| c["engine"]["id"] != "h7")
-            .count();
-        from_events == 200 && elsewhere == 400
+        let shown = list["data"]["containers"].as_array().map_or(0, Vec::len);
+        from_events == 200 && shown == held()
     })
     .await;
-    assert!(listed, "every view lists, and shows all 400 containers");
-    // The hung engine's create went through when it was freed, after clementine gave up on it
-    // (as a wedged dockerd's would): that container is an orphan for the reconcile pass.
-    let held = |e: &Arc<Hollow>| e.objects.state().containers.len();
-    let elsewhere: usize = (set.engines.iter().enumerate())
-        .filter(|(i, _)| *i != 7)
-        .map(|(_, e)| held(e))
-        .sum();
-    assert_eq!(elsewhere, 400, "the engines hold exactly what was run");
-    assert!(held(&set.engines[7]) <= 1);
+    assert!(listed, "every view lists, and shows what the engines hold");
+    assert!(
+        (400..=401).contains(&held()),
+        "the engines hold what was run: {}",
+        held()
+    );
 }

@@ -247,3 +247,89 @@ async fn the_compact_list_names_each_engine_once() {
     assert!(assert_error(&refused, 400, "invalid_request").contains("engines"));
     app.cleanup_containers().await;
 }
+
+/// Runs `image` with `pull: never` (only engines holding it may take it): the engine it went
+/// to, or nothing when no engine is known to hold it.
+async fn placed_on(app: &TestApp, image: &str) -> String {
+    let config = sleeper(json!({"name": image, "pull": "never"}));
+    let (status, body) = app.run(&app.admin_token, config).await;
+    assert!(status == 200 || status == 409, "{body}");
+    body["data"]["engine"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn untag(engine: u8, reference: &str) {
+    let d = docker(engine);
+    let options = None::<bollard::query_parameters::RemoveImageOptions>;
+    d.docker()
+        .remove_image(reference, options, None)
+        .await
+        .unwrap();
+}
+
+/// The images each engine holds come from its event stream: an image tagged on one engine
+/// behind clementine's back draws `pull: never` runs there, and once it is removed there and
+/// tagged on another, the runs follow it within a second or two, with no listing asked for.
+#[tokio::test]
+async fn the_images_an_engine_holds_follow_its_events() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    app.add_engine("e2", 2, &[]).await;
+    assert!(from_events(&app, "e1").await && from_events(&app, "e2").await);
+    let repo = app.unique("inv-image").to_lowercase();
+    let image = format!("{repo}:latest");
+    crate::common::tag_busybox(&[2], &repo).await;
+    assert!(
+        eventually(10, || async { placed_on(&app, &image).await == "e2" }).await,
+        "never placed where the image is"
+    );
+    untag(2, &image).await;
+    crate::common::tag_busybox(&[1], &repo).await;
+    assert!(
+        eventually(10, || async { placed_on(&app, &image).await == "e1" }).await,
+        "the runs did not follow the image to e1"
+    );
+    untag(1, &image).await;
+    app.cleanup_containers().await;
+}
+
+/// Volumes are in the views too: a volume made behind clementine's back with a user's labels
+/// shows up in their `GET /volumes` and goes when it is removed. (A network made behind its
+/// back under a user's engine-side name is still not theirs: `isolation` checks that.)
+#[tokio::test]
+async fn volumes_made_behind_our_back_show_up_and_go() {
+    let app = TestApp::spawn().await;
+    app.add_engine("e1", 1, &[]).await;
+    let (bob, bob_token) = app.user("bob").await;
+    app.grant(&bob, &["e1"]).await;
+    assert!(from_events(&app, "e1").await);
+    let engine_name = app.cluster.engine_name(&bob, "planted");
+    let labels = clementine::engine::labels::ObjectLabels {
+        cluster: app.cluster.deployment().to_string(),
+        owner: bob.clone(),
+        name: "planted".into(),
+    };
+    let d = docker(1);
+    d.ensure_volume(&engine_name, labels.to_map())
+        .await
+        .unwrap();
+    let shows = |present: bool| {
+        let token = bob_token.clone();
+        let app = &app;
+        async move {
+            let (_, list) = app.get("/apiv1/volumes", Some(&token)).await;
+            let names: Vec<&str> = (list["data"]["volumes"].as_array().unwrap().iter())
+                .filter_map(|v| v["name"].as_str())
+                .collect();
+            names.contains(&"planted") == present
+        }
+    };
+    assert!(
+        eventually(10, || shows(true)).await,
+        "the volume never showed up"
+    );
+    d.remove_volume(&engine_name).await.unwrap();
+    assert!(eventually(10, || shows(false)).await, "the volume stayed");
+}

@@ -5,7 +5,6 @@ use super::*;
 
 pub(super) mod images;
 pub(super) mod images_on_engines;
-pub(super) mod known;
 pub(super) mod lifecycle;
 pub(super) mod listing;
 pub(super) mod locate;

@@ -158,7 +158,8 @@ impl Cluster {
                     }
                     Err(e) => return Err(ClusterError::engine(id, e)),
                 }
-                self.known.network_is(&engine, &network.engine_name, false);
+                self.views
+                    .network_is(&engine.id, &network.engine_name, None);
             }
             Ok(())
         };

@@ -13,6 +13,7 @@ use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{Engine, EngineStatus, HealthState, ImageConfig, PlacementType};
 use crate::engine::labels::ContainerLabels;
+use crate::engine::views::image_refs;
 use crate::scheduler::{
     ClusterSnapshot, EngineSnapshot, PlacementRequest, PortKey, Strategy, Unavailable, place,
 };
@@ -287,26 +288,19 @@ impl Cluster {
 
 impl Cluster {
     /// Records on each candidate's snapshot whether it holds the image already: those come
-    /// first (no pull). Engines whose image list this process saw lately are not asked again
-    /// (see `known`); an engine that does not answer holds nothing as far as placement knows.
+    /// first (no pull). The views say what each engine holds (kept by its image events); an
+    /// engine whose view has not listed yet is asked, and one that does not answer holds
+    /// nothing as far as placement knows.
     async fn note_images(&self, candidates: &mut Candidates, image: &str) {
-        let stale: Vec<&Engine> = (candidates.engines.iter())
-            .filter(|e| self.known.holds_image(e, image).is_none())
-            .collect();
-        let listings = join_all(stale.iter().map(|engine| async move {
-            let listed = self.engines.client(engine).list_images().await;
-            (*engine, listed)
+        let held = join_all(candidates.engines.iter().map(|engine| async move {
+            match self.views.holds_image(engine, image) {
+                Some(holds) => holds,
+                None => (self.engines.client(engine).list_images().await)
+                    .is_ok_and(|listed| image_refs(listed).contains(image)),
+            }
         }))
         .await;
-        for (engine, listed) in listings {
-            let Ok(listed) = listed else { continue };
-            let refs = listed
-                .into_iter()
-                .flat_map(|i| i.repo_tags.into_iter().chain(i.repo_digests));
-            self.known.listed_images(engine, refs.collect());
-        }
-        for (i, engine) in candidates.engines.iter().enumerate() {
-            let holds = self.known.holds_image(engine, image) == Some(true);
+        for (i, holds) in held.into_iter().enumerate() {
             candidates.snapshot.update(i, |s, _| s.holds_image = holds);
         }
     }

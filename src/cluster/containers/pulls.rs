@@ -57,7 +57,7 @@ impl Cluster {
         }
         let outcome = phase("pull", self.audited_pull(principal, engine, image)).await;
         if outcome.is_ok() {
-            self.known.image_is(engine, image, true);
+            self.views.image_is(&engine.id, image, true);
         }
         *last = Some((Instant::now(), outcome.clone()));
         outcome

@@ -59,7 +59,7 @@ impl Cluster {
                 Err(failure) => failure,
             };
             if failure.is_missing_image() {
-                self.known.image_is(engine, &labels.image, false);
+                self.views.image_is(&engine.id, &labels.image, false);
                 if policy == PullPolicy::Missing && !pulled {
                     pulled = true;
                     self.pull_onto(principal, engine, &labels.image).await?;
@@ -69,7 +69,8 @@ impl Cluster {
                 && failure.is_missing_network()
             {
                 remade = true;
-                self.known.network_is(engine, &network.engine_name, false);
+                self.views
+                    .network_is(&engine.id, &network.engine_name, None);
                 self.objects_on(engine, &labels.owner, side).await?;
                 continue;
             }

@@ -103,8 +103,11 @@ impl Cluster {
             owner: owner.to_string(),
             name: given.to_string(),
         };
+        // A network the engine's view holds with this owner's labels is there already; any
+        // other (missing, or made behind clementine's back) goes through the check below.
         if let Some(network) = side.network.as_ref()
-            && !self.known.has_network(engine, &network.engine_name)
+            && !(self.views.network_labels(engine, &network.engine_name))
+                .is_some_and(|held| ObjectLabels::from_map(&held) == Some(labels(&network.given)))
         {
             let wanted = labels(&network.given);
             let lock = format!("network:{}:{}", engine.id, network.engine_name);
@@ -116,30 +119,61 @@ impl Cluster {
                 tracing::warn!(error = %e, "network lock not released; it expires by itself");
             }
             check_owned(engine, "network", &network.given, &wanted, found)?;
-            self.known.network_is(engine, &network.engine_name, true);
+            let made = Some(wanted.to_map());
+            self.views
+                .network_is(&engine.id, &network.engine_name, made);
         }
         for volume in &side.volumes {
             let wanted = labels(&volume.given);
-            let found = match client.inspect_volume(&volume.engine_name).await {
-                Ok(v) => Ok(v.labels),
-                Err(EngineError::NotFound(_)) => {
-                    // Made now: within the owner's quota, the slot given back if it fails.
-                    self.take_volume(owner).await?;
-                    let made = client
-                        .ensure_volume(&volume.engine_name, wanted.to_map())
-                        .await;
-                    if made.is_err()
-                        && let Err(e) = self.store.give_volume(owner).await
-                    {
-                        tracing::warn!(error = %e, "volume quota not given back; reconcile will");
-                    }
-                    made
-                }
-                Err(e) => Err(e),
-            };
+            let found = self.volume_labels(engine, owner, volume, &wanted).await?;
             check_owned(engine, "volume", &volume.given, &wanted, found)?;
         }
         Ok(())
+    }
+
+    /// The labels of the run's volume on the engine: the engine's view answers when it holds
+    /// it, else the engine is asked; a missing one is made now, within the owner's quota (the
+    /// slot given back if that fails).
+    async fn volume_labels(
+        &self,
+        engine: &Engine,
+        owner: &str,
+        volume: &TenantObject,
+        wanted: &ObjectLabels,
+    ) -> ClusterResult<Result<HashMap<String, String>, EngineError>> {
+        let client = self.engines.client(engine);
+        let looked_up = match self.views.volume(engine, &volume.engine_name) {
+            Some(v) => Ok(v),
+            None => client.inspect_volume(&volume.engine_name).await,
+        };
+        match looked_up {
+            Ok(v) => Ok(Ok(v.labels)),
+            Err(EngineError::NotFound(_)) => {
+                self.take_volume(owner).await?;
+                let made = client
+                    .ensure_volume(&volume.engine_name, wanted.to_map())
+                    .await;
+                match &made {
+                    Ok(labels) => {
+                        let named = bollard::models::Volume {
+                            name: volume.engine_name.clone(),
+                            driver: "local".into(),
+                            labels: labels.clone(),
+                            ..Default::default()
+                        };
+                        self.views
+                            .volume_is(&engine.id, &volume.engine_name, Some(named));
+                    }
+                    Err(_) => {
+                        if let Err(e) = self.store.give_volume(owner).await {
+                            tracing::warn!(error = %e, "volume quota not given back; reconcile will");
+                        }
+                    }
+                }
+                Ok(made)
+            }
+            Err(e) => Ok(Err(e)),
+        }
     }
 
     /// Takes a Redis lock, waiting for another holder (this process or another) to finish.

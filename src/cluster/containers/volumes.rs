@@ -46,13 +46,15 @@ impl Cluster {
         engines: &[Engine],
         filters: Vec<String>,
     ) -> VolumeList {
+        // From each engine's view (kept by its volume events); an engine not listed yet is asked.
         let answers = join_all(engines.iter().map(|engine| {
             let filters = filters.clone();
             async move {
-                (
-                    engine,
-                    self.engines.client(engine).list_volumes(filters).await,
-                )
+                let answer = match self.views.volumes(engine, &filters) {
+                    Some(volumes) => Ok(volumes),
+                    None => self.engines.client(engine).list_volumes(filters).await,
+                };
+                (engine, answer)
             }
         }))
         .await;
@@ -127,7 +129,11 @@ impl Cluster {
                 Err(e) => Err(e),
             };
             match made {
-                Ok(v) => Ok(self.volume_view(&engine, v)),
+                Ok(v) => {
+                    self.views
+                        .volume_is(&engine.id, &engine_name, Some(v.clone()));
+                    Ok(self.volume_view(&engine, v))
+                }
                 Err(e) => {
                     if let Err(e) = self.store.give_volume(&owner.username).await {
                         tracing::warn!(error = %e, "volume quota not given back; reconcile will");
@@ -186,6 +192,7 @@ impl Cluster {
         let work = async {
             match client.remove_volume(&volume.engine_name).await {
                 Ok(()) => {
+                    self.views.volume_is(engine_id, &volume.engine_name, None);
                     if let Some(owner) = &volume.owner {
                         self.store.give_volume(owner).await?;
                     }

@@ -1,12 +1,14 @@
-//! Each engine's containers as this process knows them: one full listing when it connects to the
-//! engine, then kept current by that engine's Docker event stream (`GET /events`, containers
-//! only). List-all reads these views instead of asking every engine on every request;
-//! `?fresh=true` still asks them.
+//! Each engine's objects as this process knows them: its containers, the images it holds, its
+//! named volumes and its networks, from one full listing when it connects to the engine, then
+//! kept current by that engine's Docker event stream (`GET /events`, those four types; see
+//! `follow`). This is the one inventory every reader uses: list-all, locating a container,
+//! placement's image locality, the tenant networks known to exist and `GET /volumes` read it
+//! instead of asking every engine on every request; `?fresh=true` still asks them.
 //!
 //! - A stream that breaks (or that the transport ends after five minutes) is opened again and
 //!   the engine listed again in full: whatever happened in the gap is in the listing. Events from
 //!   one second before the listing are replayed, so nothing falls between the two; replays are
-//!   harmless, since an event only makes the view ask the engine about that one container.
+//!   harmless, since an event only makes the view ask the engine about that one object.
 //! - A hung daemon keeps its stream open and silent, so a view also counts as stale when the
 //!   health monitor finds its engine not answering. Answers carry a stale view, marked with when
 //!   it was last in sync, for [`STALE_GRACE`]; then they list the engine under `failed`.
@@ -16,15 +18,18 @@
 //! - What this process does itself (a run, a destroy, a stop) is written into the view at once,
 //!   so its own answers read their writes; other processes see it when the event arrives.
 
-use std::collections::HashMap;
+mod follow;
+
+pub use follow::image_refs;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bollard::query_parameters::EventsOptions;
-use futures::StreamExt;
+use bollard::models::Volume;
 use tokio_util::sync::CancellationToken;
 
-use super::{EngineClient, EnginePool, to_container};
+use super::EnginePool;
 use crate::domain::{Container, Engine, HealthState};
 use crate::shutdown::Shutdown;
 use crate::time::now_ms;
@@ -33,11 +38,6 @@ use crate::time::now_ms;
 pub const STALE_GRACE: Duration = Duration::from_secs(10);
 /// Longest wait between two attempts to reconnect a broken stream.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// Event actions that change what a listing shows of a container.
-const CHANGES: &[&str] = &[
-    "create", "start", "die", "pause", "unpause", "rename", "update", "destroy",
-];
 
 /// A container of this deployment that the engine removed (its `destroy` event), with the op
 /// whose claim it held.
@@ -73,6 +73,12 @@ struct View {
 #[derive(Default)]
 struct ViewState {
     containers: HashMap<String, Container>,
+    /// References (tags and digests) of the images the engine holds.
+    images: HashSet<String>,
+    /// Named volumes, by name, as the engine describes them.
+    volumes: HashMap<String, Volume>,
+    /// Networks' labels, by network name.
+    networks: HashMap<String, HashMap<String, String>>,
     /// Unix ms of the first complete listing; `None`: never listed yet.
     listed_at: Option<u64>,
     /// The stream is open and the view current.
@@ -164,7 +170,7 @@ impl ContainerViews {
             (self.pool.client(engine), engine.clone(), shutdown.clone());
         tokio::spawn(async move {
             tokio::select! {
-                _ = watch(&client, &engine, &view) => {}
+                _ = follow::watch(&client, &engine, &view) => {}
                 _ = view.stop.cancelled() => {}
                 _ = shutdown.begun() => {}
             }
@@ -232,6 +238,79 @@ impl ContainerViews {
             view.state().containers.remove(id);
         }
     }
+
+    /// The state of a view that has listed its engine (at the address stored now).
+    fn listed(&self, engine: &Engine) -> Option<Arc<View>> {
+        let view = self.view(&engine.id).filter(|v| v.addr == engine.addr)?;
+        let listed = view.state().listed_at.is_some();
+        listed.then_some(view)
+    }
+
+    /// Whether `engine` holds `image` (a reference with its tag, or a digest); `None` before
+    /// its first listing. A hint for placement: an image removed since makes the create fail
+    /// with "no such image", and the run pulls or moves on.
+    pub fn holds_image(&self, engine: &Engine, image: &str) -> Option<bool> {
+        Some(self.listed(engine)?.state().images.contains(image))
+    }
+
+    /// This process pulled `image` onto the engine, or a create found it missing: the view
+    /// says so before the engine's event does (or where no event comes).
+    pub fn image_is(&self, engine: &str, image: &str, present: bool) {
+        if let Some(view) = self.view(engine) {
+            let images = &mut view.state().images;
+            match present {
+                true => images.insert(image.to_string()),
+                false => images.remove(image),
+            };
+        }
+    }
+
+    /// The labels of the network `name` on `engine`, when its view holds it (whose it is
+    /// is the caller's to check: a network made behind clementine's back is there too).
+    pub fn network_labels(&self, engine: &Engine, name: &str) -> Option<HashMap<String, String>> {
+        self.listed(engine)?.state().networks.get(name).cloned()
+    }
+
+    /// This process made the network `name` with `labels` (`Some`), or found it missing.
+    pub fn network_is(&self, engine: &str, name: &str, labels: Option<HashMap<String, String>>) {
+        if let Some(view) = self.view(engine) {
+            let networks = &mut view.state().networks;
+            match labels {
+                Some(labels) => networks.insert(name.to_string(), labels),
+                None => networks.remove(name),
+            };
+        }
+    }
+
+    /// The engine's named volumes carrying every `key=value` label given; `None` before its
+    /// first listing (ask the engine).
+    pub fn volumes(&self, engine: &Engine, labels: &[String]) -> Option<Vec<Volume>> {
+        let view = self.listed(engine)?;
+        let state = view.state();
+        let carries = |v: &&Volume| {
+            labels.iter().all(|l| match l.split_once('=') {
+                Some((k, want)) => v.labels.get(k).is_some_and(|have| have == want),
+                None => v.labels.contains_key(l),
+            })
+        };
+        Some(state.volumes.values().filter(carries).cloned().collect())
+    }
+
+    /// The engine's volume `name`, when its view holds it.
+    pub fn volume(&self, engine: &Engine, name: &str) -> Option<Volume> {
+        self.listed(engine)?.state().volumes.get(name).cloned()
+    }
+
+    /// This process made (`Some`) or removed (`None`) the volume `name` on the engine.
+    pub fn volume_is(&self, engine: &str, name: &str, volume: Option<Volume>) {
+        if let Some(view) = self.view(engine) {
+            let volumes = &mut view.state().volumes;
+            match volume {
+                Some(v) => volumes.insert(name.to_string(), v),
+                None => volumes.remove(name),
+            };
+        }
+    }
 }
 
 fn last_seen_ms(engine: &Engine) -> Option<u64> {
@@ -244,98 +323,4 @@ impl View {
     fn state(&self) -> std::sync::MutexGuard<'_, ViewState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Tells of a removed container of this deployment that held a claim.
-fn note_vanished(engine: &Engine, view: &View, actor: &bollard::models::EventActor) {
-    let Some(labels) = actor.attributes.as_ref() else {
-        return;
-    };
-    let ours = labels.get(super::labels::CLUSTER) == Some(&view.deployment);
-    if let (true, Some(op)) = (
-        ours,
-        labels.get(super::labels::OP).filter(|op| !op.is_empty()),
-    ) {
-        let _ = view.vanished.send(Vanished {
-            engine: engine.id.clone(),
-            container: actor.id.clone().unwrap_or_default(),
-            owner: labels.get(super::labels::OWNER).cloned(),
-            op: op.clone(),
-        });
-    }
-}
-
-/// Lists, then follows the event stream; again after every break, with a growing pause.
-async fn watch(client: &EngineClient, engine: &Engine, view: &View) {
-    let mut backoff = Duration::from_millis(200);
-    loop {
-        match follow_once(client, engine, view).await {
-            Ok(()) => backoff = Duration::from_millis(200),
-            Err(e) => tracing::debug!(engine = %engine.id, error = %e, "container events lost"),
-        }
-        {
-            let mut state = view.state();
-            if state.connected {
-                state.lost_at = Some(now_ms());
-            }
-            state.connected = false;
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-}
-
-/// One connection: events from just before a full listing, applied until the stream ends.
-async fn follow_once(
-    client: &EngineClient,
-    engine: &Engine,
-    view: &View,
-) -> Result<(), super::EngineError> {
-    let since = (now_ms() / 1000).saturating_sub(1).to_string();
-    let filters = HashMap::from([("type".to_string(), vec!["container".to_string()])]);
-    let options = EventsOptions {
-        since: Some(since),
-        filters: Some(filters),
-        ..Default::default()
-    };
-    let mut events = client.docker().events(Some(options));
-    let listed = client.list_containers(None).await?;
-    {
-        let mut state = view.state();
-        state.containers = (listed.into_iter())
-            .map(|s| to_container(s, engine, &view.deployment))
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        state.listed_at = Some(now_ms());
-        state.heard_at = state.listed_at;
-        state.connected = true;
-        state.lost_at = None;
-    }
-    while let Some(event) = events.next().await {
-        let event = event.map_err(super::EngineError::from_bollard)?;
-        view.state().heard_at = Some(now_ms());
-        let action = event.action.unwrap_or_default();
-        let Some(actor) = event.actor else {
-            continue;
-        };
-        if action == "destroy" {
-            note_vanished(engine, view, &actor);
-        }
-        let Some(id) = actor.id else {
-            continue;
-        };
-        if !CHANGES.contains(&action.as_str()) {
-            continue;
-        }
-        let now = client.container_by_id(&id).await?;
-        let mut state = view.state();
-        match now {
-            Some(summary) => {
-                let container = to_container(summary, engine, &view.deployment);
-                state.containers.insert(id, container)
-            }
-            None => state.containers.remove(&id),
-        };
-    }
-    Ok(())
 }
