@@ -11,7 +11,7 @@ use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
 use super::users::Deleted;
-use super::written::{ENGINE_BYTES, WrittenResult, engines_out, written};
+use super::written::{EnginesWritten, WrittenResult};
 use crate::cluster::Cluster;
 use crate::domain::{Container, Engine, EnginePatch, NewEngine};
 
@@ -21,7 +21,10 @@ enum Tag {
     Engines,
 }
 
-pub struct EnginesApi;
+#[derive(Default)]
+pub struct EnginesApi {
+    written: EnginesWritten,
+}
 
 #[OpenApi(tag = "Tag::Engines")]
 impl EnginesApi {
@@ -40,8 +43,7 @@ impl EnginesApi {
     /// The engines the caller may use (admins: all).
     #[oai(path = "/engines", method = "get", operation_id = "listEngines")]
     async fn list(&self, cluster: Data<&Arc<Cluster>>, auth: Auth) -> WrittenResult<Vec<Engine>> {
-        let engines = cluster.list_engines(&auth.0).await?;
-        written(engines_out(&engines), engines.len() * ENGINE_BYTES)
+        self.written.write(cluster.engines_shown(&auth.0).await?)
     }
 
     /// One engine, with its health.

@@ -63,7 +63,7 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
         (
             session::SessionApi,
             users::UsersApi,
-            engines::EnginesApi,
+            engines::EnginesApi::default(),
             containers::ContainersApi,
             images::ImagesApi,
             events::EventsApi,

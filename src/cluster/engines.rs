@@ -1,5 +1,7 @@
 //! Engines: add (after a TLS ping), list, get, patch, delete, and one engine's containers.
 
+use std::sync::Arc;
+
 use super::audited::{Settle, plain};
 use super::{Cluster, ClusterError, ClusterResult, Conflict, admin_only};
 use crate::auth::Principal;
@@ -122,6 +124,18 @@ impl Cluster {
         };
         engines.iter_mut().for_each(|e| self.passive_health(e));
         Ok(engines)
+    }
+
+    /// The engines the caller may see, shared: for an admin, while no engine is suspect in this
+    /// process, the store's own copy itself (the same one until the records change or 500 ms
+    /// pass), which lets the answer written from it be kept as long.
+    pub async fn engines_shown(&self, principal: &Principal) -> ClusterResult<Arc<Vec<Engine>>> {
+        let all = self.store.cached_engines().await?;
+        let suspects = self.engines.suspects();
+        if principal.is_admin() && !all.iter().any(|e| suspects.contains(&e.id)) {
+            return Ok(all);
+        }
+        Ok(Arc::new(self.list_engines(principal).await?))
     }
 
     /// A healthy engine whose last quick call in this process timed out is suspect at once.

@@ -259,6 +259,13 @@ async fn two_hundred_hollow_engines_hold_a_burst() {
     assert_ne!(status, 200, "a run pinned to a hung engine fails: {body}");
     let (_, engine) = app.get("/apiv1/engine/h7", Some(&app.admin_token)).await;
     assert_eq!(engine["data"]["health"]["state"], "suspect", "{engine}");
+    let (_, listed) = app.get("/apiv1/engines", Some(&app.admin_token)).await;
+    let h7 = (listed["data"].as_array().unwrap().iter()).find(|e| e["id"] == "h7");
+    assert_eq!(
+        h7.unwrap()["health"]["state"],
+        "suspect",
+        "and so in the list"
+    );
     for (status, body) in join_all((0..4).map(|_| run(50, json!({})))).await {
         assert_eq!(
             status, 200,
