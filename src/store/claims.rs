@@ -200,6 +200,7 @@ impl Store {
         let claimed =
             (self.run_claim(claim, capacity_cpus_milli, capacity_memory, now_ms, false)).await?;
         if claimed.is_ok() {
+            self.reservation_cache.claimed(claim);
             // The last write before the engine work: once a replica has it (and the intent
             // before it), a failover cannot lose what a container that is about to exist needs.
             self.link.wait_for_replica().await;

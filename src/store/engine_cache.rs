@@ -36,6 +36,13 @@ pub(crate) struct EngineCache {
     generation: AtomicU64,
 }
 
+impl Held {
+    /// Young enough to be used without checking the version.
+    pub fn is_fresh(&self) -> bool {
+        self.checked.elapsed() < FRESH_FOR
+    }
+}
+
 impl EngineCache {
     /// Every engine: the copy when it is fresh or its version still holds, else from Redis.
     pub async fn all(&self, store: &Store) -> StoreResult<Arc<Vec<Engine>>> {

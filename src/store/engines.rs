@@ -77,26 +77,37 @@ impl Store {
         self.engine_cache.all(self).await
     }
 
-    /// The engines `keep` keeps and their reservations, as placement reads them. While this
-    /// process's copy of the engine records still matches Redis's engine version, one round
-    /// trip reads the reservations and checks the version together.
+    /// The engines `keep` keeps and their reservations, as placement reads them. Unless
+    /// `fresh`, both copies of this process serve while they are young (no round trip; see
+    /// `reservation_cache`). Else, while this process's copy of the engine records still
+    /// matches Redis's engine version, one round trip reads the reservations and checks the
+    /// version together.
     pub async fn engines_and_reservations(
         &self,
         keep: impl Fn(&Engine) -> bool,
+        fresh: bool,
     ) -> StoreResult<(Vec<Engine>, Vec<Reservations>)> {
         let pick =
             |all: &[Engine]| -> Vec<Engine> { all.iter().filter(|e| keep(e)).cloned().collect() };
         if let Some(held) = self.engine_cache.held() {
             let engines = pick(&held.engines);
             let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
+            if let (false, true, Some(copy)) =
+                (fresh, held.is_fresh(), self.reservation_cache.get(&ids))
+            {
+                return Ok((engines, copy));
+            }
             let (version, reservations) = self.reservations_at_version(&ids).await?;
+            self.reservation_cache.put(&ids, &reservations);
             if self.engine_cache.confirm(&held, version) {
                 return Ok((engines, reservations));
             }
         }
         let engines = pick(&self.engine_cache.all(self).await?);
         let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
-        Ok((engines, self.reservations(&ids).await?))
+        let reservations = self.reservations(&ids).await?;
+        self.reservation_cache.put(&ids, &reservations);
+        Ok((engines, reservations))
     }
 
     /// The engines' version now: bumped by every change of a record or a health state.

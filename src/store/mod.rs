@@ -18,6 +18,7 @@ mod locks;
 pub mod migrations;
 mod quotas;
 mod registries;
+mod reservation_cache;
 mod teams;
 mod tlog;
 mod tokens;
@@ -92,6 +93,8 @@ pub struct Store {
     keys: Arc<Keys>,
     /// The engine records, read from Redis at most every half second.
     engine_cache: Arc<engine_cache::EngineCache>,
+    /// The reservations as last read, for a run's first placement.
+    reservation_cache: Arc<reservation_cache::ReservationCache>,
 }
 
 impl Store {
@@ -104,6 +107,7 @@ impl Store {
             link: link::Link::connect(settings).await?,
             keys: Arc::new(Keys::new(settings.key_prefix.clone())),
             engine_cache: Arc::default(),
+            reservation_cache: Arc::default(),
         };
         (store.check_access().await).map_err(|e| link::explain(e, link::Peer::Redis))?;
         Ok(store)

@@ -191,7 +191,7 @@ impl Cluster {
             }
         };
         let image = image_with_tag(&config.name);
-        let candidates = self.candidates(owner).await?;
+        let candidates = self.candidates(owner, true).await?;
         let req = self.placement_request(
             &config,
             &image,

@@ -82,18 +82,20 @@ pub(in crate::cluster) fn cpus_milli(cpus: f64) -> u64 {
 }
 
 impl Cluster {
-    /// Reads the candidate engines and their reservations: one round trip to Redis while this
-    /// process's copy of the engine records holds (and one more for a user's grants).
+    /// Reads the candidate engines and their reservations: from this process's young copies
+    /// of both unless `fresh` (after a lost claim), else one round trip to Redis while its copy
+    /// of the engine records holds (and one more for a user's grants).
     pub(in crate::cluster) async fn candidates(
         &self,
         principal: &Principal,
+        fresh: bool,
     ) -> ClusterResult<Candidates> {
         let granted = match principal.is_admin() {
             true => None,
             false => Some(self.granted_ids(principal).await?),
         };
         let keep = |e: &Engine| granted.as_ref().is_none_or(|ids| ids.contains(&e.id));
-        let (mut engines, reservations) = self.store.engines_and_reservations(keep).await?;
+        let (mut engines, reservations) = self.store.engines_and_reservations(keep, fresh).await?;
         engines.iter_mut().for_each(|e| self.passive_health(e));
         let mut snapshot = ClusterSnapshot::default();
         // Labels first, so that they get the small symbols the scheduler keeps bit sets for.
@@ -152,7 +154,8 @@ impl Cluster {
         for _ in 0..MAX_ATTEMPTS {
             let candidates = match snapshot.take() {
                 Some(read) => read,
-                None => phase("snapshot", self.candidates(attempt.principal)).await?,
+                // A lost claim: the room as Redis holds it now, not as this process last saw it.
+                None => phase("snapshot", self.candidates(attempt.principal, true)).await?,
             };
             let (engine, req) = self.choose(attempt, candidates).await?;
             claim.engine = engine.id.clone();

@@ -156,7 +156,7 @@ impl Cluster {
         }
         let op = draft.op.clone();
         // The placement snapshot is read beside the intent, in its round trip.
-        let snapshot = Box::pin(phase("snapshot", self.candidates(placement)));
+        let snapshot = Box::pin(phase("snapshot", self.candidates(placement, false)));
         // Boxed: placing and starting is a deep future, and callers (replay, scale) nest it.
         let work = |snapshot| {
             Box::pin(self.place_and_start(placement, config, ports, options, &op, snapshot))

@@ -83,12 +83,12 @@ async fn follow_once(
         ..Default::default()
     };
     let mut events = client.docker().events(Some(options));
-    let (listed, images, volumes, networks) = tokio::try_join!(
-        client.list_containers(None),
-        client.list_images(),
-        client.list_volumes(Vec::new()),
-        client.list_networks(Vec::new()),
-    )?;
+    // One after another, on one connection: asked at once, each engine's four listings held
+    // four connections open (at 1,000 engines, 120 KB more resident memory per engine).
+    let listed = client.list_containers(None).await?;
+    let images = client.list_images().await?;
+    let volumes = client.list_volumes(Vec::new()).await?;
+    let networks = client.list_networks(Vec::new()).await?;
     {
         let mut state = view.state();
         state.containers = (listed.into_iter())

@@ -1,0 +1,103 @@
+//! The engines' reservations as this process last read them, for a run's first placement: at
+//! 1,000 engines, reading every engine's reservations (four commands each) on every run held a
+//! 64-client burst to about 100 runs/s, Redis doing little else.
+//!
+//! A copy is used for [`FRESH_FOR`], and this process's own claims are added to it at once. It
+//! is only a guess at the room: the claim script is the one judge of it, atomically, so a copy
+//! behind another process's claims costs a lost claim, after which placement reads the
+//! reservations from Redis again (`fresh`), never an engine over its capacity. Releases are not
+//! taken off the copy: it errs full, for at most [`FRESH_FOR`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Claim, Reservations};
+
+/// How long a copy of the reservations is used for a first placement.
+pub(crate) const FRESH_FOR: Duration = Duration::from_millis(250);
+
+#[derive(Default)]
+pub(crate) struct ReservationCache {
+    copy: Mutex<Option<(Instant, HashMap<String, Reservations>)>>,
+}
+
+impl ReservationCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(Instant, HashMap<String, Reservations>)>> {
+        self.copy.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// These engines' reservations, when the copy is fresh and holds every one of them.
+    pub fn get(&self, engines: &[String]) -> Option<Vec<Reservations>> {
+        let copy = self.lock();
+        let (_, rows) = copy.as_ref().filter(|(at, _)| at.elapsed() < FRESH_FOR)?;
+        engines.iter().map(|id| rows.get(id).cloned()).collect()
+    }
+
+    /// Reservations just read from Redis: a fresh copy of their own, or added to one.
+    pub fn put(&self, engines: &[String], read: &[Reservations]) {
+        let mut copy = self.lock();
+        let fresh = copy
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < FRESH_FOR);
+        if !fresh {
+            *copy = Some((Instant::now(), HashMap::new()));
+        }
+        if let Some((_, rows)) = copy.as_mut() {
+            rows.extend(engines.iter().cloned().zip(read.iter().cloned()));
+        }
+    }
+
+    /// This process took `claim`: the copy shows it.
+    pub fn claimed(&self, claim: &Claim) {
+        let mut copy = self.lock();
+        let Some(r) = copy
+            .as_mut()
+            .and_then(|(_, rows)| rows.get_mut(&claim.engine))
+        else {
+            return;
+        };
+        r.cpus_milli += claim.cpus_milli;
+        r.memory += claim.memory;
+        r.claims += 1;
+        r.ports.extend(claim.ports.iter().cloned());
+        if claim.unique {
+            r.images.push(claim.image.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_serves_what_it_holds_and_shows_own_claims() {
+        let cache = ReservationCache::default();
+        let ids = vec!["e1".to_string(), "e2".to_string()];
+        assert!(cache.get(&ids).is_none());
+        cache.put(&ids, &[Reservations::default(), Reservations::default()]);
+        assert!(
+            cache.get(&["e3".to_string()]).is_none(),
+            "an engine it never read"
+        );
+        cache.claimed(&Claim {
+            op: "op".into(),
+            engine: "e2".into(),
+            owner: "ann".into(),
+            image: "busybox:latest".into(),
+            cpus_milli: 250,
+            memory: 64,
+            ports: vec!["80/tcp".into()],
+            unique: true,
+        });
+        let got = cache.get(&ids).unwrap();
+        assert_eq!(got[0], Reservations::default());
+        assert_eq!(
+            (got[1].cpus_milli, got[1].memory, got[1].claims),
+            (250, 64, 1)
+        );
+        assert_eq!(got[1].ports, ["80/tcp"]);
+        assert_eq!(got[1].images, ["busybox:latest"]);
+    }
+}
