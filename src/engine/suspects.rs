@@ -25,4 +25,9 @@ impl Suspects {
     pub fn contains(&self, id: &str) -> bool {
         self.set().contains(id)
     }
+
+    /// Whether no engine is marked (the usual case: a placement then marks none).
+    pub fn is_empty(&self) -> bool {
+        self.set().is_empty()
+    }
 }

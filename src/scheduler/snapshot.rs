@@ -305,6 +305,14 @@ impl ClusterSnapshot {
         self.hot[i] = Hot::of(&self.engines[i]);
     }
 
+    /// Engine `i` holds the request's image, or not: [`Self::update`] for that one field,
+    /// without deriving the rest again (placement sets it on every engine, every run).
+    pub fn set_holds_image(&mut self, i: usize, holds: bool) {
+        self.engines[i].holds_image = holds;
+        self.hot[i].holds_image = holds;
+        set_bit(&mut self.columns.holders, i, holds);
+    }
+
     pub fn engines(&self) -> &[EngineSnapshot] {
         &self.engines
     }

@@ -256,3 +256,21 @@ fn volumes_pull_the_container_to_their_engine() {
         "{refusals:?}"
     );
 }
+
+#[test]
+fn setting_holds_image_derives_what_update_derives() {
+    // 130 engines: the holders' bit set spans three words.
+    let mut b = Builder::new();
+    for i in 0..130 {
+        b = b.engine(&format!("e{i}"), 4.0, 4096, &["ssd"]);
+    }
+    let (mut set, mut updated) = (b.cluster.clone(), b.cluster);
+    for i in [0, 63, 64, 129, 7] {
+        let holds = i % 2 == 1;
+        set.set_holds_image(i, holds);
+        updated.update(i, |e, _| e.holds_image = holds);
+    }
+    assert_eq!(set.engines(), updated.engines());
+    assert_eq!(set.columns(), updated.columns());
+    assert_eq!(set.hot(), updated.hot());
+}

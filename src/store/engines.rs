@@ -86,27 +86,29 @@ impl Store {
         &self,
         keep: impl Fn(&Engine) -> bool,
         fresh: bool,
-    ) -> StoreResult<(Vec<Engine>, Vec<Reservations>)> {
-        let pick =
-            |all: &[Engine]| -> Vec<Engine> { all.iter().filter(|e| keep(e)).cloned().collect() };
+    ) -> StoreResult<(Arc<Vec<Engine>>, Vec<Arc<Reservations>>)> {
+        // An admin keeps every engine: the shared copy itself, not 1,000 records copied.
+        let pick = |all: Arc<Vec<Engine>>| match all.iter().all(&keep) {
+            true => all,
+            false => Arc::new(all.iter().filter(|e| keep(e)).cloned().collect()),
+        };
         if let Some(held) = self.engine_cache.held() {
-            let engines = pick(&held.engines);
-            let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
+            let engines = pick(held.engines.clone());
             if let (false, true, Some(copy)) =
-                (fresh, held.is_fresh(), self.reservation_cache.get(&ids))
+                (fresh, held.is_fresh(), self.reservation_cache.get(&engines))
             {
                 return Ok((engines, copy));
             }
-            let (version, reservations) = self.reservations_at_version(&ids).await?;
-            self.reservation_cache.put(&ids, &reservations);
+            let (version, reservations) = self.reservations_at_version(&ids_of(&engines)).await?;
+            let reservations = shared(reservations);
+            self.reservation_cache.put(&engines, &reservations);
             if self.engine_cache.confirm(&held, version) {
                 return Ok((engines, reservations));
             }
         }
-        let engines = pick(&self.engine_cache.all(self).await?);
-        let ids: Vec<String> = engines.iter().map(|e| e.id.clone()).collect();
-        let reservations = self.reservations(&ids).await?;
-        self.reservation_cache.put(&ids, &reservations);
+        let engines = pick(self.engine_cache.all(self).await?);
+        let reservations = shared(self.reservations(&ids_of(&engines)).await?);
+        self.reservation_cache.put(&engines, &reservations);
         Ok((engines, reservations))
     }
 
@@ -211,4 +213,12 @@ fn parse_engine(key: &str, json: &str, health: Option<&str>) -> StoreResult<Engi
         engine.health = serde_json::from_str(h).map_err(|e| corrupt(key, e))?;
     }
     Ok(engine.with_default_publish_ips())
+}
+
+fn ids_of(engines: &[Engine]) -> Vec<String> {
+    engines.iter().map(|e| e.id.clone()).collect()
+}
+
+fn shared(reservations: Vec<Reservations>) -> Vec<Arc<Reservations>> {
+    reservations.into_iter().map(Arc::new).collect()
 }

@@ -3,6 +3,7 @@
 //! again (the engine may still have room).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures::future::join_all;
 
@@ -26,7 +27,8 @@ pub(in crate::cluster) const MAX_ATTEMPTS: usize = 8;
 /// The engines a caller may schedule onto (admins: all; users: granted), each with its snapshot.
 /// Users are not shown engines they have no grant for, not even in refusal reasons.
 pub(in crate::cluster) struct Candidates {
-    pub engines: Vec<Engine>,
+    /// Shared with the store's copy unless a filter or a suspect engine made it a copy.
+    pub engines: Arc<Vec<Engine>>,
     pub snapshot: ClusterSnapshot,
 }
 
@@ -96,7 +98,11 @@ impl Cluster {
         };
         let keep = |e: &Engine| granted.as_ref().is_none_or(|ids| ids.contains(&e.id));
         let (mut engines, reservations) = self.store.engines_and_reservations(keep, fresh).await?;
-        engines.iter_mut().for_each(|e| self.passive_health(e));
+        if !self.engines.suspects().is_empty() {
+            Arc::make_mut(&mut engines)
+                .iter_mut()
+                .for_each(|e| self.passive_health(e));
+        }
         let mut snapshot = ClusterSnapshot::default();
         // Labels first, so that they get the small symbols the scheduler keeps bit sets for.
         for label in engines.iter().flat_map(|e| &e.labels) {
@@ -295,16 +301,24 @@ impl Cluster {
     /// engine whose view has not listed yet is asked, and one that does not answer holds
     /// nothing as far as placement knows.
     async fn note_images(&self, candidates: &mut Candidates, image: &str) {
-        let held = join_all(candidates.engines.iter().map(|engine| async move {
-            match self.views.holds_image(engine, image) {
-                Some(holds) => holds,
-                None => (self.engines.client(engine).list_images().await)
-                    .is_ok_and(|listed| image_refs(listed).contains(image)),
+        // The views answer at once; only the engines they cannot answer for are asked, so a
+        // run over 1,000 listed engines makes no future per engine.
+        let mut unlisted = Vec::new();
+        let held = self.views.hold_image(&candidates.engines, image);
+        for (i, holds) in held.into_iter().enumerate() {
+            match holds {
+                Some(holds) => candidates.snapshot.set_holds_image(i, holds),
+                None => unlisted.push(i),
             }
+        }
+        let engines = &candidates.engines;
+        let asked = join_all(unlisted.iter().map(|&i| async move {
+            (self.engines.client(&engines[i]).list_images().await)
+                .is_ok_and(|listed| image_refs(listed).contains(image))
         }))
         .await;
-        for (i, holds) in held.into_iter().enumerate() {
-            candidates.snapshot.update(i, |s, _| s.holds_image = holds);
+        for (i, holds) in unlisted.into_iter().zip(asked) {
+            candidates.snapshot.set_holds_image(i, holds);
         }
     }
 }

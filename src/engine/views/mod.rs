@@ -246,11 +246,19 @@ impl ContainerViews {
         listed.then_some(view)
     }
 
-    /// Whether `engine` holds `image` (a reference with its tag, or a digest); `None` before
-    /// its first listing. A hint for placement: an image removed since makes the create fail
-    /// with "no such image", and the run pulls or moves on.
-    pub fn holds_image(&self, engine: &Engine, image: &str) -> Option<bool> {
-        Some(self.listed(engine)?.state().images.contains(image))
+    /// For each engine, whether it holds `image` (a reference with its tag, or a digest);
+    /// `None` before its view's first listing. A hint for placement: an image removed since
+    /// makes the create fail with "no such image", and the run pulls or moves on. One read of
+    /// the views for all of them: a run over 1,000 engines asks every one.
+    pub fn hold_image(&self, engines: &[Engine], image: &str) -> Vec<Option<bool>> {
+        let views = self.views.read().unwrap_or_else(|p| p.into_inner());
+        (engines.iter())
+            .map(|engine| {
+                let view = views.get(&engine.id).filter(|v| v.addr == engine.addr)?;
+                let state = view.state();
+                state.listed_at.map(|_| state.images.contains(image))
+            })
+            .collect()
     }
 
     /// This process pulled `image` onto the engine, or a create found it missing: the view
