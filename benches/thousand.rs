@@ -11,7 +11,9 @@
 //! 3. list-all from the views, full and `engines=ref`, alternated (p50, p99, bytes);
 //! 4. `wrk -t2 -c32 -d10s` on `/healthz` then on `GET /apiv1/engines` with the admin's token;
 //! 5. idle CPU over 20 s (event streams and the monitor only);
-//! 6. `RUNS` (default 5,000) runs through the API from 64 parallel clients (runs/s, p50, p99);
+//! 6. `RUNS` (default 5,000) runs through the API from 64 parallel clients (runs/s, p50, p99),
+//!    then runs started at `RATE` a second (default 500) for 10 s, whatever the answers (p50,
+//!    p99, each from the moment the run was due);
 //! 7. one engine killed: how long until list-all shows it stale, then failed;
 //! 8. clementine restarted: how long until every engine's view is listed (first full sync).
 
@@ -129,15 +131,31 @@ fn plant(server: &Server, set: &hollow::HollowSet, n: usize) {
     }
 }
 
+/// One run through the API, as every figure here makes it.
+async fn run_one(server: &Server) {
+    let config =
+        json!({"name": "busybox:latest", "args": ["sleep", "3600"], "cpus": 0.01, "memory": 8});
+    let answer = (server.http)
+        .post(format!("{}/apiv1/container?strategy=spread", server.base))
+        .bearer_auth(&server.token)
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answer.status().is_success(),
+        "run: {}",
+        answer.text().await.unwrap()
+    );
+}
+
 /// `total` runs from 64 clients, each running one container at a time: runs/s and the
 /// latencies (ms).
 async fn runs(server: &Server, total: usize) -> (f64, Vec<f64>) {
     let left = Arc::new(AtomicUsize::new(total));
-    let config =
-        json!({"name": "busybox:latest", "args": ["sleep", "3600"], "cpus": 0.01, "memory": 8});
     let started = Instant::now();
     let clients = (0..64).map(|_| {
-        let (left, config) = (left.clone(), config.clone());
+        let left = left.clone();
         async move {
             let mut times = Vec::new();
             while left
@@ -145,18 +163,7 @@ async fn runs(server: &Server, total: usize) -> (f64, Vec<f64>) {
                 .is_ok()
             {
                 let began = Instant::now();
-                let answer = (server.http)
-                    .post(format!("{}/apiv1/container?strategy=spread", server.base))
-                    .bearer_auth(&server.token)
-                    .json(&config)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(
-                    answer.status().is_success(),
-                    "run: {}",
-                    answer.text().await.unwrap()
-                );
+                run_one(server).await;
                 times.push(ms(began.elapsed()));
             }
             times
@@ -164,6 +171,20 @@ async fn runs(server: &Server, total: usize) -> (f64, Vec<f64>) {
     });
     let times: Vec<f64> = join_all(clients).await.concat();
     (total as f64 / started.elapsed().as_secs_f64(), times)
+}
+
+/// `total` runs started at `rate` a second whatever the answers (an open loop): the
+/// latencies (ms), each from the moment its run was due, so that a late start counts too.
+async fn paced_runs(server: &Server, rate: usize, total: usize) -> Vec<f64> {
+    let started = tokio::time::Instant::now();
+    let every = Duration::from_secs_f64(1.0 / rate as f64);
+    let runs = (0..total as u32).map(|k| async move {
+        let due = started + every * k;
+        tokio::time::sleep_until(due).await;
+        run_one(server).await;
+        ms(due.elapsed())
+    });
+    join_all(runs).await
 }
 
 /// `wrk` on `path` (with the admin's token): requests/s.
@@ -294,7 +315,15 @@ async fn main() {
         quantile(&times, 0.5),
         quantile(&times, 0.99)
     );
-    let containers = containers + total;
+    let rate = env_or("RATE", 500);
+    let times = paced_runs(&server, rate, rate * 10).await;
+    println!(
+        "{} runs started at {rate} a second: p50 {:.1} ms, p99 {:.1} ms",
+        rate * 10,
+        quantile(&times, 0.5),
+        quantile(&times, 0.99)
+    );
+    let containers = containers + total + rate * 10;
     wait_synced(&server, count, containers).await;
     kill_figures(&server, &set).await;
     let (prefix, admin) = (server.prefix.clone(), server.admin.clone());

@@ -65,7 +65,10 @@ impl Server {
         env.insert("CLEMENTINE_LISTEN".into(), format!("127.0.0.1:{port}"));
         env.insert("CLEMENTINE_MONITOR_INTERVAL_MS".into(), "2000".into());
         change(&mut env);
-        let child = Command::new(env!("CARGO_BIN_EXE_clementine"))
+        // `CLEMENTINE_BIN` runs another build (an earlier commit's, for paired figures).
+        let bin = std::env::var("CLEMENTINE_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_clementine").to_string());
+        let child = Command::new(bin)
             .envs(&env)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -6,7 +6,9 @@
 //! is only a guess at the room: the claim script is the one judge of it, atomically, so a copy
 //! behind another process's claims costs a lost claim, after which placement reads the
 //! reservations from Redis again (`fresh`), never an engine over its capacity. Releases are not
-//! taken off the copy: it errs full, for at most [`FRESH_FOR`].
+//! taken off the copy: it errs full, for at most [`FRESH_FOR`]. When the copy is older, one
+//! placement reads the reservations again ([`ReservationCache::try_one_read`]) while the others
+//! go on with the older copy, up to [`WHILE_READING`] old.
 //!
 //! Each engine's row is shared (`Arc`), so a placement over 1,000 engines copies pointers,
 //! not 1,000 rows of images and ports.
@@ -23,9 +25,14 @@ type Rows = HashMap<String, Arc<Reservations>>;
 /// How long a copy of the reservations is used for a first placement.
 pub(crate) const FRESH_FOR: Duration = Duration::from_millis(250);
 
+/// How long a copy is used while another placement reads the reservations again.
+pub(crate) const WHILE_READING: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 pub(crate) struct ReservationCache {
     copy: Mutex<Option<(Instant, Rows)>>,
+    /// Held by the one placement that reads the reservations again for the others.
+    reading: tokio::sync::Mutex<()>,
 }
 
 impl ReservationCache {
@@ -33,10 +40,23 @@ impl ReservationCache {
         self.copy.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// These engines' reservations, when the copy is fresh and holds every one of them.
-    pub fn get(&self, engines: &[Engine]) -> Option<Vec<Arc<Reservations>>> {
+    /// The right to read the reservations again for the copy, unless another placement holds
+    /// it now.
+    pub fn try_one_read(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.reading.try_lock().ok()
+    }
+
+    /// Waits until no other placement is reading the reservations for the copy; held while
+    /// this one does (the others then find the copy young).
+    pub async fn one_read(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reading.lock().await
+    }
+
+    /// These engines' reservations, when the copy is younger than `age` and holds every one
+    /// of them.
+    pub fn get(&self, engines: &[Engine], age: Duration) -> Option<Vec<Arc<Reservations>>> {
         let copy = self.lock();
-        let (_, rows) = copy.as_ref().filter(|(at, _)| at.elapsed() < FRESH_FOR)?;
+        let (_, rows) = copy.as_ref().filter(|(at, _)| at.elapsed() < age)?;
         engines.iter().map(|e| rows.get(&e.id).cloned()).collect()
     }
 
@@ -99,11 +119,11 @@ mod tests {
     fn a_copy_serves_what_it_holds_and_shows_own_claims() {
         let cache = ReservationCache::default();
         let engines = [engine("e1"), engine("e2")];
-        assert!(cache.get(&engines).is_none());
+        assert!(cache.get(&engines, FRESH_FOR).is_none());
         let read = [Reservations::default(), Reservations::default()].map(Arc::new);
         cache.put(&engines, &read);
         assert!(
-            cache.get(&[engine("e3")]).is_none(),
+            cache.get(&[engine("e3")], FRESH_FOR).is_none(),
             "an engine it never read"
         );
         cache.claimed(&Claim {
@@ -116,7 +136,7 @@ mod tests {
             ports: vec!["80/tcp".into()],
             unique: true,
         });
-        let got = cache.get(&engines).unwrap();
+        let got = cache.get(&engines, FRESH_FOR).unwrap();
         assert_eq!(*got[0], Reservations::default());
         assert_eq!(
             (got[1].cpus_milli, got[1].memory, got[1].claims),
@@ -129,5 +149,19 @@ mod tests {
             Reservations::default(),
             "rows read are not changed"
         );
+    }
+
+    #[tokio::test]
+    async fn an_old_copy_serves_only_while_another_placement_reads() {
+        let cache = ReservationCache::default();
+        let engines = [engine("e1")];
+        cache.put(&engines, &[Arc::new(Reservations::default())]);
+        tokio::time::sleep(FRESH_FOR + Duration::from_millis(10)).await;
+        assert!(cache.get(&engines, FRESH_FOR).is_none(), "old");
+        assert!(cache.get(&engines, WHILE_READING).is_some());
+        let reading = cache.try_one_read().expect("no one reads yet");
+        assert!(cache.try_one_read().is_none(), "one read at a time");
+        drop(reading);
+        assert!(cache.try_one_read().is_some());
     }
 }
