@@ -81,7 +81,8 @@ impl EnginesApi {
         ok(Deleted { deleted: id.0 })
     }
 
-    /// The containers on one engine (users: only their own).
+    /// The containers on one engine (users: only their own), from its event-fed view; asked
+    /// live before the view's first listing and while it is stale.
     #[oai(
         path = "/engine/:id/containers",
         method = "get",

@@ -10,6 +10,7 @@ use crate::domain::{
     InvalidInput, MAX_CPUS, MAX_MEMORY_MB, MIN_CPUS, NewEngine, OwnerKind, check_engine_id,
     check_labels, check_publish_ips, owner_kind,
 };
+use crate::engine::views::Read;
 use crate::engine::{parse_engine_addr, to_container};
 use crate::events::{Draft, actions};
 use crate::time::{now_ms, rfc3339_ms};
@@ -236,12 +237,24 @@ impl Cluster {
     }
 
     /// The containers on one engine that the caller may see.
+    /// The containers on one engine the caller may see: from its view while that is in sync;
+    /// asked live before the view's first listing or while it is stale (so that an engine
+    /// that does not answer says so, as before).
     pub async fn engine_containers(
         &self,
         principal: &Principal,
         id: &str,
     ) -> ClusterResult<Vec<Container>> {
         let engine = self.get_engine(principal, id).await?;
+        let visible = |c: &Container| principal.may_touch_container(c.owner.as_deref());
+        if let Read::Known {
+            containers,
+            stale: false,
+            ..
+        } = self.views.read(&engine, visible)
+        {
+            return Ok(containers);
+        }
         let client = self.engines.client(&engine);
         let summaries = client
             .list_containers(principal.owner_filter().map(|o| (o, self.deployment())))

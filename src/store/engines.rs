@@ -126,10 +126,7 @@ impl Store {
 
     /// The reservations from Redis: while this process's copy of the engine records still
     /// matches Redis's engine version, in one round trip that checks the version too.
-    async fn read_reservations(
-        &self,
-        keep: &impl Fn(&Engine) -> bool,
-    ) -> StoreResult<Placeable> {
+    async fn read_reservations(&self, keep: &impl Fn(&Engine) -> bool) -> StoreResult<Placeable> {
         if let Some(held) = self.engine_cache.held() {
             let engines = kept(held.engines.clone(), keep);
             let (version, reservations) = self.reservations_at_version(&ids_of(&engines)).await?;
