@@ -236,7 +236,6 @@ impl Cluster {
         self.audited(draft, work, plain).await
     }
 
-    /// The containers on one engine that the caller may see.
     /// The containers on one engine the caller may see: from its view while that is in sync;
     /// asked live before the view's first listing or while it is stale (so that an engine
     /// that does not answer says so, as before).
