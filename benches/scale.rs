@@ -168,7 +168,10 @@ async fn at_scale(n: u8) {
     let mut passes = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
-        cluster.reconcile().await.unwrap();
+        cluster
+            .reconcile(clementine::cluster::Source::Views)
+            .await
+            .unwrap();
         passes.push(ms(started.elapsed()));
     }
     let rate = throughput(&app).await;

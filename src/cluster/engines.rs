@@ -11,7 +11,7 @@ use crate::domain::{
     check_labels, check_publish_ips, owner_kind,
 };
 use crate::engine::views::Read;
-use crate::engine::{parse_engine_addr, to_container};
+use crate::engine::{Listed, parse_engine_addr, to_container};
 use crate::events::{Draft, actions};
 use crate::time::{now_ms, rfc3339_ms};
 
@@ -245,7 +245,7 @@ impl Cluster {
         id: &str,
     ) -> ClusterResult<Vec<Container>> {
         let engine = self.get_engine(principal, id).await?;
-        let visible = |c: &Container| principal.may_touch_container(c.owner.as_deref());
+        let visible = |c: &Listed| principal.may_touch_container(c.owner.as_deref());
         if let Read::Known {
             containers,
             stale: false,

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, ArcSwapOption};
 
 pub use accounts::registries::Rotation;
+pub use audit::inventory::Source;
 pub use audit_log::EventQuery;
 pub use error::{ClusterError, Conflict};
 pub use lifecycle::{Action, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};

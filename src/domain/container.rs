@@ -31,6 +31,42 @@ pub struct Container {
     pub created: String,
 }
 
+/// What listings are narrowed by, read alike from a built container and from the record an
+/// engine's view keeps (`engine::Listed`), so that a view is filtered before anything is built.
+pub trait ContainerFacts {
+    fn id(&self) -> &str;
+    /// The name as shown, with Docker's leading `/`.
+    fn shown_name(&self) -> &str;
+    /// The image reference it runs.
+    fn image_name(&self) -> &str;
+    fn state(&self) -> ContainerState;
+    /// The clementine user or team that owns it here.
+    fn owner(&self) -> Option<&str>;
+    /// The saved image config it was run from.
+    fn config(&self) -> Option<&str>;
+}
+
+impl ContainerFacts for Container {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn shown_name(&self) -> &str {
+        &self.name
+    }
+    fn image_name(&self) -> &str {
+        &self.image.name
+    }
+    fn state(&self) -> ContainerState {
+        self.state
+    }
+    fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+    fn config(&self) -> Option<&str> {
+        self.config.as_deref()
+    }
+}
+
 /// Docker's container state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Enum)]
 #[serde(rename_all = "lowercase")]

@@ -29,7 +29,7 @@ pub use cluster::{
     Capacity, ClusterCapacity, CompactContainerList, ContainerList, ContainerListing,
     ContainerOnEngine, EngineCapacity, EngineFailure, EngineSync,
 };
-pub use container::{Container, ContainerState};
+pub use container::{Container, ContainerFacts, ContainerState};
 pub use engine::{
     Engine, EngineHealth, EngineRecord, EngineStatus, HealthState, MAX_PUBLISH_IPS, addr_host,
     check_publish_ips, is_host_local,

@@ -22,7 +22,7 @@ mod tls;
 pub mod views;
 
 pub use client::{EngineClient, Probe};
-pub use containers::{from_inspect, owner_here, to_container};
+pub use containers::{Listed, from_inspect, owner_here, to_container};
 pub use error::EngineError;
 pub use monitor::{HealthMonitor, certificate_of, check_engine};
 pub use pool::EnginePool;

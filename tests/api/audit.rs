@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::common::{TestApp, assert_paired, docker, sleeper};
+use crate::common::{TestApp, assert_paired, docker, eventually, sleeper};
+use clementine::cluster::Source;
 use clementine::events::{Draft, actions};
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -289,6 +290,8 @@ async fn reconcile_settles_intents_left_by_a_crash() {
         ..Default::default()
     };
     let id = d.create_and_start(&config, labels, None).await.unwrap();
+    // The settling pass reads the view of e1, which hears of it from the engine's events.
+    assert!(eventually(10, || app.shown_on("e1", &id)).await);
     // A crash before anything was created.
     let lost = Draft::by(&admin, actions::CONTAINER_SCHEDULE).owner(&app.admin);
     let lost_op = lost.op.clone();
@@ -327,7 +330,7 @@ async fn reconcile_settles_intents_left_by_a_crash() {
             .settled
             .is_empty()
     );
-    assert!(app.cluster.orphans().await.unwrap().is_empty());
+    assert!(app.cluster.orphans(Source::Views).await.unwrap().is_empty());
     // A container with our labels and no record at all is an orphan.
     let stray_labels = std::collections::HashMap::from([
         ("clementine.op".to_string(), "stray-op".to_string()),
@@ -345,7 +348,12 @@ async fn reconcile_settles_intents_left_by_a_crash() {
         .await
         .unwrap();
     assert_eq!(
-        app.cluster.orphans().await.unwrap(),
+        app.cluster.orphans(Source::Live).await.unwrap(),
+        vec![("e1".to_string(), stray.clone())]
+    );
+    assert!(eventually(10, || app.shown_on("e1", &stray)).await);
+    assert_eq!(
+        app.cluster.orphans(Source::Views).await.unwrap(),
         vec![("e1".to_string(), stray.clone())]
     );
     d.remove(&stray).await.unwrap();

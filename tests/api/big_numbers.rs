@@ -41,7 +41,7 @@ async fn tiny_and_huge_resources_are_400_naming_the_field() {
     let (status, body) = run(json!({"cpus": 0.01, "memory": 6})).await;
     assert_eq!(status, 200, "{body}");
     app.cluster
-        .reconcile()
+        .reconcile(clementine::cluster::Source::Views)
         .await
         .expect("reconcile reads every engine");
     let path = format!(

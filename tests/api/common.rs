@@ -314,6 +314,14 @@ impl TestApp {
         self.request(reqwest::Method::GET, path, token, None).await
     }
 
+    /// Whether the engine's containers, as this process knows them (its event-fed view of the
+    /// engine while that is in sync), include `id`.
+    pub async fn shown_on(&self, engine: &str, id: &str) -> bool {
+        let path = format!("/apiv1/engine/{engine}/containers");
+        let (_, body) = self.get(&path, Some(&self.admin_token)).await;
+        (body["data"].as_array().unwrap().iter()).any(|c| c["id"] == id)
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         self.request(reqwest::Method::POST, path, token, Some(body))
             .await

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::common::{TestApp, assert_error, short_id, sleeper, test_env};
+use clementine::cluster::Source;
 
 fn tiny(name: &str) -> Value {
     sleeper(json!({"cpus": 0.01, "memory": 6, "container_name": name}))
@@ -232,7 +233,7 @@ async fn reconcile_gives_back_what_vanished_with_an_engine() {
         .query_async(&mut redis)
         .await
         .unwrap();
-    let report = app.cluster.reconcile_claims().await.unwrap();
+    let report = (app.cluster.reconcile_claims(Source::Live).await).unwrap();
     assert_eq!(report.released, 1, "{report:?}");
     let (_, quotas) = app.get("/apiv1/quota", Some(&token)).await;
     let used = team_use(quotas);
@@ -260,6 +261,6 @@ async fn reconcile_counts_volumes_removed_behind_our_back() {
     d.remove_volume(&app.cluster.engine_name(&ann, "gone"))
         .await
         .unwrap();
-    app.cluster.reconcile().await.unwrap();
+    app.cluster.reconcile(Source::Live).await.unwrap();
     assert_eq!(quota_of(&app, &token).await["used"]["volumes"], 0);
 }

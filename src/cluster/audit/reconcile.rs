@@ -9,6 +9,9 @@
 //! Quota use follows: claims are recorded and released through the same scripts that keep it,
 //! and every owner's volumes are counted on the engines (`reconcile_volume_use`).
 //!
+//! The pass reads the engines' event-fed views; the first pass after start-up asks every
+//! engine live (see `inventory`).
+//!
 //! The same pass settles audit intents that never got an outcome (a crash between the engine
 //! call and the outcome) from what the engines show, and logs orphans: containers carrying this
 //! deployment's labels that no schedule record accounts for.
@@ -18,7 +21,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::inventory::{Inventory, Located};
+use super::inventory::{Inventory, Located, Source};
 use super::placement::{cpus_milli, is_unique};
 use super::{Cluster, ClusterResult};
 use crate::shutdown::Shutdown;
@@ -54,9 +57,9 @@ fn claim_of(found: &Located) -> Claim {
 }
 
 impl Cluster {
-    /// One pass over every engine.
-    pub async fn reconcile_claims(&self) -> ClusterResult<ReconcileReport> {
-        let inventory = self.inventory().await?;
+    /// One pass over every engine, from `source`.
+    pub async fn reconcile_claims(&self, source: Source) -> ClusterResult<ReconcileReport> {
+        let inventory = self.inventory(source).await?;
         self.reconcile_claims_in(&inventory).await
     }
 
@@ -108,10 +111,11 @@ impl Cluster {
         Ok(report)
     }
 
-    /// The whole pass, from one listing of each engine: reservations, intents without
-    /// outcome, orphans. Each step runs even when another failed, and logs its own error.
-    pub async fn reconcile(&self) -> ClusterResult<ReconcileReport> {
-        let inventory = self.inventory().await?;
+    /// The whole pass, from one inventory of the engines (from `source`): reservations,
+    /// intents without outcome, orphans. Each step runs even when another failed, and logs
+    /// its own error.
+    pub async fn reconcile(&self, source: Source) -> ClusterResult<ReconcileReport> {
+        let inventory = self.inventory(source).await?;
         let claims = self.reconcile_claims_in(&inventory).await;
         if let Err(e) = &claims {
             tracing::warn!(error = %e, "reconciling reservations failed");
@@ -136,7 +140,8 @@ impl Cluster {
     }
 }
 
-/// Runs the reconcile pass at start-up and then on an interval, until `shutdown`.
+/// Runs the reconcile pass at start-up, asking every engine live, and then on an interval
+/// from the views, until `shutdown`.
 pub fn spawn_reconciler(
     cluster: Arc<Cluster>,
     interval: Duration,
@@ -145,12 +150,15 @@ pub fn spawn_reconciler(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut source = Source::Live;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = shutdown.begun() => return,
             }
-            if let Err(e) = cluster.reconcile().await {
+            let pass = cluster.reconcile(source).await;
+            source = Source::Views;
+            if let Err(e) = pass {
                 tracing::warn!(error = %e, "reconcile pass failed: the engine list cannot be read");
             }
         }
@@ -158,9 +166,9 @@ pub fn spawn_reconciler(
 }
 
 impl Cluster {
-    /// Containers of this deployment that no schedule record accounts for.
-    pub async fn orphans(&self) -> ClusterResult<Vec<(String, String)>> {
-        let inventory = self.inventory().await?;
+    /// Containers of this deployment that no schedule record accounts for, from `source`.
+    pub async fn orphans(&self, source: Source) -> ClusterResult<Vec<(String, String)>> {
+        let inventory = self.inventory(source).await?;
         self.orphans_in(&inventory).await
     }
 

@@ -8,7 +8,7 @@
 //! old reservation, and rebuilds the container index from the log. Replaying twice in a row: the
 //! second plan is empty.
 
-use super::inventory::Inventory;
+use super::inventory::{Inventory, Source};
 
 use super::run::RunOptions;
 use super::{Cluster, ClusterResult, admin_only};
@@ -89,7 +89,12 @@ impl Cluster {
                 }
             }
         }
-        let inventory = self.inventory().await?;
+        let mut inventory = self.inventory(Source::Views).await?;
+        if apply && (fold.desired.keys()).any(|op| !inventory.by_op.contains_key(op)) {
+            // Rescheduling acts on what is missing: the engines themselves confirm it (a view
+            // may not have the newest container another process made yet).
+            inventory = self.inventory(Source::Live).await?;
+        }
         plan.orphans = orphans_of(&fold, &inventory);
         if apply {
             plan.claims_recorded = self.reconcile_claims_in(&inventory).await?.recorded as u32;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::inventory::{Inventory, Located};
+use super::inventory::{Inventory, Located, Source};
 use super::{Cluster, ClusterResult};
 use crate::events::{Draft, Pending, actions};
 use crate::store::IndexChange;
@@ -72,7 +72,7 @@ impl Cluster {
         if self.store.open_intents().await?.is_empty() {
             return Ok(SettleReport::default());
         }
-        let inventory = self.inventory().await?;
+        let inventory = self.inventory(Source::Views).await?;
         self.settle_intents_in(&inventory, min_age).await
     }
 

@@ -233,7 +233,7 @@ impl Cluster {
         (found.client.inspect(id).await)
             .map(|i| from_inspect(i, &found.engine, self.deployment()))
             .map_err(|e| ClusterError::engine(engine_id, e))
-            .inspect(|c| self.views.upsert(c))
+            .inspect(|c| self.views.upsert(c, None))
     }
 
     /// Like [`act`](Self::act), without asking the engine for the state after (the Docker API

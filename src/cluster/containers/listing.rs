@@ -6,12 +6,13 @@ use futures::future::join_all;
 use super::{Cluster, ClusterResult};
 use crate::auth::Principal;
 use crate::domain::{
-    Capacity, ClusterCapacity, Container, ContainerList, ContainerState, Engine, EngineCapacity,
-    EngineFailure, EngineStatus, EngineSync, HealthState, check_engine_id, image_with_tag,
+    Capacity, ClusterCapacity, Container, ContainerFacts, ContainerList, ContainerState, Engine,
+    EngineCapacity, EngineFailure, EngineStatus, EngineSync, HealthState, check_engine_id,
+    image_with_tag,
 };
 use crate::engine::labels::ContainerLabels;
-use crate::engine::to_container;
 use crate::engine::views::{Read, STALE_GRACE};
+use crate::engine::{Listed, to_container};
 use crate::telemetry::clock::phase;
 use crate::time::{now_ms, rfc3339_ms};
 /// Narrows a container listing.
@@ -29,19 +30,11 @@ pub struct ContainerFilter {
 }
 
 impl ContainerFilter {
-    fn keeps(&self, c: &Container) -> bool {
-        self.image
-            .as_ref()
-            .is_none_or(|i| image_with_tag(i) == image_with_tag(&c.image.name))
-            && self.state.is_none_or(|s| s == c.state)
-            && self
-                .owner
-                .as_ref()
-                .is_none_or(|o| c.owner.as_ref() == Some(o))
-            && self
-                .config
-                .as_deref()
-                .is_none_or(|s| c.config.as_deref() == Some(s))
+    fn keeps(&self, c: &impl ContainerFacts) -> bool {
+        (self.image.as_ref()).is_none_or(|i| image_with_tag(i) == image_with_tag(c.image_name()))
+            && self.state.is_none_or(|s| s == c.state())
+            && (self.owner.as_deref()).is_none_or(|o| c.owner() == Some(o))
+            && (self.config.as_deref()).is_none_or(|s| c.config() == Some(s))
     }
 }
 
@@ -108,9 +101,7 @@ impl Cluster {
                 ask.push(engine);
                 continue;
             }
-            let visible = |c: &Container| {
-                principal.may_touch_container(c.owner.as_deref()) && filter.keeps(c)
-            };
+            let visible = |c: &Listed| principal.may_touch_container(c.owner()) && filter.keeps(c);
             match self.views.read(&engine, visible) {
                 Read::Unknown => ask.push(engine),
                 Read::Known {

@@ -5,26 +5,27 @@
 use super::lifecycle::{Found, check_ref};
 use super::{Cluster, ClusterError, ClusterResult};
 use crate::auth::Principal;
-use crate::domain::{Container, team_owner};
+use crate::domain::{Container, ContainerFacts, team_owner};
+use crate::engine::Listed;
 use crate::engine::views::Read;
 
 /// How well a container matches a reference; lower is better (Docker's order: a full id, then a
 /// name, then an id prefix).
-fn rank(principal: &Principal, container: &Container, cid: &str) -> Option<u8> {
-    if !principal.may_touch_container(container.owner.as_deref()) {
+fn rank(principal: &Principal, container: &impl ContainerFacts, cid: &str) -> Option<u8> {
+    if !principal.may_touch_container(container.owner()) {
         return None;
     }
-    let named = container.name.strip_prefix('/') == Some(cid);
-    let owner = container.owner.as_deref().unwrap_or_default();
-    if container.id == cid {
+    let named = container.shown_name().strip_prefix('/') == Some(cid);
+    let owner = container.owner().unwrap_or_default();
+    if container.id() == cid {
         Some(0)
     } else if named && owner == principal.username {
         Some(1)
     } else if named && principal.teams.iter().any(|t| team_owner(t) == owner) {
         Some(2)
-    } else if named && container.owner.is_none() {
+    } else if named && container.owner().is_none() {
         Some(3) // an admin naming a container nobody owns here
-    } else if cid.len() >= 4 && container.id.starts_with(cid) {
+    } else if cid.len() >= 4 && container.id().starts_with(cid) {
         Some(4)
     } else {
         None
@@ -43,7 +44,7 @@ impl Cluster {
         let mut best: Option<(u8, Container)> = None;
         let mut unlisted = Vec::new();
         for engine in &engines {
-            let mine = |c: &Container| rank(principal, c, cid).is_some();
+            let mine = |c: &Listed| rank(principal, c, cid).is_some();
             let Read::Known { containers, .. } = self.views.read(engine, mine) else {
                 unlisted.push(engine);
                 continue;

@@ -215,11 +215,11 @@ impl Cluster {
             let labels = self.labels_of(&claim, config, options, (req.cpus, req.memory));
             let start = !options.create_only;
             match self
-                .start_on(principal, &engine, &side, labels, start)
+                .start_on(principal, &engine, &side, labels.clone(), start)
                 .await
             {
                 Ok(container) => {
-                    self.views.upsert(&container);
+                    self.views.upsert(&container, Some(labels));
                     return Ok(container);
                 }
                 Err(StartFailure::Kept(e)) => return Err(e),

@@ -10,7 +10,7 @@ use futures::StreamExt;
 
 use super::{MAX_BACKOFF, Vanished, View};
 use crate::domain::Engine;
-use crate::engine::{EngineClient, EngineError, to_container};
+use crate::engine::{EngineClient, EngineError, Listed};
 use crate::time::now_ms;
 
 /// Event actions that change what a listing shows of a container.
@@ -92,7 +92,7 @@ async fn follow_once(
     {
         let mut state = view.state();
         state.containers = (listed.into_iter())
-            .map(|s| to_container(s, engine, &view.deployment))
+            .map(|s| Listed::from_summary(s, &view.deployment))
             .map(|c| (c.id.clone(), c))
             .collect();
         state.images = image_refs(images);
@@ -130,7 +130,7 @@ async fn apply(
                 note_vanished(engine, view, &actor);
             }
             match actor.id.filter(|_| CHANGES.contains(&action.as_str())) {
-                Some(id) => container_changed(client, engine, view, id).await,
+                Some(id) => container_changed(client, view, id).await,
                 None => Ok(()),
             }
         }
@@ -171,7 +171,6 @@ async fn apply(
 
 async fn container_changed(
     client: &EngineClient,
-    engine: &Engine,
     view: &View,
     id: String,
 ) -> Result<(), EngineError> {
@@ -179,7 +178,7 @@ async fn container_changed(
     let mut state = view.state();
     match now {
         Some(summary) => {
-            let container = to_container(summary, engine, &view.deployment);
+            let container = Listed::from_summary(summary, &view.deployment);
             state.containers.insert(id, container)
         }
         None => state.containers.remove(&id),

@@ -2,8 +2,10 @@
 //! named volumes and its networks, from one full listing when it connects to the engine, then
 //! kept current by that engine's Docker event stream (`GET /events`, those four types; see
 //! `follow`). This is the one inventory every reader uses: list-all, locating a container,
-//! placement's image locality, the tenant networks known to exist and `GET /volumes` read it
-//! instead of asking every engine on every request; `?fresh=true` still asks them.
+//! placement's image locality, the tenant networks known to exist, `GET /volumes`, the
+//! per-engine container route and the reconcile, settle and replay passes read it instead of
+//! asking every engine each time; `?fresh=true` still asks them. Containers are kept as their
+//! listing says, with clementine's labels ([`Listed`]), and built into the API's shape when read.
 //!
 //! - A stream that breaks (or that the transport ends after five minutes) is opened again and
 //!   the engine listed again in full: whatever happened in the gap is in the listing. Events from
@@ -29,7 +31,8 @@ use std::time::Duration;
 use bollard::models::Volume;
 use tokio_util::sync::CancellationToken;
 
-use super::EnginePool;
+use super::labels::ContainerLabels;
+use super::{EnginePool, Listed};
 use crate::domain::{Container, Engine, HealthState};
 use crate::shutdown::Shutdown;
 use crate::time::now_ms;
@@ -72,7 +75,7 @@ struct View {
 
 #[derive(Default)]
 struct ViewState {
-    containers: HashMap<String, Container>,
+    containers: HashMap<String, Listed>,
     /// References (tags and digests) of the images the engine holds.
     images: HashSet<String>,
     /// Named volumes, by name, as the engine describes them.
@@ -91,13 +94,13 @@ struct ViewState {
 }
 
 /// What one engine's view says now.
-pub enum Read {
+pub enum Read<T = Container> {
     /// Never listed: ask the engine.
     Unknown,
     /// The containers, when the view was last known in sync (unix ms), and whether it is stale
     /// (stream down, or the engine not answering the monitor).
     Known {
-        containers: Vec<Container>,
+        containers: Vec<T>,
         synced_at: u64,
         stale: bool,
     },
@@ -178,9 +181,19 @@ impl ContainerViews {
     }
 
     /// What the view of `engine` (as stored now: its health decides staleness too) holds of
-    /// the containers `keep` accepts (only those are copied out: at 10,000 containers the copies
-    /// were most of a list-all's time).
-    pub fn read(&self, engine: &Engine, keep: impl Fn(&Container) -> bool) -> Read {
+    /// the containers `keep` accepts, in the API's shape (only those are built: at 10,000
+    /// containers the copies were most of a list-all's time).
+    pub fn read(&self, engine: &Engine, keep: impl Fn(&Listed) -> bool) -> Read {
+        self.read_as(engine, keep, |c| c.container(engine))
+    }
+
+    /// Like [`read`](Self::read), in the shape `make` gives.
+    pub fn read_as<T>(
+        &self,
+        engine: &Engine,
+        keep: impl Fn(&Listed) -> bool,
+        make: impl Fn(&Listed) -> T,
+    ) -> Read<T> {
         let Some(view) = self.view(&engine.id).filter(|v| v.addr == engine.addr) else {
             return Read::Unknown;
         };
@@ -194,19 +207,7 @@ impl ContainerViews {
             (true, false) => last_seen_ms(engine).unwrap_or(listed_at),
             (false, _) => state.lost_at.unwrap_or(listed_at),
         };
-        let containers = (state.containers.values())
-            .filter(|c| keep(c))
-            .map(|c| Container {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                image: c.image.clone(),
-                engine: engine.clone(),
-                state: c.state,
-                ports: c.ports.clone(),
-                owner: c.owner.clone(),
-                config: c.config.clone(),
-                created: c.created.clone(),
-            });
+        let containers = state.containers.values().filter(|c| keep(c)).map(make);
         Read::Known {
             containers: containers.collect(),
             synced_at,
@@ -214,7 +215,6 @@ impl ContainerViews {
         }
     }
 
-    /// This process started or changed a container: the view shows it at once.
     /// When the engine last said something on its open event stream (unix ms), if it did
     /// within `within`: the health monitor need not ping it.
     pub fn heard_from(&self, engine: &str, within: Duration) -> Option<u64> {
@@ -224,11 +224,15 @@ impl ContainerViews {
         (now_ms().saturating_sub(heard) < within.as_millis() as u64).then_some(heard)
     }
 
-    pub fn upsert(&self, container: &Container) {
+    /// This process started or changed a container: the view shows it at once. `labels`:
+    /// those it carries, or `None` to keep those the view knows.
+    pub fn upsert(&self, container: &Container, labels: Option<ContainerLabels>) {
         if let Some(view) = self.view(&container.engine.id) {
-            view.state()
-                .containers
-                .insert(container.id.clone(), container.clone());
+            let mut state = view.state();
+            let known = state.containers.get(&container.id);
+            let labels = labels.or_else(|| known.and_then(|k| k.labels.clone()));
+            let listed = Listed::of(container, labels);
+            state.containers.insert(container.id.clone(), listed);
         }
     }
 
