@@ -196,6 +196,11 @@ impl Keys {
         format!("{}lock:{name}", self.prefix)
     }
 
+    /// What the holders of the lock `name` leave for the next ones.
+    pub fn lock_note(&self, name: &str) -> String {
+        format!("{}lock_note:{name}", self.prefix)
+    }
+
     pub fn login_failures(&self, username: &str) -> String {
         format!("{}login_failures:{username}", self.prefix)
     }

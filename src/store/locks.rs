@@ -1,4 +1,5 @@
-//! Short-lived locks and counters: one `scale` per saved config at a time, failed-login
+//! Short-lived locks and counters: one `scale` per saved config at a time (and the note each
+//! leaves for the next), failed-login
 //! throttling, and where the Docker API's exec instances live.
 
 use std::time::Duration;
@@ -28,6 +29,18 @@ impl Store {
             .query_async(&mut self.conn())
             .await?;
         Ok(taken.map(|_| token))
+    }
+
+    /// The note the last holders of the lock `name` left, while it is kept.
+    pub async fn lock_note(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(self.conn().get(self.keys.lock_note(name)).await?)
+    }
+
+    /// Leaves a note for the next holders of the lock `name`, kept for `ttl`.
+    pub async fn set_lock_note(&self, name: &str, note: &str, ttl: Duration) -> StoreResult<()> {
+        let key = self.keys.lock_note(name);
+        let ms = ttl.as_millis() as u64;
+        Ok(self.conn().pset_ex(key, note, ms).await?)
     }
 
     /// Releases a lock if this token still holds it.

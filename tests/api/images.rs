@@ -210,3 +210,126 @@ async fn run_by_name_and_scale_up_and_down() {
     assert!(assert_error(&bad, 400, "invalid_request").starts_with("instances"));
     app.cleanup_containers().await;
 }
+
+/// Reads one counter from a process's `/metrics`.
+async fn listings(app: &TestApp) -> u64 {
+    let text = (app.http.get(format!("{}/metrics", app.base)).send().await)
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (text.lines())
+        .find_map(|l| l.strip_prefix("clementine_engine_listings_total "))
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+/// Scales `turns` to `wanted` on `app`, asking again at once while another scale holds it.
+async fn scale_when_free(app: &TestApp, token: &str, wanted: u32) -> serde_json::Value {
+    loop {
+        let body = json!({"instances": wanted});
+        let (status, r) = app
+            .post("/apiv1/image/turns/scale", Some(token), body)
+            .await;
+        if status != 409 {
+            assert_eq!(status, 200, "{r}");
+            return r;
+        }
+        assert_eq!(r["error"]["code"], "scale_in_progress", "{r}");
+    }
+}
+
+/// Two processes scale one config to the same number at once, in turns: the one that takes
+/// the lock second must find the first one's work and hold. Each counts from its engine views,
+/// which hear of the other's containers by events a moment after the lock passes; the trail
+/// beside the lock makes each wait for that, so no turn starts or destroys too many.
+#[tokio::test]
+async fn scales_at_once_on_two_processes_count_exactly() {
+    let id = crate::common::short_id();
+    let a = TestApp::spawn_env(id.clone(), crate::common::test_env(&id)).await;
+    let b = TestApp::spawn_env(id.clone(), crate::common::test_env(&id)).await;
+    a.add_engine("e1", 1, &[]).await;
+    a.add_engine("e2", 2, &[]).await;
+    let (ann, token) = a.user("ann").await;
+    a.grant(&ann, &["e1", "e2"]).await;
+    let t = Some(token.as_str());
+    let saved = json!({"name": "turns", "image": sleeper(json!({"memory": 6, "cpus": 0.01}))});
+    assert_eq!(a.post("/apiv1/image", t, saved).await.0, 200);
+    for app in [&a, &b] {
+        let listed = crate::common::eventually(30, || async {
+            let (_, list) = app.get("/apiv1/containers", Some(&app.admin_token)).await;
+            let parts = list["data"]["engines"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            parts.len() == 2 && parts.iter().all(|p| p["source"] == "events")
+        });
+        assert!(listed.await, "a process's views did not list both engines");
+    }
+    let before = listings(&a).await;
+    let first = scale_when_free(&a, &token, 1).await;
+    assert_eq!(first["data"]["instances"], json!(1), "{first}");
+    assert_eq!(
+        listings(&a).await,
+        before,
+        "the first count did not read the views"
+    );
+
+    let seed: u64 = rand::random();
+    println!("seed {seed}");
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+    let mut now = 1u32;
+    for turn in 0..6 {
+        let wanted = rand::Rng::random_range(&mut rng, 0..=4);
+        let (x, y) = tokio::join!(
+            scale_when_free(&a, &token, wanted),
+            scale_when_free(&b, &token, wanted)
+        );
+        let moved = |r: &serde_json::Value| {
+            let n = |k: &str| r["data"][k].as_array().unwrap().len() as u32;
+            (n("created"), n("destroyed"))
+        };
+        let what = format!("seed {seed}, turn {turn}, {now} -> {wanted}: {x} {y}");
+        let (mx, my) = (moved(&x), moved(&y));
+        let total = (mx.0 + my.0, mx.1 + my.1);
+        assert_eq!(
+            total,
+            (wanted.saturating_sub(now), now.saturating_sub(wanted)),
+            "{what}"
+        );
+        assert!(mx == (0, 0) || my == (0, 0), "both moved: {what}");
+        assert_eq!(
+            (
+                x["data"]["instances"].clone(),
+                y["data"]["instances"].clone()
+            ),
+            (json!(wanted), json!(wanted)),
+            "{what}"
+        );
+        now = wanted;
+    }
+    // A view that has not heard of the other's newest container yet (made so here: b forgets
+    // it): b waits for it, then counts from the engines, and holds.
+    let up = scale_when_free(&a, &token, now + 1).await;
+    let newest = &up["data"]["created"][0];
+    let (engine, cid) = (
+        newest["engine"]["id"].as_str().unwrap(),
+        newest["id"].as_str().unwrap(),
+    );
+    b.cluster.views().remove(engine, cid);
+    let before = listings(&b).await;
+    let held = scale_when_free(&b, &token, now + 1).await;
+    assert_eq!(held["data"]["created"], json!([]), "seed {seed}: {held}");
+    assert!(
+        listings(&b).await > before,
+        "b counted from a view that lacked a container"
+    );
+    let (_, live) = a
+        .get("/apiv1/containers?config=turns&state=running&fresh=true", t)
+        .await;
+    assert_eq!(
+        live["data"]["containers"].as_array().unwrap().len() as u32,
+        now + 1,
+        "seed {seed}"
+    );
+    a.cleanup_containers().await;
+}

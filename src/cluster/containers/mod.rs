@@ -15,6 +15,7 @@ pub(super) mod pulls;
 pub(super) mod relay;
 pub(super) mod run;
 pub(super) mod scale;
+pub(super) mod scale_trail;
 pub(super) mod start;
 pub(super) mod tenancy;
 pub(super) mod volumes;

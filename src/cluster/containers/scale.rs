@@ -1,12 +1,16 @@
 //! Scaling a saved config: converge the number of the caller's running containers of it, up
 //! through the scheduler, down by destroying the newest first. [`scale_step`] is the pure
-//! decision; the rest counts, acts and audits.
+//! decision; the rest counts, acts and audits. The count is read from the engine views once
+//! they show what the last scales did (`scale_trail`), else asked of the engines.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 
 use super::audited::Settle;
 use super::images::image_draft;
 use super::run::{MAX_COUNT, RunOptions};
+use super::scale_trail::Trail;
 use super::{Cluster, ClusterError, ClusterResult, Conflict, ContainerFilter};
 use crate::auth::Principal;
 use crate::domain::{Container, ContainerState, InvalidInput, ScaleResult};
@@ -44,12 +48,15 @@ pub(in crate::cluster) fn scale_step(created: &[&str], wanted: u32) -> ScaleStep
     ScaleStep::Down(newest_first)
 }
 
-/// One scale: who asks, whose config (the caller, or a team), its name.
+/// One scale: who asks, whose config (the caller, or a team), its name, the lock it holds.
 struct Scaling<'a> {
     principal: &'a Principal,
     owner: &'a Principal,
     name: &'a str,
     team: Option<&'a str>,
+    lock: &'a str,
+    /// Cleared when the trail for the next holder could not be left.
+    trail_left: AtomicBool,
 }
 
 impl Cluster {
@@ -81,9 +88,14 @@ impl Cluster {
             owner: &owner,
             name,
             team,
+            lock: &lock,
+            trail_left: AtomicBool::new(true),
         };
         let result = self.scale_locked(&scaling, &stored, instances).await;
-        if let Err(e) = self.store.unlock(&lock, &token).await {
+        // Without its trail the next holder could count before its views show this scale:
+        // the lock then expires by itself instead.
+        let trail_left = scaling.trail_left.load(Ordering::Relaxed);
+        if trail_left && let Err(e) = self.store.unlock(&lock, &token).await {
             tracing::warn!(error = %e, "scale lock not released; it expires by itself");
         }
         result
@@ -119,7 +131,7 @@ impl Cluster {
         stored: &StoredImage,
         instances: u32,
     ) -> ClusterResult<ScaleResult> {
-        let running = self.running_instances(s).await?;
+        let (running, trail) = self.running_instances(s).await?;
         let created: Vec<&str> = running.iter().map(|c| c.created.as_str()).collect();
         let mut result = ScaleResult {
             instances: running.len() as u32,
@@ -143,28 +155,38 @@ impl Cluster {
         result.instances += result.created.len() as u32;
         result.instances -= result.destroyed.len() as u32;
         result.complete = result.instances == instances;
+        if let Err(e) = self.leave_trail(s.lock, trail, &result).await {
+            tracing::warn!(error = %e, "scale trail not left; the lock is left to expire");
+            s.trail_left.store(false, Ordering::Relaxed);
+        }
         Ok(result)
     }
 
-    /// The owner's running containers of a saved config; refused while an engine the caller
-    /// may use does not answer, since the count would be wrong.
-    async fn running_instances(&self, s: &Scaling<'_>) -> ClusterResult<Vec<Container>> {
-        let filter = ContainerFilter {
+    /// The owner's running containers of a saved config, and the trail to leave; refused
+    /// while an engine the caller may use does not answer, since the count would be wrong.
+    /// Read from the views when they show the trail and none is stale, else from the engines.
+    async fn running_instances(&self, s: &Scaling<'_>) -> ClusterResult<(Vec<Container>, Trail)> {
+        let mut trail = self.trail(s.lock).await?;
+        let mut filter = ContainerFilter {
             owner: Some(s.owner.username.clone()),
             state: Some(ContainerState::Running),
             config: Some(s.name.to_string()),
-            // Counted from the engines themselves: scaling acts on the count.
-            fresh: true,
+            fresh: !self.views_show(&mut trail).await,
             ..Default::default()
         };
-        let listed = self.list_all(s.principal, &filter).await?;
+        let mut listed = self.list_all(s.principal, &filter).await?;
+        if listed.engines.iter().any(|e| e.stale) {
+            filter.fresh = true;
+            trail = Trail::empty();
+            listed = self.list_all(s.principal, &filter).await?;
+        }
         if let Some(failed) = listed.failed.first() {
             return Err(ClusterError::EngineUnavailable(format!(
                 "cannot count the instances: engine {} did not answer: {}",
                 failed.engine, failed.error
             )));
         }
-        Ok(listed.containers)
+        Ok((listed.containers, trail))
     }
 
     /// Starts `n` more instances, each its own audited schedule.

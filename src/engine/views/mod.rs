@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::labels::ContainerLabels;
 use super::{EnginePool, Listed};
-use crate::domain::{Container, Engine, HealthState};
+use crate::domain::{Container, ContainerState, Engine, HealthState};
 use crate::shutdown::Shutdown;
 use crate::time::now_ms;
 
@@ -234,6 +234,15 @@ impl ContainerViews {
             let listed = Listed::of(container, labels);
             state.containers.insert(container.id.clone(), listed);
         }
+    }
+
+    /// The state of container `id` as the view of `engine` shows it now (`Some(None)`: not
+    /// there); `None` while the view is not in sync (never listed, or its stream down).
+    pub fn shows(&self, engine: &str, id: &str) -> Option<Option<ContainerState>> {
+        let view = self.view(engine)?;
+        let state = view.state();
+        let in_sync = state.listed_at.is_some() && state.connected;
+        in_sync.then(|| state.containers.get(id).map(|c| c.state))
     }
 
     /// This process removed a container.
