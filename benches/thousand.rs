@@ -6,8 +6,11 @@
 //! In order, in one sitting:
 //! 1. memory idle, then the engines added (32 at a time) and every view listed;
 //! 2. `CONTAINERS` (default 10,000) containers made on the engines behind clementine's back,
-//!    labelled as its own, spread evenly: memory again once every view shows them (the views'
-//!    own cost, apart from the allocator's growth under a burst of runs);
+//!    labelled as its own, spread evenly: first one per engine, then the rest, memory again
+//!    once every view shows each batch. The first batch's cost is mostly per engine (the
+//!    connection each view opens beside its event stream to ask about a changed container);
+//!    the second's is what each further container costs (the views' own cost, apart from the
+//!    allocator's growth under a burst of runs);
 //! 3. list-all from the views, full and `engines=ref`, alternated (p50, p99, bytes);
 //! 4. `wrk -t2 -c32 -d10s` on `/healthz` then on `GET /apiv1/engines` with the admin's token;
 //! 5. idle CPU over 20 s (event streams and the monitor only);
@@ -118,12 +121,12 @@ async fn add_engines(server: &Server, set: &hollow::HollowSet) {
 }
 
 /// `n` running containers of this deployment's admin, made on the engines directly.
-fn plant(server: &Server, set: &hollow::HollowSet, n: usize) {
+fn plant(server: &Server, set: &hollow::HollowSet, from: usize, to: usize) {
     let labels = std::collections::HashMap::from([
         ("clementine.owner".to_string(), "admin".to_string()),
         ("clementine.cluster".to_string(), server.prefix.clone()),
     ]);
-    for i in 0..n {
+    for i in from..to {
         let engine = &set.engines[i % set.engines.len()];
         engine
             .objects
@@ -284,7 +287,10 @@ async fn main() {
         listed.as_secs_f64(),
         (with_engines as f64 - idle as f64) / count as f64
     );
-    plant(&server, &set, containers);
+    plant(&server, &set, 0, count);
+    wait_synced(&server, count, count).await;
+    let one_each = settled_rss(pid).await;
+    plant(&server, &set, count, containers);
     let shown = wait_synced(&server, count, containers).await;
     let full = settled_rss(pid).await;
     println!(
@@ -292,7 +298,9 @@ async fn main() {
         shown.as_secs_f64()
     );
     println!(
-        "RSS with {containers} containers {full} KiB ({:.2} KiB per container)",
+        "RSS with one container per engine {one_each} KiB ({:.1} KiB per engine more), with {containers} containers {full} KiB ({:.2} KiB per container past the first on each engine; {:.2} KiB per container over all)",
+        (one_each as f64 - with_engines as f64) / count as f64,
+        (full as f64 - one_each as f64) / (containers - count) as f64,
         (full as f64 - with_engines as f64) / containers as f64
     );
     list_figures(&server).await;
