@@ -314,6 +314,22 @@ impl TestApp {
         self.request(reqwest::Method::GET, path, token, None).await
     }
 
+    /// Waits (up to 30 s) until this process's views have listed all `engines` it knows and
+    /// are current: list-all then answers each from its view. A test that freezes or counts on
+    /// a view waits for this first (on 2 busy cores the first listing can take seconds).
+    pub async fn views_listed(&self, engines: usize) -> bool {
+        eventually(30, || async {
+            let (_, list) = self.get("/apiv1/containers", Some(&self.admin_token)).await;
+            let parts = list["data"]["engines"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            parts.len() == engines
+                && (parts.iter()).all(|p| p["source"] == "events" && p["stale"] == false)
+        })
+        .await
+    }
+
     /// Whether the engine's containers, as this process knows them (its event-fed view of the
     /// engine while that is in sync), include `id`.
     pub async fn shown_on(&self, engine: &str, id: &str) -> bool {

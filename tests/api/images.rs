@@ -255,15 +255,10 @@ async fn scales_at_once_on_two_processes_count_exactly() {
     let saved = json!({"name": "turns", "image": sleeper(json!({"memory": 6, "cpus": 0.01}))});
     assert_eq!(a.post("/apiv1/image", t, saved).await.0, 200);
     for app in [&a, &b] {
-        let listed = crate::common::eventually(30, || async {
-            let (_, list) = app.get("/apiv1/containers", Some(&app.admin_token)).await;
-            let parts = list["data"]["engines"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            parts.len() == 2 && parts.iter().all(|p| p["source"] == "events")
-        });
-        assert!(listed.await, "a process's views did not list both engines");
+        assert!(
+            app.views_listed(2).await,
+            "a process's views did not list both engines"
+        );
     }
     let before = listings(&a).await;
     let first = scale_when_free(&a, &token, 1).await;

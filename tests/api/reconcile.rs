@@ -149,15 +149,7 @@ async fn the_interval_pass_reads_the_views_not_the_engines() {
     app.cluster.audit().intent(draft).await.unwrap();
 
     // The views list each engine once when they start: wait for that.
-    let views_listed = crate::common::eventually(30, || async {
-        let (_, list) = app.get("/apiv1/containers", Some(&app.admin_token)).await;
-        let parts = list["data"]["engines"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        parts.len() == 2 && parts.iter().all(|p| p["source"] == "events")
-    });
-    assert!(views_listed.await, "the views did not list both engines");
+    assert!(app.views_listed(2).await, "the views did not list both engines");
     let passes = counter(&app, "clementine_reconcile_passes_total").await;
     let listings = counter(&app, "clementine_engine_listings_total").await;
     // Redis loses the container's claim.
