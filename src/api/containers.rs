@@ -10,7 +10,7 @@ use poem_openapi::{Object, OpenApi, Tags, Union};
 use super::body::JsonBody;
 use super::response::ok;
 use super::security::Auth;
-use super::written::{CONTAINER_BYTES, WrittenResult, compact_list_out, list_out, written};
+use super::written::{ListWriter, WrittenResult};
 use super::{ApiError, ApiResult};
 use crate::cluster::{Action, Cluster, ContainerFilter, RunOptions};
 use crate::domain::{
@@ -160,12 +160,9 @@ impl ContainersApi {
             config: config.0,
             fresh: fresh.0.unwrap_or(false),
         };
-        let list = cluster.list_all(&auth.0, &filter).await?;
-        let size = list.containers.len() * CONTAINER_BYTES;
-        match compact {
-            true => written(compact_list_out(&list), size / 2),
-            false => written(list_out(&list), size),
-        }
+        let mut writer = ListWriter::new(compact);
+        let sync = cluster.list_into(&auth.0, &filter, &mut writer).await?;
+        writer.finish(&sync)
     }
 
     /// One container.

@@ -22,7 +22,7 @@ pub use audit::inventory::Source;
 pub use audit_log::EventQuery;
 pub use error::{ClusterError, Conflict};
 pub use lifecycle::{Action, MAX_GRACE_SECS, MAX_REF, MAX_TAIL};
-pub use listing::ContainerFilter;
+pub use listing::{ContainerFilter, ListSink, ListSync};
 pub use networks::TenantNetwork;
 pub use reconcile::{CLAIM_GRACE, ReconcileReport, spawn_reconciler};
 pub use relay::{ContainerCall, ExecCall, Hijacked};

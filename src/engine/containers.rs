@@ -89,7 +89,7 @@ impl Listed {
         Container {
             id: self.id.clone(),
             name: self.name.clone(),
-            image: image_from_labels(self.labels.as_ref(), Some(self.image.clone()), &self.ports),
+            image: self.image_config(),
             engine: engine.clone(),
             state: self.state,
             ports: self.ports.clone(),
@@ -97,6 +97,11 @@ impl Listed {
             config: self.labels.as_ref().and_then(|l| l.config.clone()),
             created: self.created.clone(),
         }
+    }
+
+    /// The image config it runs, as far as the engine and clementine's labels tell.
+    pub fn image_config(&self) -> ImageConfig {
+        image_from_labels(self.labels.as_ref(), Some(self.image.clone()), &self.ports)
     }
 
     /// Creation time, unix ms (0 when the engine's time does not parse).

@@ -133,7 +133,10 @@ async fn a_timed_out_call_makes_the_engine_suspect_at_once() {
     app.add_engine("e4", 4, &[]).await;
     let t = app.admin_token.clone();
     assert_eq!(health(&app, "e4").await, json!("healthy"));
-    assert!(app.views_listed(2).await, "the views did not list both engines");
+    assert!(
+        app.views_listed(2).await,
+        "the views did not list both engines"
+    );
 
     testbed(&["freeze-engine", "4"]);
     // Its containers come from its view (in sync as far as anyone knows yet): no engine call.

@@ -149,7 +149,10 @@ async fn the_interval_pass_reads_the_views_not_the_engines() {
     app.cluster.audit().intent(draft).await.unwrap();
 
     // The views list each engine once when they start: wait for that.
-    assert!(app.views_listed(2).await, "the views did not list both engines");
+    assert!(
+        app.views_listed(2).await,
+        "the views did not list both engines"
+    );
     let passes = counter(&app, "clementine_reconcile_passes_total").await;
     let listings = counter(&app, "clementine_engine_listings_total").await;
     // Redis loses the container's claim.

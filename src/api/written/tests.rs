@@ -7,9 +7,13 @@ use poem_openapi::types::ToJSON;
 use rand::Rng;
 
 use super::*;
+use serde_json::Value;
+
 use crate::domain::{
-    CompactContainerList, ContainerOnEngine, HealthState, PlacementType, PullPolicy, RestartPolicy,
+    CompactContainerList, ContainerList, ContainerOnEngine, EngineFailure, EngineSync, HealthState,
+    PlacementType, PullPolicy, RestartPolicy,
 };
+use crate::engine::labels::ContainerLabels;
 
 fn maybe<T>(rng: &mut impl Rng, value: T) -> Option<T> {
     rng.random_bool(0.5).then_some(value)
@@ -93,23 +97,48 @@ fn image(rng: &mut impl Rng) -> ImageConfig {
     }
 }
 
-fn list(rng: &mut impl Rng) -> ContainerList {
-    let engines: Vec<Engine> = (0..3).map(|i| engine(rng, &format!("e{i}"))).collect();
-    let containers = (0..8)
-        .map(|i| Container {
-            id: format!("c{i}"),
-            name: format!("/n{i}"),
-            image: image(rng),
-            engine: engines[rng.random_range(0..3)].clone(),
-            state: ContainerState::Running,
-            ports: vec![],
-            owner: maybe(rng, "ann".into()),
-            config: maybe(rng, "web".into()),
-            created: "2026-12-03T21:00:00Z".into(),
+fn listed(rng: &mut impl Rng, i: usize) -> Listed {
+    let labels = ContainerLabels {
+        cluster: "test:".into(),
+        owner: "ann".into(),
+        image: "busybox:latest".into(),
+        placement: [PlacementType::Multi, PlacementType::Host][rng.random_range(0..2)],
+        cpus: 0.25,
+        memory: rng.random_range(1..4096),
+        op: format!("op{i}"),
+        ports: vec!["8080/tcp".into()],
+        config: maybe(rng, "web".into()),
+        name: maybe(rng, format!("n{i}")),
+    };
+    Listed {
+        id: format!("c{i}"),
+        name: format!("/n{i}"),
+        image: "busybox".into(),
+        state: [ContainerState::Running, ContainerState::Exited][rng.random_range(0..2)],
+        ports: (0..rng.random_range(0..2))
+            .map(|_| BindPort {
+                proto: "tcp".into(),
+                host_ip: maybe(rng, "127.0.0.11".into()),
+                port: 8080,
+                container_port: 80,
+            })
+            .collect(),
+        created: "2026-12-03T21:00:00Z".into(),
+        owner: maybe(rng, "ann".into()),
+        labels: maybe(rng, labels),
+    }
+}
+
+/// Engines' shares (some empty), and how current they are.
+fn shares(rng: &mut impl Rng) -> (Vec<(Engine, Vec<Listed>)>, ListSync) {
+    let shares = (0..4)
+        .map(|e| {
+            let record = engine(rng, &format!("e{e}"));
+            let containers = (0..rng.random_range(0..4)).map(|i| listed(rng, e * 10 + i));
+            (record, containers.collect())
         })
         .collect();
-    ContainerList {
-        containers,
+    let sync = ListSync {
         failed: vec![EngineFailure {
             engine: "e9".into(),
             error: "down".into(),
@@ -120,19 +149,43 @@ fn list(rng: &mut impl Rng) -> ContainerList {
             stale: false,
             source: "events".into(),
         }],
+    };
+    (shares, sync)
+}
+
+/// The shares handed to a sink as list-all hands them.
+fn fill(sink: &mut impl ListSink, shares: &[(Engine, Vec<Listed>)]) {
+    for (engine, containers) in shares {
+        sink.part(engine, containers.iter());
     }
 }
 
-fn json_of(value: &impl Serialize) -> serde_json::Value {
-    serde_json::to_value(value).unwrap()
+fn written_json(shares: &[(Engine, Vec<Listed>)], sync: &ListSync, compact: bool) -> Value {
+    let mut writer = ListWriter::new(compact);
+    fill(&mut writer, shares);
+    let written = writer.finish::<ContainerList>(sync).unwrap();
+    let answer: Value = serde_json::from_slice(&written.bytes).unwrap();
+    assert_eq!(answer["ok"], Value::Bool(true));
+    answer["data"].clone()
+}
+
+fn built(shares: &[(Engine, Vec<Listed>)], sync: &ListSync) -> ContainerList {
+    let mut containers = Vec::new();
+    fill(&mut containers, shares);
+    ContainerList {
+        containers,
+        failed: sync.failed.clone(),
+        engines: sync.engines.clone(),
+    }
 }
 
 #[test]
 fn list_all_is_written_as_json_would_write_it() {
     let mut rng = rand::rng();
     for _ in 0..200 {
-        let list = list(&mut rng);
-        assert_eq!(json_of(&list_out(&list)), list.to_json().unwrap());
+        let (shares, sync) = shares(&mut rng);
+        let list = built(&shares, &sync);
+        assert_eq!(written_json(&shares, &sync, false), list.to_json().unwrap());
     }
 }
 
@@ -140,7 +193,8 @@ fn list_all_is_written_as_json_would_write_it() {
 fn the_compact_list_is_written_as_its_schema_says() {
     let mut rng = rand::rng();
     for _ in 0..200 {
-        let list = list(&mut rng);
+        let (shares, sync) = shares(&mut rng);
+        let list = built(&shares, &sync);
         let mut records: Vec<Engine> = Vec::new();
         for c in &list.containers {
             if !records.iter().any(|e| e.id == c.engine.id) {
@@ -166,9 +220,23 @@ fn the_compact_list_is_written_as_its_schema_says() {
             engine_records: records,
         };
         assert_eq!(
-            json_of(&compact_list_out(&list)),
+            written_json(&shares, &sync, true),
             compact.to_json().unwrap()
         );
+    }
+}
+
+fn json_of(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap()
+}
+
+/// What a container's image config may hold beyond what list-all fills in from labels.
+#[test]
+fn image_configs_are_written_as_json_would_write_them() {
+    let mut rng = rand::rng();
+    for _ in 0..200 {
+        let config = image(&mut rng);
+        assert_eq!(json_of(&config), config.to_json().unwrap());
     }
 }
 

@@ -10,9 +10,9 @@ use crate::domain::{
     EngineCapacity, EngineFailure, EngineStatus, EngineSync, HealthState, check_engine_id,
     image_with_tag,
 };
+use crate::engine::Listed;
 use crate::engine::labels::ContainerLabels;
-use crate::engine::views::{Read, STALE_GRACE};
-use crate::engine::{Listed, to_container};
+use crate::engine::views::STALE_GRACE;
 use crate::telemetry::clock::phase;
 use crate::time::{now_ms, rfc3339_ms};
 /// Narrows a container listing.
@@ -38,50 +38,85 @@ impl ContainerFilter {
     }
 }
 
-/// One engine's share of an answer: its containers and how current they are.
-struct Part<'a> {
-    engine: &'a str,
-    containers: Vec<Container>,
-    /// Unix ms.
-    synced_at: u64,
-    stale: bool,
-    source: &'static str,
+/// What list-all hands each engine's share to as it reads it: the built containers (a
+/// `Vec<Container>`, for [`Cluster::list_all`]), or an answer written as it goes
+/// (`api::written::ListWriter`): at 10,000 containers, building each one only to write it
+/// was most of a list-all's time.
+pub trait ListSink {
+    /// The containers of `engine` that the caller may see and the filter keeps.
+    fn part<'a>(&mut self, engine: &Engine, containers: impl Iterator<Item = &'a Listed>);
 }
 
-/// Adds what one engine holds (what the caller may see of it, filtered) and how current it is;
-/// a part stale past its grace adds a failure instead.
-fn add_part(list: &mut ContainerList, part: Part, principal: &Principal, filter: &ContainerFilter) {
-    let synced = rfc3339_ms(part.synced_at);
-    if part.stale && now_ms().saturating_sub(part.synced_at) > STALE_GRACE.as_millis() as u64 {
-        list.failed.push(EngineFailure {
-            engine: part.engine.to_string(),
-            error: format!(
-                "its event stream is down or it does not answer; last in sync at {synced}"
-            ),
-        });
-        return;
+impl ListSink for Vec<Container> {
+    fn part<'a>(&mut self, engine: &Engine, containers: impl Iterator<Item = &'a Listed>) {
+        self.extend(containers.map(|c| c.container(engine)));
     }
-    let visible = (part.containers.into_iter())
-        .filter(|c| principal.may_touch_container(c.owner.as_deref()) && filter.keeps(c));
-    list.containers.extend(visible);
-    list.engines.push(EngineSync {
-        engine: part.engine.to_string(),
-        synced_at: synced,
-        stale: part.stale,
-        source: part.source.into(),
-    });
+}
+
+/// How current each engine's share of a list-all is, and the engines it could not list.
+#[derive(Debug, Default)]
+pub struct ListSync {
+    pub failed: Vec<EngineFailure>,
+    pub engines: Vec<EngineSync>,
+}
+
+impl ListSync {
+    /// Adds one engine's share, synced at `at` (unix ms), from `source`, handing its
+    /// containers to `sink`; a share stale past its grace is listed as failed instead.
+    fn add<'a>(
+        &mut self,
+        engine: &Engine,
+        (at, stale, source): (u64, bool, &'static str),
+        containers: impl Iterator<Item = &'a Listed>,
+        sink: &mut impl ListSink,
+    ) {
+        let synced = rfc3339_ms(at);
+        if stale && now_ms().saturating_sub(at) > STALE_GRACE.as_millis() as u64 {
+            self.failed.push(EngineFailure {
+                engine: engine.id.clone(),
+                error: format!(
+                    "its event stream is down or it does not answer; last in sync at {synced}"
+                ),
+            });
+            return;
+        }
+        sink.part(engine, containers);
+        self.engines.push(EngineSync {
+            engine: engine.id.clone(),
+            synced_at: synced,
+            stale,
+            source: source.into(),
+        });
+    }
 }
 
 impl Cluster {
-    /// Every container the caller may see: from this process's views of the engines (kept by
-    /// their event streams, see `engine::views`), or asking every engine at once when `fresh`
-    /// is set or an engine's view is not listed yet. A dead engine costs at most its timeout and
-    /// shows up in `failed`; so does a view stale for longer than its grace.
+    /// Every container the caller may see, built: see [`list_into`](Self::list_into).
     pub async fn list_all(
         &self,
         principal: &Principal,
         filter: &ContainerFilter,
     ) -> ClusterResult<ContainerList> {
+        let mut containers = Vec::new();
+        let sync = self.list_into(principal, filter, &mut containers).await?;
+        Ok(ContainerList {
+            containers,
+            failed: sync.failed,
+            engines: sync.engines,
+        })
+    }
+
+    /// Every container the caller may see, handed to `sink` engine by engine: from this
+    /// process's views of the engines (kept by their event streams, see `engine::views`), or
+    /// asking every engine at once when `fresh` is set or an engine's view is not listed yet.
+    /// A dead engine costs at most its timeout and shows up in `failed`; so does a view stale
+    /// for longer than its grace.
+    pub async fn list_into(
+        &self,
+        principal: &Principal,
+        filter: &ContainerFilter,
+        sink: &mut impl ListSink,
+    ) -> ClusterResult<ListSync> {
         let mut engines = phase("engines", self.list_engines(principal)).await?;
         if let Some(id) = &filter.engine {
             check_engine_id("engine", id)?;
@@ -90,51 +125,36 @@ impl Cluster {
         if let Some(config) = &filter.config {
             check_engine_id("config", config)?;
         }
-        let mut list = ContainerList {
-            containers: Vec::new(),
-            failed: Vec::new(),
-            engines: Vec::new(),
-        };
+        let mut sync = ListSync::default();
         let mut ask = Vec::new();
+        let wanted = |c: &&Listed| principal.may_touch_container(c.owner()) && filter.keeps(*c);
         for engine in engines {
-            if filter.fresh {
+            let read = (!filter.fresh).then(|| {
+                self.views.read_with(&engine, |synced, all| {
+                    let share = (synced.at, synced.stale, "events");
+                    sync.add(&engine, share, all.filter(wanted), sink)
+                })
+            });
+            if read.flatten().is_none() {
                 ask.push(engine);
-                continue;
-            }
-            let visible = |c: &Listed| principal.may_touch_container(c.owner()) && filter.keeps(c);
-            match self.views.read(&engine, visible) {
-                Read::Unknown => ask.push(engine),
-                Read::Known {
-                    containers,
-                    synced_at,
-                    stale,
-                } => {
-                    let (engine, source) = (&engine.id, "events");
-                    let part = Part {
-                        engine,
-                        containers,
-                        synced_at,
-                        stale,
-                        source,
-                    };
-                    add_part(&mut list, part, principal, filter);
-                }
             }
         }
-        self.ask_live(&mut list, &ask, principal, filter).await;
-        Ok(list)
+        self.ask_live(&mut sync, &ask, principal, filter, sink)
+            .await;
+        Ok(sync)
     }
 
     /// Asks these engines at once; each answers within its timeout or is listed as failed.
     async fn ask_live(
         &self,
-        list: &mut ContainerList,
+        sync: &mut ListSync,
         engines: &[Engine],
         principal: &Principal,
         filter: &ContainerFilter,
+        sink: &mut impl ListSink,
     ) {
         // One owner's label when one owner is asked for; else every container of this
-        // deployment, filtered after by who may see it (`add_part`).
+        // deployment, filtered after by who may see it.
         let owner = (principal.owner_filter().map(str::to_string)).or_else(|| filter.owner.clone());
         let answers = join_all(engines.iter().map(|engine| {
             let owner = owner.clone();
@@ -146,21 +166,17 @@ impl Cluster {
             }
         }))
         .await;
+        let wanted = |c: &&Listed| principal.may_touch_container(c.owner()) && filter.keeps(*c);
         for (engine, answer) in answers {
             match answer {
                 Ok(summaries) => {
-                    let containers =
-                        (summaries.into_iter()).map(|s| to_container(s, engine, self.deployment()));
-                    let part = Part {
-                        engine: &engine.id,
-                        containers: containers.collect(),
-                        synced_at: now_ms(),
-                        stale: false,
-                        source: "live",
-                    };
-                    add_part(list, part, principal, filter);
+                    let listed: Vec<Listed> = (summaries.into_iter())
+                        .map(|s| Listed::from_summary(s, self.deployment()))
+                        .collect();
+                    let share = (now_ms(), false, "live");
+                    sync.add(engine, share, listed.iter().filter(wanted), sink);
                 }
-                Err(e) => list.failed.push(EngineFailure {
+                Err(e) => sync.failed.push(EngineFailure {
                     engine: engine.id.clone(),
                     error: e.to_string(),
                 }),

@@ -24,6 +24,7 @@ mod follow;
 
 pub use follow::image_refs;
 
+use std::collections::hash_map::Values;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -91,6 +92,15 @@ struct ViewState {
     /// Unix ms when the engine last said something on the stream (an event, or the listing
     /// that opened it): proof that it answers, which the health monitor takes instead of a ping.
     heard_at: Option<u64>,
+}
+
+/// How current one engine's view is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Synced {
+    /// When the view was last known in sync (unix ms).
+    pub at: u64,
+    /// Its stream is down, or the engine does not answer the monitor.
+    pub stale: bool,
 }
 
 /// What one engine's view says now.
@@ -194,25 +204,33 @@ impl ContainerViews {
         keep: impl Fn(&Listed) -> bool,
         make: impl Fn(&Listed) -> T,
     ) -> Read<T> {
-        let Some(view) = self.view(&engine.id).filter(|v| v.addr == engine.addr) else {
-            return Read::Unknown;
-        };
+        let read = self.read_with(engine, |synced, all| Read::Known {
+            containers: all.filter(|c| keep(c)).map(make).collect(),
+            synced_at: synced.at,
+            stale: synced.stale,
+        });
+        read.unwrap_or(Read::Unknown)
+    }
+
+    /// Hands `with` how current the view of `engine` is and every container it holds, under
+    /// the view's lock (so that a reader writes them out without copying them first); `None`
+    /// before its first listing (ask the engine).
+    pub fn read_with<R>(
+        &self,
+        engine: &Engine,
+        with: impl FnOnce(Synced, Values<'_, String, Listed>) -> R,
+    ) -> Option<R> {
+        let view = self.view(&engine.id).filter(|v| v.addr == engine.addr)?;
         let state = view.state();
-        let Some(listed_at) = state.listed_at else {
-            return Read::Unknown;
-        };
+        let listed_at = state.listed_at?;
         let answering = engine.health.state != HealthState::Unhealthy;
-        let synced_at = match (state.connected, answering) {
+        let at = match (state.connected, answering) {
             (true, true) => now_ms(),
             (true, false) => last_seen_ms(engine).unwrap_or(listed_at),
             (false, _) => state.lost_at.unwrap_or(listed_at),
         };
-        let containers = state.containers.values().filter(|c| keep(c)).map(make);
-        Read::Known {
-            containers: containers.collect(),
-            synced_at,
-            stale: !(state.connected && answering),
-        }
+        let stale = !(state.connected && answering);
+        Some(with(Synced { at, stale }, state.containers.values()))
     }
 
     /// When the engine last said something on its open event stream (unix ms), if it did
