@@ -10,8 +10,10 @@
 //!    once every view shows each batch. The first batch's cost is mostly per engine (the
 //!    connection each view opens beside its event stream to ask about a changed container);
 //!    the second's is what each further container costs (the views' own cost, apart from the
-//!    allocator's growth under a burst of runs);
-//! 3. list-all from the views, full and `engines=ref`, alternated (p50, p99, bytes);
+//!    allocator's growth under a burst of runs); the process's open sockets after each step
+//!    (engine connections: one per view's event stream, one more for its calls);
+//! 3. list-all from the views, full and `engines=ref`, alternated (p50, p99, bytes); with
+//!    `LIST_ONLY` set, once more and nothing after (memory and list-all, paired quickly);
 //! 4. `wrk -t2 -c32 -d10s` on `/healthz` then on `GET /apiv1/engines` with the admin's token;
 //! 5. idle CPU over 20 s (event streams and the monitor only);
 //! 6. `RUNS` (default 5,000) runs through the API from 64 parallel clients (runs/s, p50, p99),
@@ -61,6 +63,16 @@ fn cpu_secs(pid: u32) -> f64 {
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     ticks / 100.0
+}
+
+/// Open sockets of a process (its engine connections, mostly).
+fn sockets(pid: u32) -> usize {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap();
+    (fds.flatten())
+        .filter(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        })
+        .count()
 }
 
 /// The settings for many engines: the monitor every 5 s, no reconcile pass during the run.
@@ -287,9 +299,11 @@ async fn main() {
         listed.as_secs_f64(),
         (with_engines as f64 - idle as f64) / count as f64
     );
+    println!("open sockets: {}", sockets(pid));
     plant(&server, &set, 0, count);
     wait_synced(&server, count, count).await;
     let one_each = settled_rss(pid).await;
+    println!("open sockets: {}", sockets(pid));
     plant(&server, &set, count, containers);
     let shown = wait_synced(&server, count, containers).await;
     let full = settled_rss(pid).await;
@@ -303,7 +317,12 @@ async fn main() {
         (full as f64 - one_each as f64) / (containers - count) as f64,
         (full as f64 - with_engines as f64) / containers as f64
     );
+    println!("open sockets: {}", sockets(pid));
     list_figures(&server).await;
+    if std::env::var("LIST_ONLY").is_ok() {
+        list_figures(&server).await;
+        return;
+    }
     let healthz = wrk(&server, "/healthz");
     let engines = wrk(&server, "/apiv1/engines");
     println!(
