@@ -195,7 +195,10 @@ static LAST_LENGTH: [AtomicUsize; 2] = [AtomicUsize::new(64 * 1024), AtomicUsize
 
 impl ListWriter {
     pub fn new(compact: bool) -> Self {
-        let mut bytes = Vec::with_capacity(LAST_LENGTH[compact as usize].load(Ordering::Relaxed));
+        // An eighth more than the last: exactly as long, a list one container longer doubled
+        // its buffer when the closing fields went in (a 34 MB answer took 68).
+        let last = LAST_LENGTH[compact as usize].load(Ordering::Relaxed);
+        let mut bytes = Vec::with_capacity(last + last / 8);
         bytes.extend_from_slice(OPENING);
         Self {
             bytes,

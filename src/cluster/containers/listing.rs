@@ -132,7 +132,7 @@ impl Cluster {
             let read = (!filter.fresh).then(|| {
                 self.views.read_with(&engine, |synced, all| {
                     let share = (synced.at, synced.stale, "events");
-                    sync.add(&engine, share, all.filter(wanted), sink)
+                    sync.add(&engine, share, all.map(|c| &**c).filter(wanted), sink)
                 })
             });
             if read.flatten().is_none() {

@@ -108,7 +108,7 @@ async fn follow_once(
 
 /// Everything a view holds, as one full listing of its engine says.
 struct Listing {
-    containers: HashMap<String, Listed>,
+    containers: HashMap<String, Box<Listed>>,
     images: HashSet<String>,
     volumes: HashMap<String, Volume>,
     networks: HashMap<String, HashMap<String, String>>,
@@ -124,7 +124,7 @@ async fn list_everything(client: &EngineClient, view: &View) -> Result<Listing, 
     Ok(Listing {
         containers: (listed.into_iter())
             .map(|s| Listed::from_summary(s, &view.deployment))
-            .map(|c| (c.id.clone(), c))
+            .map(|c| (c.id.clone(), Box::new(c)))
             .collect(),
         images: image_refs(images),
         volumes: volumes.into_iter().map(|v| (v.name.clone(), v)).collect(),
@@ -200,7 +200,7 @@ async fn container_changed(
     match now {
         Some(summary) => {
             let container = Listed::from_summary(summary, &view.deployment);
-            state.containers.insert(id, container)
+            state.containers.insert(id, Box::new(container))
         }
         None => state.containers.remove(&id),
     };
