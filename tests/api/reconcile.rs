@@ -164,8 +164,8 @@ async fn the_interval_pass_reads_the_views_not_the_engines() {
         .unwrap();
     assert_eq!(claims.len(), 1, "{claims:?}");
     let op = claims[0].rsplit(':').next().unwrap().to_string();
+    // Released (not read back as 0: a pass 100 ms later may already have recorded it again).
     assert!(app.cluster.store().release(&engine, &op).await.unwrap());
-    assert_eq!(total().await, 0);
 
     let ten_more = crate::common::eventually(30, || async {
         counter(&app, "clementine_reconcile_passes_total").await >= passes + 10
