@@ -1,5 +1,6 @@
-//! The bytes written by serde are the JSON `poem_openapi`'s `Json` writes, field for field, for
-//! values with every optional part present and absent (drawn at random each run).
+//! The bytes written here are the JSON `poem_openapi`'s `Json` writes, field for field, for
+//! values with every optional part present and absent, and strings that need escapes or not
+//! (drawn at random each run).
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,8 @@ use super::*;
 use serde_json::Value;
 
 use crate::domain::{
-    CompactContainerList, ContainerList, ContainerOnEngine, EngineFailure, EngineSync, HealthState,
-    PlacementType, PullPolicy, RestartPolicy,
+    BindPort, CompactContainerList, ContainerList, ContainerOnEngine, ContainerState,
+    EngineFailure, EngineSync, HealthState, ImageConfig, PlacementType, PullPolicy, RestartPolicy,
 };
 use crate::engine::labels::ContainerLabels;
 
@@ -97,7 +98,23 @@ fn image(rng: &mut impl Rng) -> ImageConfig {
     }
 }
 
+/// A string that sometimes needs JSON's escapes (a quote, a backslash, a control character),
+/// split at a random point so that each 16-byte chunk of the fast path is tried.
+fn awkward(rng: &mut impl Rng, plain: String) -> String {
+    let escapes = ["\"", "\\", "\u{1}", "\n", "é", "\u{7f}"];
+    let escape = escapes[rng.random_range(0..escapes.len())];
+    match maybe(rng, escape) {
+        Some(escape) => {
+            let at = rng.random_range(0..=plain.len());
+            format!("{}{escape}{}", &plain[..at], &plain[at..])
+        }
+        None => plain,
+    }
+}
+
 fn listed(rng: &mut impl Rng, i: usize) -> Listed {
+    let config = awkward(rng, "web-frontend-of-the-shop".into());
+    let owner = awkward(rng, "ann".into());
     let labels = ContainerLabels {
         cluster: "test:".into(),
         owner: "ann".into(),
@@ -107,12 +124,12 @@ fn listed(rng: &mut impl Rng, i: usize) -> Listed {
         memory: rng.random_range(1..4096),
         op: format!("op{i}"),
         ports: vec!["8080/tcp".into()],
-        config: maybe(rng, "web".into()),
+        config: maybe(rng, config),
         name: maybe(rng, format!("n{i}")),
     };
     Listed {
-        id: format!("c{i}"),
-        name: format!("/n{i}"),
+        id: awkward(rng, format!("c{i}{}", "0123456789abcdef".repeat(4))),
+        name: awkward(rng, format!("/n{i}")),
         image: "busybox".into(),
         state: [ContainerState::Running, ContainerState::Exited][rng.random_range(0..2)],
         ports: (0..rng.random_range(0..2))
@@ -124,7 +141,7 @@ fn listed(rng: &mut impl Rng, i: usize) -> Listed {
             })
             .collect(),
         created: "2026-12-03T21:00:00Z".into(),
-        owner: maybe(rng, "ann".into()),
+        owner: maybe(rng, owner),
         labels: maybe(rng, labels),
     }
 }
