@@ -172,14 +172,6 @@ fn write_str(bytes: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// `"name":` and then the value.
-fn write_field(bytes: &mut Vec<u8>, name: &[u8], value: impl FnOnce(&mut Vec<u8>)) {
-    bytes.push(b'"');
-    bytes.extend_from_slice(name);
-    bytes.extend_from_slice(b"\":");
-    value(bytes);
-}
-
 fn serialize(bytes: &mut Vec<u8>, value: &impl Serialize) {
     serde_json::to_writer(bytes, value).unwrap_or_default();
 }
@@ -233,31 +225,31 @@ impl ListWriter {
         if std::mem::replace(&mut self.any, true) {
             b.push(b',');
         }
-        b.push(b'{');
-        write_field(b, b"id", |b| write_str(b, &c.id));
-        b.push(b',');
-        write_field(b, b"name", |b| write_str(b, &c.name));
-        b.push(b',');
-        write_field(b, b"image", |b| serialize(b, &c.image_config()));
-        b.push(b',');
-        write_field(b, b"engine", |b| match engine {
+        b.extend_from_slice(br#"{"id":"#);
+        write_str(b, &c.id);
+        b.extend_from_slice(br#","name":"#);
+        write_str(b, &c.name);
+        b.extend_from_slice(br#","image":"#);
+        serialize(b, &c.image_config());
+        b.extend_from_slice(br#","engine":"#);
+        match engine {
             EngineIn::Record(record) => b.extend_from_slice(record),
             EngineIn::Id(id) => write_str(b, id),
-        });
-        b.push(b',');
-        write_field(b, b"state", |b| serialize(b, &c.state));
-        b.push(b',');
-        write_field(b, b"ports", |b| serialize(b, &c.ports));
+        }
+        b.extend_from_slice(br#","state":"#);
+        serialize(b, &c.state);
+        b.extend_from_slice(br#","ports":"#);
+        serialize(b, &c.ports);
         if let Some(owner) = &c.owner {
-            b.push(b',');
-            write_field(b, b"owner", |b| write_str(b, owner));
+            b.extend_from_slice(br#","owner":"#);
+            write_str(b, owner);
         }
         if let Some(config) = c.labels.as_ref().and_then(|l| l.config.as_deref()) {
-            b.push(b',');
-            write_field(b, b"config", |b| write_str(b, config));
+            b.extend_from_slice(br#","config":"#);
+            write_str(b, config);
         }
-        b.push(b',');
-        write_field(b, b"created", |b| write_str(b, &c.created));
+        b.extend_from_slice(br#","created":"#);
+        write_str(b, &c.created);
         b.push(b'}');
     }
 
